@@ -1,0 +1,1 @@
+"""Storage: the asyncpg pool and roles, embedded PostgreSQL, migrations, imports and demo data."""

@@ -1,0 +1,40 @@
+"""The asyncpg pool the hub serves requests from, logged in as the runtime role."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+Pool = asyncpg.Pool
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    await conn.set_type_codec("ltree", encoder=str, decoder=str, schema="public", format="text")
+
+
+async def create_pool(
+    dsn: str, *, min_size: int = 2, max_size: int = 10, statement_timeout_ms: int = 5000
+) -> Pool:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init,
+        server_settings={
+            "statement_timeout": str(statement_timeout_ms),
+            "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 2, 10_000)),
+            # Scopes differ wildly between callers (a village, the nation); a plan made for
+            # one must never be reused for the other.
+            "plan_cache_mode": "force_custom_plan",
+            "application_name": "grassroots-hub",
+        },
+    )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    conn: asyncpg.Connection = await asyncpg.connect(dsn)
+    await _init(conn)
+    return conn

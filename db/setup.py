@@ -1,0 +1,88 @@
+"""Bring a database to the point where the hub can serve: server up, roles, migrations.
+
+With no database URL the embedded server in the data folder is used (started if needed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import asyncpg
+
+from db import embedded, roles
+from db.migrate import migrate
+
+
+class SetupError(RuntimeError):
+    """The database cannot be prepared as configured; the message says what to change."""
+
+
+@dataclass
+class Database:
+    owner_dsn: str
+    runtime_dsn: str
+    server: embedded.EmbeddedPostgres | None = None
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+def _with_login(url: str, user: str, password: str) -> str:
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password, safe='')}@{host}"))
+
+
+def start_embedded(data_dir: Path, *, tcp_port: int | None = None, durable: bool = True) -> Database:
+    server = embedded.EmbeddedPostgres(data_dir, tcp_port=tcp_port, durable=durable)
+    server.start()
+    return Database(server.owner_dsn(), server.runtime_dsn(), server)
+
+
+async def prepare(
+    *,
+    data_dir: Path,
+    database_url: str | None,
+    runtime_database_url: str | None = None,
+    runtime_password: str | None = None,
+    apply_migrations: bool = True,
+) -> Database:
+    if database_url is None:
+        db = start_embedded(data_dir)
+        assert db.server is not None
+        superuser = await asyncpg.connect(db.server.superuser_dsn())
+        try:
+            await roles.ensure_owner_and_database(
+                superuser, embedded.OWNER, db.server.credentials.owner, embedded.DATABASE
+            )
+        finally:
+            await superuser.close()
+        managed_login: tuple[str, str] | None = (embedded.RUNTIME, db.server.credentials.runtime)
+    else:
+        if runtime_database_url:
+            runtime_dsn, managed_login = runtime_database_url, None
+        elif runtime_password:
+            runtime_dsn = _with_login(database_url, embedded.RUNTIME, runtime_password)
+            managed_login = (embedded.RUNTIME, runtime_password)
+        else:
+            raise SetupError(
+                "with HUB_DATABASE_URL set, also set HUB_RUNTIME_DATABASE_URL (a login that is "
+                "a member of hub_runtime) or HUB_RUNTIME_PASSWORD (the hub creates hub_app)"
+            )
+        db = Database(database_url, runtime_dsn)
+    if apply_migrations:
+        await migrate_and_grant(db.owner_dsn, managed_login)
+    return db
+
+
+async def migrate_and_grant(owner_dsn: str, login: tuple[str, str] | None) -> None:
+    owner = await asyncpg.connect(owner_dsn)
+    try:
+        await migrate(owner)
+        if login is not None:
+            await roles.ensure_runtime_login(owner, *login)
+    finally:
+        await owner.close()

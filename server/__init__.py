@@ -1,0 +1,1 @@
+"""HTTP side of Grassroots Hub: the Starlette app, settings, auth, routes and the CLI."""
