@@ -92,6 +92,17 @@ as $$
         '(?<![0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})(?![0-9])', '\1****\2', 'g')
 $$;
 
+-- A request's history with the notes masked.
+create function mask_history(h jsonb) returns jsonb
+    language sql immutable parallel safe
+as $$
+    select coalesce(jsonb_agg(
+        case when e ? 'note' and jsonb_typeof(e -> 'note') = 'string'
+             then jsonb_set(e, '{note}', to_jsonb(mask_text(e ->> 'note'))) else e end
+        order by i), '[]')
+    from jsonb_array_elements(h) with ordinality as x(e, i)
+$$;
+
 create type organization_kind as enum (
     'PARTY_COMMITTEE', 'PARTY_GENERAL_BRANCH', 'PARTY_BRANCH', 'VILLAGE_COMMITTEE',
     'RESIDENTS_COMMITTEE', 'SUPERVISION_COMMITTEE', 'COLLECTIVE_ECONOMY', 'SERVICE_CENTRE',

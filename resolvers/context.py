@@ -1,0 +1,30 @@
+"""What every resolver gets as `info.context`: the caller, their session and their loaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from resolvers.ids import CursorCodec
+from resolvers.regions import RegionDirectory
+from resolvers.scope import Caller
+from resolvers.session import RequestSession
+
+L = TypeVar("L")
+
+
+@dataclass
+class Context:
+    caller: Caller
+    session: RequestSession
+    cursors: CursorCodec
+    directory: RegionDirectory
+    _loaders: dict[Any, Any] = field(default_factory=dict)
+
+    def loader(self, factory: type[L], *args: Any) -> L:
+        """The request's one instance of a loader (per factory and arguments)."""
+        key = (factory, *args)
+        found = self._loaders.get(key)
+        if found is None:
+            found = self._loaders[key] = factory(self, *args)  # type: ignore[call-arg]
+        return found  # type: ignore[no-any-return]

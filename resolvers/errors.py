@@ -1,0 +1,48 @@
+"""Every refusal the hub gives, as a GraphQLError carrying `extensions.code` (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import GraphQLError
+
+
+class HubError(GraphQLError):
+    code = "INTERNAL"
+
+    def __init__(self, message: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": self.code, **extensions})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(message={self.message!r}, extensions={self.extensions!r})"
+
+
+class Unauthenticated(HubError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(HubError):
+    code = "FORBIDDEN"
+
+
+class NotFound(HubError):
+    code = "NOT_FOUND"
+
+
+class BadUserInput(HubError):
+    code = "BAD_USER_INPUT"
+
+
+class Conflict(HubError):
+    code = "CONFLICT"
+
+
+class QueryTooComplex(HubError):
+    code = "QUERY_TOO_COMPLEX"
+
+
+class Internal(HubError):
+    code = "INTERNAL"
+
+    def __init__(self) -> None:
+        super().__init__("Internal server error")

@@ -1,0 +1,86 @@
+"""Chinese labels of every enumerated value, for `KindCount.label`, breakdowns and exports."""
+
+from __future__ import annotations
+
+ORGANIZATION_KIND = {
+    "PARTY_COMMITTEE": "党委",
+    "PARTY_GENERAL_BRANCH": "党总支",
+    "PARTY_BRANCH": "党支部",
+    "VILLAGE_COMMITTEE": "村民委员会",
+    "RESIDENTS_COMMITTEE": "居民委员会",
+    "SUPERVISION_COMMITTEE": "村(居)务监督委员会",
+    "COLLECTIVE_ECONOMY": "集体经济组织",
+    "SERVICE_CENTRE": "便民服务中心",
+    "SOCIAL_ORGANIZATION": "社会组织",
+    "VOLUNTEER_TEAM": "志愿服务队",
+}
+
+SERVICE_CATEGORY = {
+    "SOCIAL_SECURITY": "社会保障",
+    "ELDERLY_CARE": "养老服务",
+    "HEALTH": "医疗卫生",
+    "EDUCATION": "教育",
+    "EMPLOYMENT": "就业",
+    "HOUSING": "住房",
+    "INFRASTRUCTURE": "基础设施",
+    "ENVIRONMENT": "生态环境",
+    "PUBLIC_SAFETY": "公共安全",
+    "DISPUTE_MEDIATION": "矛盾纠纷调解",
+    "LEGAL_AID": "法律援助",
+    "OTHER": "其他",
+}
+
+SERVICE_CHANNEL = {
+    "WALK_IN": "窗口来访",
+    "HOTLINE": "热线电话",
+    "ONLINE": "网上办理",
+    "MOBILE_APP": "移动应用",
+    "GRID_WORKER": "网格员上报",
+    "HOME_VISIT": "入户走访",
+}
+
+SERVICE_STATUS = {
+    "SUBMITTED": "已提交",
+    "ACCEPTED": "已受理",
+    "IN_PROGRESS": "办理中",
+    "ESCALATED": "已上报",
+    "RESOLVED": "已办结",
+    "CLOSED": "已关闭",
+    "REJECTED": "不予受理",
+    "WITHDRAWN": "已撤回",
+}
+
+PARTICIPATION_KIND = {
+    "JOINT_MEETING": "联席会议",
+    "DELIBERATION": "议事协商",
+    "HEARING": "听证会",
+    "OPINION_SOLICITATION": "征求意见",
+    "PUBLIC_SUPERVISION": "群众监督",
+    "VILLAGERS_ASSEMBLY": "村(居)民会议",
+    "VOLUNTEER_ACTIVITY": "志愿服务活动",
+}
+
+PARTICIPANT_GROUP = {
+    "VILLAGERS": "村(居)民",
+    "PARTY_MEMBERS": "党员",
+    "REPRESENTATIVES": "村(居)民代表",
+    "OFFICIALS": "干部",
+    "EXPERTS": "专家",
+    "OTHERS": "其他",
+}
+
+RESOLUTION_STATUS = {
+    "PROPOSED": "提议",
+    "ADOPTED": "通过",
+    "REJECTED": "否决",
+    "IMPLEMENTED": "已落实",
+}
+
+REGION_LEVEL = {
+    "NATION": "国家",
+    "PROVINCE": "省级",
+    "CITY": "地级",
+    "COUNTY": "县级",
+    "TOWNSHIP": "乡级",
+    "VILLAGE": "村级",
+}

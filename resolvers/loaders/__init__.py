@@ -1,0 +1,1 @@
+"""Per-request DataLoaders, created lazily on the context (`ctx.loader(XLoader, …)`)."""

@@ -1,0 +1,84 @@
+"""Record loaders: organizations, service requests, events and resolutions by key, and the
+per-region pages and counts behind `Region.organizations` and its siblings."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+
+from resolvers import organizations, participation, services
+from resolvers.listing import ListArgs, ListSpec, nested_counts, nested_rows
+from resolvers.loaders.base import CountByKeyLoader, Row, RowByKeyLoader, RowsByKeyLoader
+from resolvers.scope import Path
+
+
+class OrganizationByIdLoader(RowByKeyLoader[uuid.UUID]):
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await organizations.by_ids(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class OrganizationChildrenLoader(RowsByKeyLoader[uuid.UUID]):
+    key_column = "parent_id"
+
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await organizations.children(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class ServiceRequestByIdLoader(RowByKeyLoader[uuid.UUID]):
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await services.by_ids(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class ServiceRequestByReferenceLoader(RowByKeyLoader[str]):
+    key_column = "reference"
+
+    async def fetch(self, keys: list[str]) -> Sequence[Row]:
+        c = self.ctx
+        return await services.by_references(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class ParticipationEventByIdLoader(RowByKeyLoader[uuid.UUID]):
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await participation.by_ids(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class ResolutionByIdLoader(RowByKeyLoader[uuid.UUID]):
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await participation.resolutions_by_id(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class ResolutionsByEventLoader(RowsByKeyLoader[uuid.UUID]):
+    key_column = "event_id"
+
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await participation.resolutions(c.session, c.caller.read, c.caller.pii, keys)
+
+
+class RegionListLoader(RowsByKeyLoader[Path]):
+    """A page of a domain's records per region path; args: (spec, include descendants, ListArgs)."""
+
+    key_column = "batch_key"
+
+    async def fetch(self, keys: list[Path]) -> Sequence[Row]:
+        spec, deep, args = self.args
+        assert isinstance(spec, ListSpec) and isinstance(args, ListArgs)
+        c = self.ctx
+        grouped = await nested_rows(
+            c.session, c.cursors, spec, c.caller.read, c.caller.pii, keys, deep, args
+        )
+        return [row for key in keys for row in grouped[key]]
+
+
+class RegionListCountLoader(CountByKeyLoader[Path]):
+    """How many of a domain's records each region path holds; args: (spec, deep, filters)."""
+
+    async def counts(self, keys: list[Path]) -> Mapping[Path, int]:
+        spec, deep, filters = self.args
+        c = self.ctx
+        return await nested_counts(c.session, spec, c.caller.read, c.caller.pii, keys, deep, filters)

@@ -1,0 +1,65 @@
+"""Organizations: the scoped list, lookups by id, children of an organization."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from resolvers.listing import ListSpec, Order
+from resolvers.pagination import like_pattern
+from resolvers.scope import Path
+from resolvers.session import RequestSession
+
+PII = "t.path <@ any($2::ltree[])"
+
+COLUMNS = f"""t.id, t.region_code, t.path::text as path, t.parent_id, t.kind::text as kind, t.name,
+    t.member_count, t.party_member_count, t.leader_role, t.founded_on,
+    case when {PII} then t.leader_name else mask_name(t.leader_name) end as leader_name,
+    case when {PII} then t.leader_phone else mask_phone(t.leader_phone) end as leader_phone"""
+
+LIST = ListSpec(
+    name="organizations",
+    table="organization",
+    columns=COLUMNS,
+    filters="($4::organization_kind[] is null or t.kind = any($4::organization_kind[])) "
+    "and ($5::text is null or t.name ilike $5)",
+    filter_count=2,
+    orders={
+        "DEFAULT": Order(
+            "DEFAULT",
+            "t.path, t.name, t.id",
+            "(t.path, t.name, t.id) > ({0}::ltree, {1}::text, {2}::uuid)",
+            lambda r: [r["path"], r["name"], str(r["id"])],
+        )
+    },
+)
+
+
+def filters(kinds: Sequence[str] | None, name_contains: str | None) -> tuple[Any, ...]:
+    return (tuple(kinds) if kinds else None, like_pattern(name_contains))
+
+
+# name: organizations-by-id — visible organizations among the ids in $3.
+BY_ID = f"select {COLUMNS} from organization t where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"
+
+# name: organization-children — visible child organizations of the parents in $3.
+CHILDREN = f"""
+select {COLUMNS} from organization t
+where t.parent_id = any($3::uuid[]) and t.path <@ any($1::ltree[])
+order by t.path, t.name, t.id
+"""
+
+
+async def by_ids(
+    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    return await session.fetch(BY_ID, list(read), list(pii), ids)
+
+
+async def children(
+    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    return await session.fetch(CHILDREN, list(read), list(pii), ids)

@@ -1,0 +1,71 @@
+"""Keyset pages for Relay connections: page sizes, cursors and the lazily counted total."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from resolvers.errors import BadUserInput
+from resolvers.ids import CursorCodec
+
+DEFAULT_FIRST = 50
+MAX_FIRST = 500
+
+Counter = Callable[[], Awaitable[int | None]]
+
+
+def page_size(first: int | None) -> int:
+    if first is None:
+        return DEFAULT_FIRST
+    if first < 0 or first > MAX_FIRST:
+        raise BadUserInput(f"`first` must be between 0 and {MAX_FIRST}, not {first}")
+    return first
+
+
+def like_pattern(text: str | None) -> str | None:
+    """An ILIKE pattern matching `text` anywhere, with its wildcards taken literally."""
+    if text is None or text == "":
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+@dataclass
+class Page:
+    """One page of rows, with the cursor of each row and a way to count the whole list."""
+
+    rows: Sequence[asyncpg.Record]
+    cursors: Sequence[str]
+    has_next: bool
+    has_previous: bool
+    count: Counter
+
+
+async def _no_count() -> int | None:
+    return 0
+
+
+def empty_page() -> Page:
+    return Page((), (), False, False, _no_count)
+
+
+def make_page(
+    rows: Sequence[asyncpg.Record],
+    size: int,
+    after: str | None,
+    codec: CursorCodec,
+    list_name: str,
+    key: Callable[[asyncpg.Record], list[Any]],
+    count: Counter,
+) -> Page:
+    kept = rows[:size]
+    return Page(
+        kept,
+        [codec.encode(list_name, key(row)) for row in kept],
+        len(rows) > size,
+        after is not None,
+        count,
+    )

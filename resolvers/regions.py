@@ -1,0 +1,133 @@
+"""Regions: lookups by code, children, the root list, and a process-wide code → path cache.
+
+Visible regions are those in the read scope ($1) and their ancestors (breadcrumbs);
+`full` says which. Row-level security applies the same rule underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import asyncpg
+
+from resolvers.ids import CursorCodec
+from resolvers.pagination import Page, empty_page, like_pattern, make_page, page_size
+from resolvers.scope import Path, check_region_code, within
+from resolvers.session import RequestSession
+
+COLUMNS = """r.code, r.parent_code, r.level::text as level, r.name, r.full_name,
+       r.path::text as path, r.path <@ any($1::ltree[]) as full"""
+VISIBLE = "(r.path <@ any($1::ltree[]) or r.path @> any($1::ltree[]))"
+
+# name: regions-by-code — visible regions among the given codes.
+BY_CODE = f"select {COLUMNS} from region r where r.code = any($2::text[]) and {VISIBLE}"
+
+# name: region-children — the first $4 visible children after $3 of each parent in $2.
+CHILDREN = f"""
+select * from (
+    select {COLUMNS}, row_number() over (partition by r.parent_code order by r.code) as rn
+    from region r
+    where r.parent_code = any($2::text[]) and {VISIBLE} and ($3::text is null or r.code > $3)
+) s where s.rn <= $4
+"""
+
+# name: region-child-counts — how many visible children each parent in $2 has.
+CHILD_COUNTS = f"""
+select r.parent_code, count(*) as n from region r
+where r.parent_code = any($2::text[]) and {VISIBLE}
+group by r.parent_code
+"""
+
+LIST_WHERE = """r.path <@ any($1::ltree[]) and r.path <@ any($2::ltree[])
+    and ($3::region_level is null or r.level = $3::region_level)
+    and ($4::text is null or r.name ilike $4)"""
+
+# name: regions-list — regions in scope under $2, by code.
+LIST = f"""
+select {COLUMNS} from region r
+where {LIST_WHERE} and ($5::text is null or r.code > $5)
+order by r.code limit $6
+"""
+
+# name: regions-count
+LIST_COUNT = f"select count(*) from region r where {LIST_WHERE}"
+
+# name: regions-by-code-unscoped — for token checks and `under:`, via a security definer.
+DIRECTORY = "select code, path::text as path, level::text as level from regions_by_code($1::text[])"
+
+
+@dataclass(frozen=True)
+class Known:
+    code: str
+    path: Path
+    level: str
+
+
+class RegionDirectory:
+    """Codes to paths for the whole tree, filled lazily: the tree changes only on import."""
+
+    def __init__(self, pool: asyncpg.Pool, limit: int = 200_000) -> None:
+        self._pool = pool
+        self._known: dict[str, Known] = {}
+        self._limit = limit
+
+    async def lookup(self, codes: Iterable[str]) -> dict[str, Known]:
+        wanted = set(codes)
+        missing = [c for c in wanted if c not in self._known]
+        if missing:
+            rows = await self._pool.fetch(DIRECTORY, missing)
+            if len(self._known) + len(rows) > self._limit:
+                self._known.clear()
+            for row in rows:
+                self._known[row["code"]] = Known(row["code"], row["path"], row["level"])
+        return {c: self._known[c] for c in wanted if c in self._known}
+
+    async def under(self, scope: tuple[Path, ...], code: str | None) -> tuple[Path, ...]:
+        """The part of `scope` under region `code`; empty for an unknown or foreign region."""
+        if code is None:
+            return scope
+        check_region_code(code, "under")
+        found = (await self.lookup([code])).get(code)
+        return within(scope, found.path) if found else ()
+
+
+async def by_codes(
+    session: RequestSession, read: tuple[Path, ...], codes: list[str]
+) -> list[asyncpg.Record]:
+    return await session.fetch(BY_CODE, list(read), codes)
+
+
+async def children(
+    session: RequestSession, read: tuple[Path, ...], parents: list[str], first: int,
+    after: str | None,
+) -> list[asyncpg.Record]:
+    return await session.fetch(CHILDREN, list(read), parents, after, first + 1)
+
+
+async def child_counts(
+    session: RequestSession, read: tuple[Path, ...], parents: list[str]
+) -> dict[str, int]:
+    rows = await session.fetch(CHILD_COUNTS, list(read), parents)
+    return {row["parent_code"]: row["n"] for row in rows}
+
+
+LIST_NAME = "regions"
+
+
+async def region_list(
+    session: RequestSession, codec: CursorCodec, read: tuple[Path, ...], paths: tuple[Path, ...],
+    level: str | None, name_contains: str | None, first: int | None, after: str | None,
+) -> Page:
+    size = page_size(first)
+    if not paths:
+        return empty_page()
+    position = codec.decode(LIST_NAME, after)[0] if after is not None else None
+    pattern = like_pattern(name_contains)
+    rows = await session.fetch(LIST, list(read), list(paths), level, pattern, position, size + 1)
+
+    async def count() -> int | None:
+        return int(await session.fetchval(LIST_COUNT, list(read), list(paths), level, pattern))
+
+    return make_page(rows, size, after, codec, LIST_NAME, lambda r: [r["code"]], count)
+

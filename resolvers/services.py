@@ -1,0 +1,121 @@
+"""Service requests: the scoped list with its filters and orders, lookups by id and reference."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from resolvers.listing import ListSpec, Order
+from resolvers.pagination import like_pattern
+from resolvers.scope import Path
+from resolvers.session import RequestSession
+
+CST = dt.timezone(dt.timedelta(hours=8))
+PII = "t.path <@ any($2::ltree[])"
+OPEN = "('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED')"
+
+COLUMNS = f"""t.id, t.reference, t.region_code, t.path::text as path, t.handling_region_code,
+    t.handled_by, t.category::text as category, t.channel::text as channel,
+    t.status::text as status, t.submitted_at, t.first_responded_at, t.accepted_at, t.due_at,
+    t.resolved_at, t.closed_at, t.satisfaction, t.version,
+    case when {PII} then t.title else mask_text(t.title) end as title,
+    case when {PII} then t.description else mask_text(t.description) end as description,
+    case when {PII} then t.requester_name else mask_name(t.requester_name) end as requester_name,
+    case when {PII} then t.requester_phone else mask_phone(t.requester_phone) end
+        as requester_phone,
+    case when {PII} then t.history else mask_history(t.history) end as history"""
+
+TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $11
+    or case when {PII} then t.description else mask_text(t.description) end ilike $11)"""
+
+FILTERS = f"""($4::service_status[] is null or t.status = any($4::service_status[]))
+    and ($5::service_category[] is null or t.category = any($5::service_category[]))
+    and ($6::service_channel[] is null or t.channel = any($6::service_channel[]))
+    and ($7::timestamptz is null or t.submitted_at >= $7)
+    and ($8::timestamptz is null or t.submitted_at < $8)
+    and ($9::boolean is null or ($9 = (t.status in {OPEN} and coalesce(t.due_at < $10::timestamptz, false))))
+    and ($11::text is null or {TEXT})"""
+
+
+def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
+    due = f"coalesce(t.due_at, '{sentinel}'::timestamptz)"
+    return Order(
+        name,
+        f"{due} {direction}, t.id {direction}",
+        f"({due}, t.id) {compare} ({{0}}::timestamptz, {{1}}::uuid)",
+        lambda r: [r["due_at"].isoformat() if r["due_at"] else sentinel, str(r["id"])],
+    )
+
+
+def _submitted_order(name: str, direction: str, compare: str) -> Order:
+    return Order(
+        name,
+        f"t.submitted_at {direction}, t.id {direction}",
+        f"(t.submitted_at, t.id) {compare} ({{0}}::timestamptz, {{1}}::uuid)",
+        lambda r: [r["submitted_at"].isoformat(), str(r["id"])],
+    )
+
+
+LIST = ListSpec(
+    name="serviceRequests",
+    table="service_request",
+    columns=COLUMNS,
+    filters=FILTERS,
+    filter_count=8,
+    orders={
+        "SUBMITTED_AT_DESC": _submitted_order("SUBMITTED_AT_DESC", "desc", "<"),
+        "SUBMITTED_AT_ASC": _submitted_order("SUBMITTED_AT_ASC", "asc", ">"),
+        "DUE_AT_ASC": _due_order("DUE_AT_ASC", "asc", "infinity", ">"),
+        "DUE_AT_DESC": _due_order("DUE_AT_DESC", "desc", "-infinity", "<"),
+    },
+)
+
+
+def day_start(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
+    """Midnight China Standard Time at the start of `day` (+ days)."""
+    if day is None:
+        return None
+    return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time(), CST)
+
+
+def filters(
+    statuses: Sequence[str] | None, categories: Sequence[str] | None,
+    channels: Sequence[str] | None, submitted_from: dt.date | None,
+    submitted_to: dt.date | None, overdue: bool | None, text: str | None,
+    now: dt.datetime,
+) -> tuple[Any, ...]:
+    return (
+        tuple(statuses) if statuses else None,
+        tuple(categories) if categories else None,
+        tuple(channels) if channels else None,
+        day_start(submitted_from),
+        day_start(submitted_to, 1),
+        overdue,
+        now,
+        like_pattern(text),
+    )
+
+
+# name: service-requests-by-id
+BY_ID = f"""select {COLUMNS} from service_request t
+where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+
+# name: service-requests-by-reference
+BY_REFERENCE = f"""select {COLUMNS} from service_request t
+where t.reference = any($3::text[]) and t.path <@ any($1::ltree[])"""
+
+
+async def by_ids(
+    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    return await session.fetch(BY_ID, list(read), list(pii), ids)
+
+
+async def by_references(
+    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], refs: list[str]
+) -> list[asyncpg.Record]:
+    return await session.fetch(BY_REFERENCE, list(read), list(pii), refs)

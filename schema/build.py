@@ -1,0 +1,29 @@
+"""The schema object: the root types, federation v2.7 and the execution extensions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import ParserCache, ValidationCache
+
+from schema.organization import Organization
+from schema.participation import ParticipationEvent, Resolution
+from schema.query import Query
+from schema.region import Region
+from schema.service import ServiceRequest
+
+SDL_PATH = Path(__file__).parent / "schema.graphql"
+
+
+def build_schema() -> strawberry.federation.Schema:
+    return strawberry.federation.Schema(
+        query=Query,
+        types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution],
+        extensions=[lambda: ParserCache(maxsize=1024), lambda: ValidationCache(maxsize=1024)],
+        federation_version="2.7",
+    )
+
+
+def sdl(schema: strawberry.federation.Schema) -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,105 @@
+"""The enumerations of the contract (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+
+@strawberry.enum(description="A level of the administrative tree.")
+class RegionLevel(Enum):
+    NATION = "NATION"
+    PROVINCE = "PROVINCE"
+    CITY = "CITY"
+    COUNTY = "COUNTY"
+    TOWNSHIP = "TOWNSHIP"
+    VILLAGE = "VILLAGE"
+
+
+@strawberry.enum(
+    description="FULL: the region is in the caller's jurisdiction. BREADCRUMB: it lies above "
+    "it, and only its identifying fields can be read."
+)
+class RegionAccess(Enum):
+    FULL = "FULL"
+    BREADCRUMB = "BREADCRUMB"
+
+
+@strawberry.enum(description="What kind of grassroots organization.")
+class OrganizationKind(Enum):
+    PARTY_COMMITTEE = "PARTY_COMMITTEE"
+    PARTY_GENERAL_BRANCH = "PARTY_GENERAL_BRANCH"
+    PARTY_BRANCH = "PARTY_BRANCH"
+    VILLAGE_COMMITTEE = "VILLAGE_COMMITTEE"
+    RESIDENTS_COMMITTEE = "RESIDENTS_COMMITTEE"
+    SUPERVISION_COMMITTEE = "SUPERVISION_COMMITTEE"
+    COLLECTIVE_ECONOMY = "COLLECTIVE_ECONOMY"
+    SERVICE_CENTRE = "SERVICE_CENTRE"
+    SOCIAL_ORGANIZATION = "SOCIAL_ORGANIZATION"
+    VOLUNTEER_TEAM = "VOLUNTEER_TEAM"
+
+
+@strawberry.enum(description="What a resident's request is about.")
+class ServiceCategory(Enum):
+    SOCIAL_SECURITY = "SOCIAL_SECURITY"
+    ELDERLY_CARE = "ELDERLY_CARE"
+    HEALTH = "HEALTH"
+    EDUCATION = "EDUCATION"
+    EMPLOYMENT = "EMPLOYMENT"
+    HOUSING = "HOUSING"
+    INFRASTRUCTURE = "INFRASTRUCTURE"
+    ENVIRONMENT = "ENVIRONMENT"
+    PUBLIC_SAFETY = "PUBLIC_SAFETY"
+    DISPUTE_MEDIATION = "DISPUTE_MEDIATION"
+    LEGAL_AID = "LEGAL_AID"
+    OTHER = "OTHER"
+
+
+@strawberry.enum(description="How a request reached the office.")
+class ServiceChannel(Enum):
+    WALK_IN = "WALK_IN"
+    HOTLINE = "HOTLINE"
+    ONLINE = "ONLINE"
+    MOBILE_APP = "MOBILE_APP"
+    GRID_WORKER = "GRID_WORKER"
+    HOME_VISIT = "HOME_VISIT"
+
+
+@strawberry.enum(description="Where a request stands in its workflow (DESIGN.md §5).")
+class ServiceStatus(Enum):
+    SUBMITTED = "SUBMITTED"
+    ACCEPTED = "ACCEPTED"
+    IN_PROGRESS = "IN_PROGRESS"
+    ESCALATED = "ESCALATED"
+    RESOLVED = "RESOLVED"
+    CLOSED = "CLOSED"
+    REJECTED = "REJECTED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+@strawberry.enum(description="Orders of service request lists; ties are broken by id.")
+class ServiceRequestOrder(Enum):
+    SUBMITTED_AT_DESC = "SUBMITTED_AT_DESC"
+    SUBMITTED_AT_ASC = "SUBMITTED_AT_ASC"
+    DUE_AT_ASC = "DUE_AT_ASC"
+    DUE_AT_DESC = "DUE_AT_DESC"
+
+
+@strawberry.enum(description="What form of participation an event was.")
+class ParticipationKind(Enum):
+    JOINT_MEETING = "JOINT_MEETING"
+    DELIBERATION = "DELIBERATION"
+    HEARING = "HEARING"
+    OPINION_SOLICITATION = "OPINION_SOLICITATION"
+    PUBLIC_SUPERVISION = "PUBLIC_SUPERVISION"
+    VILLAGERS_ASSEMBLY = "VILLAGERS_ASSEMBLY"
+    VOLUNTEER_ACTIVITY = "VOLUNTEER_ACTIVITY"
+
+
+@strawberry.enum(description="Where a resolution stands.")
+class ResolutionStatus(Enum):
+    PROPOSED = "PROPOSED"
+    ADOPTED = "ADOPTED"
+    REJECTED = "REJECTED"
+    IMPLEMENTED = "IMPLEMENTED"

@@ -1,0 +1,101 @@
+"""Organization: party organizations, committees, collective economies, service centres…"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers.context import Context
+from resolvers.ids import global_id
+from resolvers.loaders.records import OrganizationByIdLoader, OrganizationChildrenLoader
+from schema.enums import OrganizationKind
+from schema.relay import Node, Person
+
+if TYPE_CHECKING:
+    from schema.region import Region
+
+RegionT = Annotated["Region", strawberry.lazy("schema.region")]
+
+
+@strawberry.input(description="Narrows an organization list; every given condition must hold.")
+class OrganizationFilter:
+    kinds: list[OrganizationKind] | None = None
+    name_contains: str | None = strawberry.field(
+        default=None, description="Text contained in the name, case-insensitive."
+    )
+
+
+@strawberry.federation.type(keys=["id"], description="A grassroots organization.")
+class Organization(Node):
+    id: strawberry.ID
+    name: str
+    kind: OrganizationKind
+    member_count: int
+    party_member_count: int = strawberry.field(
+        description="Party members held by this organization (counted once, at the lowest "
+        "party organization that holds them; 0 for non-party organizations)."
+    )
+    leader: Person | None
+    founded_on: dt.date | None
+    key: strawberry.Private[uuid.UUID]
+    region_code: strawberry.Private[str]
+    parent_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Organization:
+        leader = None
+        if row["leader_name"] or row["leader_phone"]:
+            leader = Person(
+                name=row["leader_name"] or "", role=row["leader_role"], phone=row["leader_phone"]
+            )
+        return cls(
+            id=strawberry.ID(global_id("Organization", row["id"])),
+            name=row["name"],
+            kind=OrganizationKind(row["kind"]),
+            member_count=row["member_count"],
+            party_member_count=row["party_member_count"],
+            leader=leader,
+            founded_on=row["founded_on"],
+            key=row["id"],
+            region_code=row["region_code"],
+            parent_id=row["parent_id"],
+        )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: Info[Context, None], id: strawberry.ID
+    ) -> Organization | None:
+        from resolvers.ids import parse_global_id
+
+        parsed = parse_global_id(str(id))
+        if parsed is None or parsed[0] != "Organization":
+            return None
+        return await load_organization(info.context, uuid.UUID(parsed[1]))
+
+    @strawberry.field(description="The region the organization belongs to.")
+    async def region(self, info: Info[Context, None]) -> RegionT:
+        from schema.region import load_region
+
+        found = await load_region(info.context, self.region_code)
+        assert found is not None  # a visible organization's region is in scope
+        return found
+
+    @strawberry.field(description="The organization above; null when you cannot see it.")
+    async def parent(self, info: Info[Context, None]) -> Organization | None:
+        if self.parent_id is None:
+            return None
+        return await load_organization(info.context, self.parent_id)
+
+    @strawberry.field(description="Organizations directly below that you can see.")
+    async def children(self, info: Info[Context, None]) -> list[Organization]:
+        rows = await info.context.loader(OrganizationChildrenLoader).load(self.key)
+        return [Organization.from_row(row) for row in rows]
+
+
+async def load_organization(ctx: Context, key: uuid.UUID) -> Organization | None:
+    row = await ctx.loader(OrganizationByIdLoader).load(key)
+    return Organization.from_row(row) if row is not None else None

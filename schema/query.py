@@ -1,0 +1,157 @@
+"""The root Query: entry points into the tree and the three domains, all scoped."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import listing, organizations, participation, regions, services
+from resolvers.context import Context
+from resolvers.ids import parse_global_id
+from resolvers.loaders.records import ResolutionByIdLoader
+from resolvers.scope import check_region_code
+from schema.enums import RegionLevel, ServiceRequestOrder
+from schema.organization import Organization, OrganizationFilter, load_organization
+from schema.participation import (
+    ParticipationEvent,
+    ParticipationEventFilter,
+    Resolution,
+    event_filters,
+    load_event,
+)
+from schema.region import Region, load_region
+from schema.relay import Connection, Node, connection
+from schema.service import ServiceRequest, ServiceRequestFilter, load_service_request, service_filters
+
+UNDER_DESCRIPTION = (
+    "Only records under this region (a code), intersected with your jurisdiction; an unknown "
+    "or foreign region gives an empty list."
+)
+Under = Annotated[str | None, strawberry.argument(description=UNDER_DESCRIPTION)]
+
+
+@strawberry.type(description="Who is calling, and where.")
+class Viewer:
+    subject: str
+    roles: list[str]
+    codes: strawberry.Private[list[str]]
+
+    @strawberry.field(description="The regions your token grants.")
+    async def jurisdictions(self, info: Info[Context, None]) -> list[Region]:
+        found = [await load_region(info.context, code) for code in self.codes]
+        return [region for region in found if region is not None]
+
+
+async def resolve_node(ctx: Context, value: str) -> Node | None:
+    parsed = parse_global_id(value)
+    if parsed is None:
+        return None
+    type_name, key = parsed
+    if type_name == "Region":
+        return await load_region(ctx, key)
+    if type_name == "Organization":
+        return await load_organization(ctx, uuid.UUID(key))
+    if type_name == "ServiceRequest":
+        return await load_service_request(ctx, uuid.UUID(key))
+    if type_name == "ParticipationEvent":
+        return await load_event(ctx, uuid.UUID(key))
+    row = await ctx.loader(ResolutionByIdLoader).load(uuid.UUID(key))
+    return Resolution.from_row(row) if row is not None else None
+
+
+async def _root_list(
+    info: Info[Context, None], spec: listing.ListSpec, under: str | None,
+    filters: tuple[Any, ...], order: str | None, first: int | None, after: str | None,
+    convert: Any,
+) -> Any:
+    ctx = info.context
+    args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
+    caller = ctx.caller
+    targets = await ctx.directory.under(caller.read, under)
+    page = await listing.root_page(
+        ctx.session, ctx.cursors, spec, caller.read, caller.pii, targets, args
+    )
+    return connection(page, convert)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Any object by its global id; null if you cannot see it.")
+    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+        return await resolve_node(info.context, str(id))
+
+    @strawberry.field(description="Objects by global id, in order; null where you cannot see one.")
+    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > 500:
+            from resolvers.errors import BadUserInput
+
+            raise BadUserInput("`ids` takes at most 500 ids")
+        return [await resolve_node(info.context, str(i)) for i in ids]
+
+    @strawberry.field(description="The caller.")
+    def viewer(self, info: Info[Context, None]) -> Viewer:
+        caller = info.context.caller
+        return Viewer(
+            subject=caller.subject, roles=caller.roles, codes=[g.code for g in caller.grants]
+        )
+
+    @strawberry.field(description="A region by code; null if it is neither in nor above your jurisdiction.")
+    async def region(self, info: Info[Context, None], code: str) -> Region | None:
+        check_region_code(code, "code")
+        return await load_region(info.context, code)
+
+    @strawberry.field(description="Regions in your jurisdiction, by code.")
+    async def regions(
+        self, info: Info[Context, None], level: RegionLevel | None = None,
+        under: Under = None,
+        name_contains: str | None = None, first: int | None = None, after: str | None = None,
+    ) -> Connection[Region] | None:
+        ctx = info.context
+        targets = await ctx.directory.under(ctx.caller.read, under)
+        page = await regions.region_list(
+            ctx.session, ctx.cursors, ctx.caller.read, targets,
+            level.value if level else None, name_contains, first, after,
+        )
+        return connection(page, Region.from_row)
+
+    @strawberry.field(description="Organizations in your jurisdiction, by region, name and id.")
+    async def organizations(
+        self, info: Info[Context, None],
+        under: Under = None,
+        filter: OrganizationFilter | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Organization] | None:
+        f = filter
+        filters = organizations.filters(
+            [k.value for k in f.kinds] if f and f.kinds else None, f.name_contains if f else None
+        )
+        return await _root_list(
+            info, organizations.LIST, under, filters, None, first, after, Organization.from_row
+        )
+
+    @strawberry.field(description="Service requests in your jurisdiction, newest first by default.")
+    async def service_requests(
+        self, info: Info[Context, None],
+        under: Under = None,
+        filter: ServiceRequestFilter | None = None, order_by: ServiceRequestOrder | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[ServiceRequest] | None:
+        return await _root_list(
+            info, services.LIST, under, service_filters(filter),
+            order_by.value if order_by else None, first, after, ServiceRequest.from_row,
+        )
+
+    @strawberry.field(description="Participation events in your jurisdiction, newest first.")
+    async def participation_events(
+        self, info: Info[Context, None],
+        under: Under = None,
+        filter: ParticipationEventFilter | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[ParticipationEvent] | None:
+        return await _root_list(
+            info, participation.LIST, under, event_filters(filter), None, first, after,
+            ParticipationEvent.from_row,
+        )

@@ -1,0 +1,172 @@
+"""Region: a node of the administrative tree, with the records of its subtree."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import listing, organizations, participation, regions, services
+from resolvers.context import Context
+from resolvers.ids import global_id
+from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
+from resolvers.loaders.regions import RegionByCodeLoader, RegionChildCountLoader, RegionChildrenLoader
+from resolvers.pagination import Page, make_page, page_size
+from schema.enums import RegionAccess, RegionLevel, ServiceRequestOrder
+from schema.permissions import InJurisdiction
+from schema.relay import Connection, Node, connection
+
+if TYPE_CHECKING:
+    from schema.organization import Organization, OrganizationFilter
+    from schema.participation import ParticipationEvent, ParticipationEventFilter
+    from schema.service import ServiceRequest, ServiceRequestFilter
+
+OrganizationT = Annotated["Organization", strawberry.lazy("schema.organization")]
+OrganizationFilterT = Annotated["OrganizationFilter", strawberry.lazy("schema.organization")]
+ServiceRequestT = Annotated["ServiceRequest", strawberry.lazy("schema.service")]
+ServiceRequestFilterT = Annotated["ServiceRequestFilter", strawberry.lazy("schema.service")]
+EventT = Annotated["ParticipationEvent", strawberry.lazy("schema.participation")]
+EventFilterT = Annotated["ParticipationEventFilter", strawberry.lazy("schema.participation")]
+
+CHILDREN_LIST = "children"
+DESCENDANTS = "Records of this region's whole subtree (true) or of this region itself (false)."
+
+
+@strawberry.federation.type(keys=["code"], description="A region of the administrative tree.")
+class Region(Node):
+    id: strawberry.ID
+    code: str = strawberry.field(description="Statistical division code; 100000 for the nation.")
+    name: str
+    full_name: str = strawberry.field(
+        description="Names from the province down, placeholders such as 市辖区 skipped."
+    )
+    level: RegionLevel
+    access: RegionAccess
+    path: strawberry.Private[str]
+    parent_code: strawberry.Private[str | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Region:
+        return cls(
+            id=strawberry.ID(global_id("Region", row["code"])),
+            code=row["code"],
+            name=row["name"],
+            full_name=row["full_name"],
+            level=RegionLevel(row["level"]),
+            access=RegionAccess.FULL if row["full"] else RegionAccess.BREADCRUMB,
+            path=row["path"],
+            parent_code=row["parent_code"],
+        )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info[Context, None], code: str) -> Region | None:
+        return await load_region(info.context, code)
+
+    @strawberry.field(description="The region above; null for the nation.")
+    async def parent(self, info: Info[Context, None]) -> Region | None:
+        if self.parent_code is None:
+            return None
+        return await load_region(info.context, self.parent_code)
+
+    @strawberry.field(description="Every region above this one, the nation first.")
+    async def ancestors(self, info: Info[Context, None]) -> list[Region]:
+        codes = self.path.split(".")[:-1]
+        found = await info.context.loader(RegionByCodeLoader).load_many(codes)
+        return [Region.from_row(row) for row in found if row is not None]
+
+    @strawberry.field(
+        description="Regions directly below, by code: on a breadcrumb, only those in your "
+        "jurisdiction or on the way to it."
+    )
+    async def children(
+        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+    ) -> Connection[Region] | None:
+        ctx = info.context
+        size = page_size(first)
+        position = ctx.cursors.decode(CHILDREN_LIST, after)[0] if after is not None else None
+        rows = await ctx.loader(RegionChildrenLoader, size + 1, position).load(self.code)
+        code = self.code
+
+        async def count() -> int | None:
+            return await ctx.loader(RegionChildCountLoader).load(code)
+
+        page = make_page(rows, size, after, ctx.cursors, CHILDREN_LIST, lambda r: [r["code"]], count)
+        return connection(page, Region.from_row)
+
+    @strawberry.field(
+        description="Organizations of this region. " + DESCENDANTS,
+        permission_classes=[InJurisdiction],
+    )
+    async def organizations(
+        self, info: Info[Context, None], include_descendants: bool = True,
+        filter: OrganizationFilterT | None = None, first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[OrganizationT] | None:
+        from schema.organization import Organization
+
+        f = filter
+        args = (
+            organizations.filters(
+                [k.value for k in f.kinds] if f and f.kinds else None, f.name_contains if f else None
+            )
+        )
+        return await self._records(
+            info, organizations.LIST, include_descendants, args, None, first, after,
+            Organization.from_row,
+        )
+
+    @strawberry.field(
+        description="Service requests raised in this region. " + DESCENDANTS,
+        permission_classes=[InJurisdiction],
+    )
+    async def service_requests(
+        self, info: Info[Context, None], include_descendants: bool = True,
+        filter: ServiceRequestFilterT | None = None, order_by: ServiceRequestOrder | None = None,
+        first: int | None = None, after: str | None = None,
+    ) -> Connection[ServiceRequestT] | None:
+        from schema.service import ServiceRequest, service_filters
+
+        return await self._records(
+            info, services.LIST, include_descendants, service_filters(filter),
+            order_by.value if order_by else None, first, after, ServiceRequest.from_row,
+        )
+
+    @strawberry.field(
+        description="Participation events held in this region. " + DESCENDANTS,
+        permission_classes=[InJurisdiction],
+    )
+    async def participation_events(
+        self, info: Info[Context, None], include_descendants: bool = True,
+        filter: EventFilterT | None = None, first: int | None = None, after: str | None = None,
+    ) -> Connection[EventT] | None:
+        from schema.participation import ParticipationEvent, event_filters
+
+        return await self._records(
+            info, participation.LIST, include_descendants, event_filters(filter), None, first,
+            after, ParticipationEvent.from_row,
+        )
+
+    async def _records(
+        self, info: Info[Context, None], spec: listing.ListSpec, deep: bool,
+        filters: tuple[Any, ...], order: str | None, first: int | None, after: str | None,
+        convert: Any,
+    ) -> Any:
+        ctx = info.context
+        args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
+        rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.path)
+        path = self.path
+
+        async def count() -> int | None:
+            return await ctx.loader(RegionListCountLoader, spec, deep, args.filters).load(path)
+
+        page: Page = listing.page_of(spec, ctx.cursors, args, rows, count)
+        return connection(page, convert)
+
+
+async def load_region(ctx: Context, code: str) -> Region | None:
+    row = await ctx.loader(RegionByCodeLoader).load(code)
+    return Region.from_row(row) if row is not None else None
+
+
+__all__ = ["Region", "load_region", "regions"]

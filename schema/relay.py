@@ -1,0 +1,74 @@
+"""Relay plumbing shared by every domain: Node, connections, edges and page info."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import strawberry
+from strawberry.federation.schema_directives import Shareable
+
+from resolvers.pagination import Page
+
+T = TypeVar("T")
+
+
+@strawberry.interface(description="An object with a global id, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Opaque global id.")
+
+
+@strawberry.type(
+    description="Where a page stands in its list.", directives=[Shareable()]
+)
+class PageInfo:
+    has_next_page: bool
+    has_previous_page: bool
+    start_cursor: str | None
+    end_cursor: str | None
+
+
+@strawberry.type(description="A node with its cursor.")
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(description="A page of a list, Relay style.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    page_info: PageInfo
+    _page: strawberry.Private[Page]
+
+    @strawberry.field(
+        description="How many items the whole list holds (all pages); null when it cannot be "
+        "counted within the request's time budget."
+    )
+    async def total_count(self) -> int | None:
+        return await self._page.count()
+
+
+def connection(page: Page, convert: Callable[..., T]) -> Connection[T]:
+    edges = [Edge(cursor=c, node=convert(row)) for c, row in zip(page.cursors, page.rows, strict=True)]
+    info = PageInfo(
+        has_next_page=page.has_next,
+        has_previous_page=page.has_previous,
+        start_cursor=page.cursors[0] if page.cursors else None,
+        end_cursor=page.cursors[-1] if page.cursors else None,
+    )
+    return Connection(edges=edges, page_info=info, _page=page)
+
+
+@strawberry.type(description="How many of one value; `label` is the value's Chinese name.")
+class KindCount:
+    key: str
+    label: str
+    count: int
+
+
+@strawberry.type(description="A person named on a record. Masked (张*, 138****5678) unless the "
+                 "caller holds `pii` for the record's region.")
+class Person:
+    name: str
+    role: str | None
+    phone: str | None

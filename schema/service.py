@@ -1,0 +1,197 @@
+"""ServiceRequest: a resident's request and its workflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry.types import Info
+
+from resolvers import services
+from resolvers.context import Context
+from resolvers.ids import global_id, parse_global_id
+from resolvers.loaders.records import ServiceRequestByIdLoader, ServiceRequestByReferenceLoader
+from schema.enums import ServiceCategory, ServiceChannel, ServiceStatus
+from schema.relay import Node, Person
+
+if TYPE_CHECKING:
+    from schema.organization import Organization
+    from schema.region import Region
+
+RegionT = Annotated["Region", strawberry.lazy("schema.region")]
+OrganizationT = Annotated["Organization", strawberry.lazy("schema.organization")]
+CST = services.CST
+
+
+@strawberry.input(description="Narrows a service request list; every given condition must hold.")
+class ServiceRequestFilter:
+    statuses: list[ServiceStatus] | None = None
+    categories: list[ServiceCategory] | None = None
+    channels: list[ServiceChannel] | None = None
+    submitted_from: dt.date | None = strawberry.field(
+        default=None, description="First day (China Standard Time), inclusive."
+    )
+    submitted_to: dt.date | None = strawberry.field(
+        default=None, description="Last day (China Standard Time), inclusive."
+    )
+    overdue: bool | None = strawberry.field(
+        default=None, description="Open requests whose due time has passed (true), or the rest."
+    )
+    text: str | None = strawberry.field(
+        default=None,
+        description="Text contained in the title or description; without `pii` it matches "
+        "the masked text only.",
+    )
+
+
+def service_filters(f: ServiceRequestFilter | None) -> tuple[Any, ...]:
+    def values(items: list[Any] | None) -> list[str] | None:
+        return [i.value for i in items] if items else None
+
+    return services.filters(
+        values(f.statuses) if f else None,
+        values(f.categories) if f else None,
+        values(f.channels) if f else None,
+        f.submitted_from if f else None,
+        f.submitted_to if f else None,
+        f.overdue if f else None,
+        f.text if f else None,
+        dt.datetime.now(dt.UTC),
+    )
+
+
+@strawberry.type(description="One step of a request's workflow.")
+class ServiceRequestEvent:
+    at: dt.datetime
+    action: str
+    from_status: ServiceStatus | None
+    to_status: ServiceStatus
+    actor: str
+    note: str | None
+
+
+def _cst(value: dt.datetime | None) -> dt.datetime | None:
+    return value.astimezone(CST) if value is not None else None
+
+
+def _history(entries: list[dict[str, Any]]) -> list[ServiceRequestEvent]:
+    return [
+        ServiceRequestEvent(
+            at=dt.datetime.fromisoformat(e["at"]).astimezone(CST),
+            action=e["action"],
+            from_status=ServiceStatus(e["fromStatus"]) if e.get("fromStatus") else None,
+            to_status=ServiceStatus(e["toStatus"]),
+            actor=e["actor"],
+            note=e.get("note"),
+        )
+        for e in entries
+    ]
+
+
+@strawberry.federation.type(keys=["id", "reference"], description="A resident's service request.")
+class ServiceRequest(Node):
+    id: strawberry.ID
+    reference: str = strawberry.field(
+        description="Human reference, numbered per raising region and year."
+    )
+    title: str
+    description: str | None
+    category: ServiceCategory
+    channel: ServiceChannel
+    status: ServiceStatus
+    requester: Person | None
+    submitted_at: dt.datetime
+    first_responded_at: dt.datetime | None = strawberry.field(
+        description="First accept or reject."
+    )
+    accepted_at: dt.datetime | None
+    due_at: dt.datetime | None
+    resolved_at: dt.datetime | None = strawberry.field(description="The latest resolution.")
+    closed_at: dt.datetime | None
+    satisfaction: int | None = strawberry.field(description="The resident's rating, 1 to 5.")
+    version: int
+    history_rows: strawberry.Private[list[dict[str, Any]]]
+    region_code: strawberry.Private[str]
+    handling_region_code: strawberry.Private[str]
+    handled_by_id: strawberry.Private[uuid.UUID | None]
+
+    @classmethod
+    def from_row(cls, row: Any) -> ServiceRequest:
+        requester = None
+        if row["requester_name"] or row["requester_phone"]:
+            requester = Person(
+                name=row["requester_name"] or "", role=None, phone=row["requester_phone"]
+            )
+        return cls(
+            id=strawberry.ID(global_id("ServiceRequest", row["id"])),
+            reference=row["reference"],
+            title=row["title"],
+            description=row["description"],
+            category=ServiceCategory(row["category"]),
+            channel=ServiceChannel(row["channel"]),
+            status=ServiceStatus(row["status"]),
+            requester=requester,
+            submitted_at=row["submitted_at"].astimezone(CST),
+            first_responded_at=_cst(row["first_responded_at"]),
+            accepted_at=_cst(row["accepted_at"]),
+            due_at=_cst(row["due_at"]),
+            resolved_at=_cst(row["resolved_at"]),
+            closed_at=_cst(row["closed_at"]),
+            satisfaction=row["satisfaction"],
+            version=row["version"],
+            history_rows=row["history"],
+            region_code=row["region_code"],
+            handling_region_code=row["handling_region_code"],
+            handled_by_id=row["handled_by"],
+        )
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: Info[Context, None], id: strawberry.ID | None = None,
+        reference: str | None = None,
+    ) -> ServiceRequest | None:
+        if reference is not None:
+            row = await info.context.loader(ServiceRequestByReferenceLoader).load(reference)
+            return ServiceRequest.from_row(row) if row is not None else None
+        parsed = parse_global_id(str(id))
+        if parsed is None or parsed[0] != "ServiceRequest":
+            return None
+        return await load_service_request(info.context, uuid.UUID(parsed[1]))
+
+    @strawberry.field(description="Where the request was raised; never changes.")
+    async def region(self, info: Info[Context, None]) -> RegionT:
+        from schema.region import load_region
+
+        found = await load_region(info.context, self.region_code)
+        assert found is not None
+        return found
+
+    @strawberry.field(
+        description="The region now handling the request, when it was escalated above the "
+        "raising region (a breadcrumb if above your jurisdiction)."
+    )
+    async def escalated_to(self, info: Info[Context, None]) -> RegionT | None:
+        from schema.region import load_region
+
+        if self.handling_region_code == self.region_code:
+            return None
+        return await load_region(info.context, self.handling_region_code)
+
+    @strawberry.field(description="The handling organization; null when you cannot see it.")
+    async def handled_by(self, info: Info[Context, None]) -> OrganizationT | None:
+        from schema.organization import load_organization
+
+        if self.handled_by_id is None:
+            return None
+        return await load_organization(info.context, self.handled_by_id)
+
+    @strawberry.field(description="Each transition, oldest first.")
+    def history(self) -> list[ServiceRequestEvent]:
+        return _history(self.history_rows)
+
+
+async def load_service_request(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:
+    row = await ctx.loader(ServiceRequestByIdLoader).load(key)
+    return ServiceRequest.from_row(row) if row is not None else None

@@ -1,0 +1,154 @@
+"""POST /graphql: body limits, authentication, one transaction per operation, one error shape."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.types import ExecutionResult
+
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, HubError, Internal
+from resolvers.ids import CursorCodec
+from resolvers.regions import RegionDirectory
+from resolvers.session import RequestSession
+from server.auth import authenticate
+from server.settings import Settings
+
+log = logging.getLogger("grassroots.graphql")
+
+MAX_BODY = 1_000_000
+MAX_BATCH = 10
+
+
+@dataclass
+class Services:
+    """What the endpoint needs from the running app."""
+
+    settings: Settings
+    schema: strawberry.federation.Schema
+    pool: Any
+    directory: RegionDirectory
+    cursors: CursorCodec
+
+
+def error_response(status: int, error: HubError) -> JSONResponse:
+    return JSONResponse({"errors": [error.formatted]}, status_code=status)
+
+
+def format_error(error: GraphQLError) -> dict[str, Any]:
+    original = error.original_error
+    if original is None or isinstance(original, HubError):
+        formatted = dict(error.formatted)
+        extensions = dict(formatted.get("extensions") or {})
+        extensions.setdefault("code", "BAD_USER_INPUT")
+        formatted["extensions"] = extensions
+        return formatted
+    if isinstance(original, PermissionError) and error.extensions:
+        return dict(error.formatted)
+    log.error("unexpected error", exc_info=original)
+    masked = Internal().formatted
+    masked["path"] = error.path
+    masked["locations"] = error.formatted.get("locations")
+    return masked
+
+
+async def _read_body(request: Request) -> bytes | Response:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        return error_response(413, BadUserInput(f"The request body exceeds {MAX_BODY} bytes"))
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            return error_response(413, BadUserInput(f"The request body exceeds {MAX_BODY} bytes"))
+    return bytes(body)
+
+
+def _operation(item: Any) -> tuple[str, dict[str, Any] | None, str | None] | HubError:
+    if not isinstance(item, dict):
+        return BadUserInput("Each operation must be a JSON object with a `query`")
+    query, variables, name = item.get("query"), item.get("variables"), item.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return BadUserInput("The request has no `query` string")
+    if variables is not None and not isinstance(variables, dict):
+        return BadUserInput("`variables` must be a JSON object")
+    if name is not None and not isinstance(name, str):
+        return BadUserInput("`operationName` must be a string")
+    return query, variables, name
+
+
+async def _execute(
+    services: Services, context: Context, query: str, variables: dict[str, Any] | None,
+    name: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """The response entry for one operation, and whether the request itself was malformed."""
+    try:
+        result: ExecutionResult = await services.schema.execute(
+            query, variable_values=variables, context_value=context, operation_name=name
+        )
+    finally:
+        await context.session.close(commit=True)
+    body: dict[str, Any] = {}
+    malformed = False
+    if result.errors:
+        body["errors"] = [format_error(e) for e in result.errors]
+        malformed = result.data is None and all(e.original_error is None for e in result.errors)
+    if not malformed:
+        body["data"] = result.data
+    return body, malformed
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if request.method == "GET":
+        if services.settings.production:
+            return error_response(405, BadUserInput("Send GraphQL operations with POST"))
+        return HTMLResponse(get_graphql_ide_html())
+    body = await _read_body(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return error_response(400, BadUserInput(f"The request body is not valid JSON: {error}"))
+    try:
+        caller = await authenticate(
+            request.headers.get("authorization"), services.settings, services.directory
+        )
+    except HubError as error:
+        return error_response(401, error)
+
+    batch = isinstance(payload, list)
+    items = payload if batch else [payload]
+    if batch and not 0 < len(items) <= MAX_BATCH:
+        return error_response(400, BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations"))
+
+    answers: list[dict[str, Any]] = []
+    statements = 0
+    all_malformed = True
+    for item in items:
+        operation = _operation(item)
+        if isinstance(operation, HubError):
+            answers.append({"errors": [operation.formatted]})
+            continue
+        session = RequestSession(services.pool, caller)
+        context = Context(caller, session, services.cursors, services.directory)
+        answer, malformed = await _execute(services, context, *operation)
+        all_malformed = all_malformed and malformed
+        statements += session.statements
+        answers.append(answer)
+    if not batch and "data" not in answers[0]:
+        all_malformed = True
+    status = 400 if all_malformed and not batch else 200
+    response = JSONResponse(answers if batch else answers[0], status_code=status)
+    if not services.settings.production:
+        response.headers["x-sql-statements"] = str(statements)
+    return response
