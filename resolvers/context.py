@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ class Context:
     session: RequestSession
     cursors: CursorCodec
     directory: RegionDirectory
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     def loader(self, factory: type[L], *args: Any) -> L:

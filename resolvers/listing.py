@@ -5,7 +5,13 @@ its orders. From that come four statements, built once from those constant fragm
 cached: a root page, a root count, a page per region (one statement for every region of a
 batch) and a count per region. Parameters are always laid out the same way:
 
-    $1 read scope   $2 pii scope   $3 targets (ltree[])   $4… filters   then limit, cursor…
+    $1 read scope (ltree[])  $2 pii scope (ltree[])  $3 target codes (text[])  $4… filters
+    then the limit and the cursor's values.
+
+A target is a subtree, selected as the range of region codes `[code, code || ':')`: codes
+start with their parent's code, and byte-wise text comparison is leakproof, so PostgreSQL
+may use it in an index under row-level security (ltree operators are not leakproof).
+The nation, whose code is no prefix, is the range `['', ':')`.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ from resolvers.scope import Path
 from resolvers.session import RequestSession
 
 Row = asyncpg.Record
+NATION = "100000"
 
 
 @dataclass(frozen=True)
 class Order:
     name: str
+    # `{t}` is the alias of the rows being ordered.
     order_by: str
     # Comparison with the cursor position; `{0}`, `{1}`… are the cursor's parameters,
     # passed as text and cast in the comparison.
@@ -48,61 +56,66 @@ class ListSpec:
         return self.orders[name] if name else next(iter(self.orders.values()))
 
 
-def _where(spec: ListSpec, target: str) -> str:
+def target_low(code: str) -> str:
+    return "" if code == NATION else code
+
+
+def code_of(path: Path) -> str:
+    return path.rsplit(".", 1)[-1]
+
+
+DEEP = "t.region_code >= k.low collate \"C\" and t.region_code < (k.low || ':') collate \"C\""
+SHALLOW = "t.region_code = k.low"
+
+
+def _where(spec: ListSpec, deep: bool) -> str:
     # `$2` (the pii scope) is typed here for the statements whose filters do not use it.
     return (
-        f"t.path <@ any($1::ltree[]) and cardinality($2::ltree[]) >= 0 and {target} "
-        f"and {spec.filters}"
+        f"t.path <@ any($1::ltree[]) and cardinality($2::ltree[]) >= 0 "
+        f"and {DEEP if deep else SHALLOW} and {spec.filters}"
     )
 
 
 def _cursor(spec: ListSpec, order: Order) -> tuple[str, str]:
     first = 4 + spec.filter_count
     count = order.after.count("{")
-    params = [f"${first + 1 + i}" for i in range(count)]
-    casts = [f"{p}::text" for p in params]
+    casts = [f"${first + 1 + i}::text" for i in range(count)]
     return f"${first}", f"({casts[0]} is null or {order.after.format(*casts)})"
+
+
+def _lateral(spec: ListSpec, order: Order, deep: bool) -> str:
+    limit, after = _cursor(spec, order)
+    return (
+        "from unnest($3::text[]) as k(low) cross join lateral ("
+        f"select {spec.columns} from {spec.table} t where {_where(spec, deep)} and {after} "
+        f"order by {order.order_by.format(t='t')} limit {limit}) s"
+    )
 
 
 @lru_cache(maxsize=None)
 def root_sql(spec: ListSpec, order_name: str) -> str:
     order = spec.order(order_name)
-    limit, after = _cursor(spec, order)
-    return (
-        f"select {spec.columns} from {spec.table} t "
-        f"where {_where(spec, 't.path <@ any($3::ltree[])')} and {after} "
-        f"order by {order.order_by} limit {limit}"
-    )
-
-
-@lru_cache(maxsize=None)
-def root_count_sql(spec: ListSpec) -> str:
-    return f"select count(*) from {spec.table} t where {_where(spec, 't.path <@ any($3::ltree[])')}"
-
-
-def _target(deep: bool) -> str:
-    return "t.path <@ k.key" if deep else "t.path = k.key"
+    limit, _ = _cursor(spec, order)
+    return f"select s.* {_lateral(spec, order, True)} order by {order.order_by.format(t='s')} limit {limit}"
 
 
 @lru_cache(maxsize=None)
 def nested_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
-    order = spec.order(order_name)
-    limit, after = _cursor(spec, order)
-    return (
-        "select k.key::text as batch_key, s.* from unnest($3::ltree[]) as k(key) "
-        f"cross join lateral (select {spec.columns} from {spec.table} t "
-        f"where {_where(spec, _target(deep))} and {after} "
-        f"order by {order.order_by} limit {limit}) s"
-    )
+    return f"select k.low as batch_key, s.* {_lateral(spec, spec.order(order_name), deep)}"
+
+
+def _count_each(spec: ListSpec, deep: bool) -> str:
+    return f"(select count(*) from {spec.table} t where {_where(spec, deep)})"
+
+
+@lru_cache(maxsize=None)
+def root_count_sql(spec: ListSpec) -> str:
+    return f"select coalesce(sum({_count_each(spec, True)}), 0) from unnest($3::text[]) as k(low)"
 
 
 @lru_cache(maxsize=None)
 def nested_count_sql(spec: ListSpec, deep: bool) -> str:
-    return (
-        "select k.key::text as batch_key, (select count(*) from "
-        f"{spec.table} t where {_where(spec, _target(deep))}) as n "
-        "from unnest($3::ltree[]) as k(key)"
-    )
+    return f"select k.low as batch_key, {_count_each(spec, deep)} as n from unnest($3::text[]) as k(low)"
 
 
 @dataclass(frozen=True)
@@ -125,11 +138,10 @@ def list_args(
     return ListArgs(tuple(filters), chosen.name, page_size(first), after)
 
 
-def _position(spec: ListSpec, codec: CursorCodec, args: ListArgs) -> list[Any]:
+def _position(spec: ListSpec, codec: CursorCodec, args: ListArgs) -> list[str | None]:
     order = spec.order(args.order)
-    width = order.after.count("{")
     if args.after is None:
-        return [None] * width
+        return [None] * order.after.count("{")
     return [str(v) for v in codec.decode(f"{spec.name}:{order.name}", args.after)]
 
 
@@ -145,9 +157,11 @@ async def root_page(
     session: RequestSession, codec: CursorCodec, spec: ListSpec, read: tuple[Path, ...],
     pii: tuple[Path, ...], targets: tuple[Path, ...], args: ListArgs,
 ) -> Page:
+    """A page of the records under `targets` (disjoint subtrees, as scope paths)."""
     if not targets:
         return empty_page()
-    base = [list(read), list(pii), list(targets), *args.filters]
+    lows = [target_low(code_of(path)) for path in targets]
+    base = [list(read), list(pii), lows, *args.filters]
     rows = await session.fetch(
         root_sql(spec, args.order), *base, args.size + 1, *_position(spec, codec, args)
     )
@@ -160,23 +174,25 @@ async def root_page(
 
 async def nested_rows(
     session: RequestSession, codec: CursorCodec, spec: ListSpec, read: tuple[Path, ...],
-    pii: tuple[Path, ...], keys: Sequence[Path], deep: bool, args: ListArgs,
-) -> dict[Path, list[Row]]:
+    pii: tuple[Path, ...], codes: Sequence[str], deep: bool, args: ListArgs,
+) -> dict[str, list[Row]]:
+    """A page per region code, in one statement."""
     rows = await session.fetch(
-        nested_sql(spec, args.order, deep), list(read), list(pii), list(keys), *args.filters,
-        args.size + 1, *_position(spec, codec, args),
+        nested_sql(spec, args.order, deep), list(read), list(pii),
+        [target_low(c) for c in codes], *args.filters, args.size + 1, *_position(spec, codec, args),
     )
-    grouped: dict[Path, list[Row]] = {key: [] for key in keys}
+    grouped: dict[str, list[Row]] = {code: [] for code in codes}
     for row in rows:
-        grouped[row["batch_key"]].append(row)
+        grouped[row["batch_key"] or NATION].append(row)
     return grouped
 
 
 async def nested_counts(
     session: RequestSession, spec: ListSpec, read: tuple[Path, ...], pii: tuple[Path, ...],
-    keys: Sequence[Path], deep: bool, filters: tuple[Any, ...],
-) -> dict[Path, int]:
+    codes: Sequence[str], deep: bool, filters: tuple[Any, ...],
+) -> dict[str, int]:
     rows = await session.fetch(
-        nested_count_sql(spec, deep), list(read), list(pii), list(keys), *filters
+        nested_count_sql(spec, deep), list(read), list(pii), [target_low(c) for c in codes],
+        *filters,
     )
-    return {row["batch_key"]: int(row["n"]) for row in rows}
+    return {row["batch_key"] or NATION: int(row["n"]) for row in rows}

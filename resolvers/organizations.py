@@ -30,9 +30,9 @@ LIST = ListSpec(
     orders={
         "DEFAULT": Order(
             "DEFAULT",
-            "t.path, t.name, t.id",
-            "(t.path, t.name, t.id) > ({0}::ltree, {1}::text, {2}::uuid)",
-            lambda r: [r["path"], r["name"], str(r["id"])],
+            "{t}.region_code, {t}.name, {t}.id",
+            "(t.region_code, t.name, t.id) > ({0}, {1}, {2}::uuid)",
+            lambda r: [r["region_code"], r["name"], str(r["id"])],
         )
     },
 )
@@ -49,7 +49,7 @@ BY_ID = f"select {COLUMNS} from organization t where t.id = any($3::uuid[]) and 
 CHILDREN = f"""
 select {COLUMNS} from organization t
 where t.parent_id = any($3::uuid[]) and t.path <@ any($1::ltree[])
-order by t.path, t.name, t.id
+order by t.region_code, t.name, t.id
 """
 
 

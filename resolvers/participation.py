@@ -37,7 +37,7 @@ LIST = ListSpec(
     orders={
         "DEFAULT": Order(
             "DEFAULT",
-            "t.starts_at desc, t.id desc",
+            "{t}.starts_at desc, {t}.id desc",
             "(t.starts_at, t.id) < ({0}::timestamptz, {1}::uuid)",
             lambda r: [r["starts_at"].isoformat(), str(r["id"])],
         )

@@ -42,11 +42,11 @@ FILTERS = f"""($4::service_status[] is null or t.status = any($4::service_status
 
 
 def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
-    due = f"coalesce(t.due_at, '{sentinel}'::timestamptz)"
+    due = f"coalesce({{t}}.due_at, '{sentinel}'::timestamptz)"
     return Order(
         name,
-        f"{due} {direction}, t.id {direction}",
-        f"({due}, t.id) {compare} ({{0}}::timestamptz, {{1}}::uuid)",
+        f"{due} {direction}, {{t}}.id {direction}",
+        f"({due.format(t='t')}, t.id) {compare} ({{0}}::timestamptz, {{1}}::uuid)",
         lambda r: [r["due_at"].isoformat() if r["due_at"] else sentinel, str(r["id"])],
     )
 
@@ -54,7 +54,7 @@ def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
 def _submitted_order(name: str, direction: str, compare: str) -> Order:
     return Order(
         name,
-        f"t.submitted_at {direction}, t.id {direction}",
+        f"{{t}}.submitted_at {direction}, {{t}}.id {direction}",
         f"(t.submitted_at, t.id) {compare} ({{0}}::timestamptz, {{1}}::uuid)",
         lambda r: [r["submitted_at"].isoformat(), str(r["id"])],
     )

@@ -140,7 +140,7 @@ class Query:
         first: int | None = None, after: str | None = None,
     ) -> Connection[ServiceRequest] | None:
         return await _root_list(
-            info, services.LIST, under, service_filters(filter),
+            info, services.LIST, under, service_filters(filter, info.context.now),
             order_by.value if order_by else None, first, after, ServiceRequest.from_row,
         )
 

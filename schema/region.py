@@ -128,7 +128,7 @@ class Region(Node):
         from schema.service import ServiceRequest, service_filters
 
         return await self._records(
-            info, services.LIST, include_descendants, service_filters(filter),
+            info, services.LIST, include_descendants, service_filters(filter, info.context.now),
             order_by.value if order_by else None, first, after, ServiceRequest.from_row,
         )
 
@@ -154,11 +154,11 @@ class Region(Node):
     ) -> Any:
         ctx = info.context
         args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
-        rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.path)
-        path = self.path
+        rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.code)
+        code = self.code
 
         async def count() -> int | None:
-            return await ctx.loader(RegionListCountLoader, spec, deep, args.filters).load(path)
+            return await ctx.loader(RegionListCountLoader, spec, deep, args.filters).load(code)
 
         page: Page = listing.page_of(spec, ctx.cursors, args, rows, count)
         return connection(page, convert)

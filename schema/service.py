@@ -46,7 +46,7 @@ class ServiceRequestFilter:
     )
 
 
-def service_filters(f: ServiceRequestFilter | None) -> tuple[Any, ...]:
+def service_filters(f: ServiceRequestFilter | None, now: dt.datetime) -> tuple[Any, ...]:
     def values(items: list[Any] | None) -> list[str] | None:
         return [i.value for i in items] if items else None
 
@@ -58,7 +58,7 @@ def service_filters(f: ServiceRequestFilter | None) -> tuple[Any, ...]:
         f.submitted_to if f else None,
         f.overdue if f else None,
         f.text if f else None,
-        dt.datetime.now(dt.UTC),
+        now,
     )
 
 

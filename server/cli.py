@@ -40,6 +40,17 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema(args: argparse.Namespace) -> int:
+    from schema.build import SDL_PATH, build_schema, sdl
+
+    text = sdl(build_schema())
+    if args.write:
+        SDL_PATH.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0
+
+
 async def _with_owner(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
     from db.setup import prepare
 
@@ -117,6 +128,9 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
     token.add_argument("--client")
 
+    printed = commands.add_parser("schema", help="print the SDL (or --write schema/schema.graphql)")
+    printed.add_argument("--write", action="store_true")
+
     db = commands.add_parser("db", help="database maintenance")
     actions = db.add_subparsers(dest="action", required=True)
     actions.add_parser("migrate", help="apply pending migrations")
@@ -138,6 +152,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(settings, args)
     if args.command == "token":
         return _token(settings, args)
+    if args.command == "schema":
+        return _schema(args)
     return asyncio.run(_db(settings, args))
 
 

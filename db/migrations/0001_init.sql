@@ -31,8 +31,8 @@ $$;
 create type region_level as enum ('NATION', 'PROVINCE', 'CITY', 'COUNTY', 'TOWNSHIP', 'VILLAGE');
 
 create table region (
-    code        text primary key check (code ~ '^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$'),
-    parent_code text references region (code),
+    code        text collate "C" primary key check (code ~ '^([0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$'),
+    parent_code text collate "C" references region (code),
     level       region_level not null,
     name        text not null,
     full_name   text not null,
@@ -110,7 +110,7 @@ create type organization_kind as enum (
 
 create table organization (
     id                 uuid primary key default gen_random_uuid(),
-    region_code        text not null references region (code),
+    region_code        text collate "C" not null references region (code),
     path               ltree not null,
     parent_id          uuid references organization (id),
     kind               organization_kind not null,
@@ -130,8 +130,7 @@ create table organization (
 );
 create trigger organization_path before insert or update of region_code on organization
     for each row execute function set_row_path();
-create index organization_path_gist on organization using gist (path);
-create index organization_order on organization (path, name, id);
+create index organization_order on organization (region_code, name, id);
 create index organization_parent on organization (parent_id);
 create index organization_name_trgm on organization using gin (name gin_trgm_ops);
 
@@ -145,7 +144,7 @@ create type service_status as enum (
 
 -- Human references are numbered per raising region and year.
 create table reference_counter (
-    region_code text not null references region (code),
+    region_code text collate "C" not null references region (code),
     year        integer not null,
     last        integer not null,
     primary key (region_code, year)
@@ -163,9 +162,9 @@ revoke all on function next_reference(text, integer) from public;
 create table service_request (
     id                    uuid primary key default gen_random_uuid(),
     reference             text not null unique,
-    region_code           text not null references region (code),
+    region_code           text collate "C" not null references region (code),
     path                  ltree not null,
-    handling_region_code  text not null references region (code),
+    handling_region_code  text collate "C" not null references region (code),
     handled_by            uuid references organization (id),
     category              service_category not null,
     channel               service_channel not null,
@@ -193,8 +192,8 @@ create table service_request (
 );
 create trigger service_request_path before insert or update of region_code on service_request
     for each row execute function set_row_path();
-create index service_request_path_gist on service_request using gist (path);
 create index service_request_submitted on service_request (submitted_at desc, id desc);
+create index service_request_region_submitted on service_request (region_code, submitted_at desc, id desc);
 create index service_request_due on service_request (due_at, id);
 create index service_request_handled_by on service_request (handled_by);
 create index service_request_title_trgm on service_request using gin (title gin_trgm_ops);
@@ -205,7 +204,7 @@ create type participation_kind as enum (
 
 create table participation_event (
     id                   uuid primary key default gen_random_uuid(),
-    region_code          text not null references region (code),
+    region_code          text collate "C" not null references region (code),
     path                 ltree not null,
     organizer_id         uuid references organization (id),
     kind                 participation_kind not null,
@@ -224,8 +223,8 @@ create table participation_event (
 );
 create trigger participation_event_path before insert or update of region_code on participation_event
     for each row execute function set_row_path();
-create index participation_event_path_gist on participation_event using gist (path);
 create index participation_event_starts on participation_event (starts_at desc, id desc);
+create index participation_event_region_starts on participation_event (region_code, starts_at desc, id desc);
 create index participation_event_organizer on participation_event (organizer_id);
 create index participation_event_title_trgm on participation_event using gin (title gin_trgm_ops);
 
@@ -234,7 +233,7 @@ create type resolution_status as enum ('PROPOSED', 'ADOPTED', 'REJECTED', 'IMPLE
 create table resolution (
     id             uuid primary key default gen_random_uuid(),
     event_id       uuid not null references participation_event (id),
-    region_code    text not null references region (code),
+    region_code    text collate "C" not null references region (code),
     path           ltree not null,
     position       integer not null,
     text           text not null check (text <> ''),
@@ -250,12 +249,11 @@ create table resolution (
 );
 create trigger resolution_path before insert or update of region_code on resolution
     for each row execute function set_row_path();
-create index resolution_path_gist on resolution using gist (path);
 
 -- Row-level security: the runtime role sees and writes only what its scope admits.
 alter table region enable row level security;
 create policy region_read on region for select to hub_runtime
-    using (path <@ any ((select scope_paths('read'))) or path @> any ((select scope_paths('read'))));
+    using (path <@ any ((select scope_paths('read'))::ltree[]) or path @> any ((select scope_paths('read'))::ltree[]));
 
 alter table organization enable row level security;
 alter table service_request enable row level security;
@@ -264,36 +262,36 @@ alter table resolution enable row level security;
 alter table reference_counter enable row level security;
 
 create policy organization_read on organization for select to hub_runtime
-    using (path <@ any ((select scope_paths('read'))));
+    using (path <@ any ((select scope_paths('read'))::ltree[]));
 create policy organization_insert on organization for insert to hub_runtime
-    with check (path <@ any ((select scope_paths('editor'))));
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 create policy organization_update on organization for update to hub_runtime
-    using (path <@ any ((select scope_paths('editor'))))
-    with check (path <@ any ((select scope_paths('editor'))));
+    using (path <@ any ((select scope_paths('editor'))::ltree[]))
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 
 create policy service_request_read on service_request for select to hub_runtime
-    using (path <@ any ((select scope_paths('read'))));
+    using (path <@ any ((select scope_paths('read'))::ltree[]));
 create policy service_request_insert on service_request for insert to hub_runtime
-    with check (path <@ any ((select scope_paths('editor'))));
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 create policy service_request_update on service_request for update to hub_runtime
-    using (path <@ any ((select scope_paths('editor'))))
-    with check (path <@ any ((select scope_paths('editor'))));
+    using (path <@ any ((select scope_paths('editor'))::ltree[]))
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 
 create policy participation_event_read on participation_event for select to hub_runtime
-    using (path <@ any ((select scope_paths('read'))));
+    using (path <@ any ((select scope_paths('read'))::ltree[]));
 create policy participation_event_insert on participation_event for insert to hub_runtime
-    with check (path <@ any ((select scope_paths('editor'))));
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 create policy participation_event_update on participation_event for update to hub_runtime
-    using (path <@ any ((select scope_paths('editor'))))
-    with check (path <@ any ((select scope_paths('editor'))));
+    using (path <@ any ((select scope_paths('editor'))::ltree[]))
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 
 create policy resolution_read on resolution for select to hub_runtime
-    using (path <@ any ((select scope_paths('read'))));
+    using (path <@ any ((select scope_paths('read'))::ltree[]));
 create policy resolution_insert on resolution for insert to hub_runtime
-    with check (path <@ any ((select scope_paths('editor'))));
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 create policy resolution_update on resolution for update to hub_runtime
-    using (path <@ any ((select scope_paths('editor'))))
-    with check (path <@ any ((select scope_paths('editor'))));
+    using (path <@ any ((select scope_paths('editor'))::ltree[]))
+    with check (path <@ any ((select scope_paths('editor'))::ltree[]));
 
 grant select on region to hub_runtime;
 grant select, insert, update on organization, service_request, participation_event, resolution

@@ -7,9 +7,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 
 from resolvers import organizations, participation, services
-from resolvers.listing import ListArgs, ListSpec, nested_counts, nested_rows
-from resolvers.loaders.base import CountByKeyLoader, Row, RowByKeyLoader, RowsByKeyLoader
-from resolvers.scope import Path
+from resolvers.listing import nested_counts, nested_rows
+from resolvers.loaders.base import (
+    ContextLoader,
+    CountByKeyLoader,
+    Row,
+    RowByKeyLoader,
+    RowsByKeyLoader,
+)
 
 
 class OrganizationByIdLoader(RowByKeyLoader[uuid.UUID]):
@@ -60,25 +65,22 @@ class ResolutionsByEventLoader(RowsByKeyLoader[uuid.UUID]):
         return await participation.resolutions(c.session, c.caller.read, c.caller.pii, keys)
 
 
-class RegionListLoader(RowsByKeyLoader[Path]):
-    """A page of a domain's records per region path; args: (spec, include descendants, ListArgs)."""
+class RegionListLoader(ContextLoader[str, list[Row]]):
+    """A page of a domain's records per region code; args: (spec, include descendants, ListArgs)."""
 
-    key_column = "batch_key"
-
-    async def fetch(self, keys: list[Path]) -> Sequence[Row]:
+    async def load_batch(self, keys: list[str]) -> list[list[Row]]:
         spec, deep, args = self.args
-        assert isinstance(spec, ListSpec) and isinstance(args, ListArgs)
         c = self.ctx
         grouped = await nested_rows(
             c.session, c.cursors, spec, c.caller.read, c.caller.pii, keys, deep, args
         )
-        return [row for key in keys for row in grouped[key]]
+        return [grouped[key] for key in keys]
 
 
-class RegionListCountLoader(CountByKeyLoader[Path]):
-    """How many of a domain's records each region path holds; args: (spec, deep, filters)."""
+class RegionListCountLoader(CountByKeyLoader[str]):
+    """How many of a domain's records each region code holds; args: (spec, deep, filters)."""
 
-    async def counts(self, keys: list[Path]) -> Mapping[Path, int]:
+    async def counts(self, keys: list[str]) -> Mapping[str, int]:
         spec, deep, filters = self.args
         c = self.ctx
         return await nested_counts(c.session, spec, c.caller.read, c.caller.pii, keys, deep, filters)
