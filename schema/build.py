@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import strawberry
+from graphql import GraphQLError
+from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.organization import Organization
@@ -16,8 +18,17 @@ from schema.service import ServiceRequest
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
 
-def build_schema() -> strawberry.federation.Schema:
-    return strawberry.federation.Schema(
+class HubSchema(strawberry.federation.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Refusals are answers, not incidents: only unexpected errors are logged (by the
+        # endpoint, which also masks them).
+        return None
+
+
+def build_schema() -> HubSchema:
+    return HubSchema(
         query=Query,
         types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution],
         extensions=[lambda: ParserCache(maxsize=1024), lambda: ValidationCache(maxsize=1024)],
@@ -25,5 +36,5 @@ def build_schema() -> strawberry.federation.Schema:
     )
 
 
-def sdl(schema: strawberry.federation.Schema) -> str:
+def sdl(schema: HubSchema) -> str:
     return schema.as_str() + "\n"

@@ -45,14 +45,12 @@ def error_response(status: int, error: HubError) -> JSONResponse:
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
-    if original is None or isinstance(original, HubError):
+    if original is None or isinstance(original, GraphQLError):
         formatted = dict(error.formatted)
         extensions = dict(formatted.get("extensions") or {})
         extensions.setdefault("code", "BAD_USER_INPUT")
         formatted["extensions"] = extensions
         return formatted
-    if isinstance(original, PermissionError) and error.extensions:
-        return dict(error.formatted)
     log.error("unexpected error", exc_info=original)
     masked = Internal().formatted
     masked["path"] = error.path
