@@ -17,7 +17,9 @@ from typing import Any
 
 from resolvers.errors import BadUserInput
 
-NODE_TYPES = ("Region", "Organization", "ServiceRequest", "ParticipationEvent", "Resolution")
+NODE_TYPES = (
+    "Region", "Organization", "ServiceRequest", "ParticipationEvent", "Resolution", "AuditEntry",
+)
 
 
 def _b64encode(raw: bytes) -> str:

@@ -51,6 +51,8 @@ class ListSpec:
     filters: str  # uses $4 … $(3 + filter_count)
     filter_count: int
     orders: dict[str, Order]
+    # Rows of this type carry personal data: reading them unmasked is audited.
+    record_type: str | None = None
 
     def order(self, name: str | None) -> Order:
         return self.orders[name] if name else next(iter(self.orders.values()))
@@ -169,7 +171,10 @@ async def root_page(
     async def count() -> int | None:
         return int(await session.fetchval(root_count_sql(spec), *base))
 
-    return page_of(spec, codec, args, rows, count)
+    page = page_of(spec, codec, args, rows, count)
+    if spec.record_type is not None:
+        session.note_personal(spec.record_type, page.rows)
+    return page
 
 
 async def nested_rows(
@@ -184,6 +189,9 @@ async def nested_rows(
     grouped: dict[str, list[Row]] = {code: [] for code in codes}
     for row in rows:
         grouped[row["batch_key"] or NATION].append(row)
+    if spec.record_type is not None:
+        for group in grouped.values():
+            session.note_personal(spec.record_type, group[: args.size])
     return grouped
 
 

@@ -27,6 +27,7 @@ LIST = ListSpec(
     filters="($4::organization_kind[] is null or t.kind = any($4::organization_kind[])) "
     "and ($5::text is null or t.name ilike $5)",
     filter_count=2,
+    record_type="Organization",
     orders={
         "DEFAULT": Order(
             "DEFAULT",
@@ -56,10 +57,10 @@ order by t.region_code, t.name, t.id
 async def by_ids(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(BY_ID, list(read), list(pii), ids)
+    return await session.fetch_records("Organization", BY_ID, list(read), list(pii), ids)
 
 
 async def children(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(CHILDREN, list(read), list(pii), ids)
+    return await session.fetch_records("Organization", CHILDREN, list(read), list(pii), ids)

@@ -34,6 +34,7 @@ LIST = ListSpec(
     and ($6::timestamptz is null or t.starts_at < $6)
     and ($7::text is null or {TEXT})""",
     filter_count=4,
+    record_type="ParticipationEvent",
     orders={
         "DEFAULT": Order(
             "DEFAULT",
@@ -55,7 +56,7 @@ def filters(
 BY_ID = f"""select {COLUMNS} from participation_event t
 where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
-RESOLUTION_COLUMNS = f"""t.id, t.event_id, t.position, t.status::text as status, t.decided_on,
+RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position, t.status::text as status, t.decided_on,
     t.implemented_on, t.votes_for, t.votes_against,
     case when {PII} then t.text else mask_text(t.text) end as text"""
 
@@ -76,16 +77,16 @@ where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])
 async def by_ids(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(BY_ID, list(read), list(pii), ids)
+    return await session.fetch_records("ParticipationEvent", BY_ID, list(read), list(pii), ids)
 
 
 async def resolutions(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(RESOLUTIONS, list(read), list(pii), ids)
+    return await session.fetch_records("Resolution", RESOLUTIONS, list(read), list(pii), ids)
 
 
 async def resolutions_by_id(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(RESOLUTIONS_BY_ID, list(read), list(pii), ids)
+    return await session.fetch_records("Resolution", RESOLUTIONS_BY_ID, list(read), list(pii), ids)

@@ -66,6 +66,7 @@ LIST = ListSpec(
     columns=COLUMNS,
     filters=FILTERS,
     filter_count=8,
+    record_type="ServiceRequest",
     orders={
         "SUBMITTED_AT_DESC": _submitted_order("SUBMITTED_AT_DESC", "desc", "<"),
         "SUBMITTED_AT_ASC": _submitted_order("SUBMITTED_AT_ASC", "asc", ">"),
@@ -112,10 +113,10 @@ where t.reference = any($3::text[]) and t.path <@ any($1::ltree[])"""
 async def by_ids(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(BY_ID, list(read), list(pii), ids)
+    return await session.fetch_records("ServiceRequest", BY_ID, list(read), list(pii), ids)
 
 
 async def by_references(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], refs: list[str]
 ) -> list[asyncpg.Record]:
-    return await session.fetch(BY_REFERENCE, list(read), list(pii), refs)
+    return await session.fetch_records("ServiceRequest", BY_REFERENCE, list(read), list(pii), refs)

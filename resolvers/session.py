@@ -9,11 +9,20 @@ request may dispatch at the same moment, and a connection runs one statement at 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
 
-from resolvers.scope import Caller, Scope
+from resolvers.scope import Caller, Path, Scope, is_under
+
+# name: audit-personal-reads — one entry per pii grant and record type that a request read.
+AUDIT_READS = """
+insert into audit_log (actor, client, operation, region_code, record_type, record_ids)
+select $1, $2, 'read_personal_data', e.region_code, e.record_type,
+       array(select jsonb_array_elements_text(e.ids)::uuid)
+from jsonb_to_recordset($3::jsonb) as e(region_code text, record_type text, ids jsonb)
+"""
 
 SET_SCOPES = """
 select set_config('hub.read_scope', $1, true), set_config('hub.editor_scope', $2, true),
@@ -33,6 +42,7 @@ class RequestSession:
         self._transaction: Any = None
         self._lock = asyncio.Lock()
         self.statements = 0
+        self._personal: dict[tuple[Path, str], set[str]] = {}
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
@@ -52,6 +62,23 @@ class RequestSession:
             rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
             return rows
 
+    async def fetch_records(self, record_type: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """`fetch` for rows that carry personal data (and `id`, `path` columns): the ones the
+        caller reads unmasked are audited when the request ends."""
+        rows = await self.fetch(sql, *args)
+        self.note_personal(record_type, rows)
+        return rows
+
+    def note_personal(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
+        """Remember the rows given to the caller unmasked, for the audit log."""
+        pii = self._caller.pii
+        if not pii:
+            return
+        for row in rows:
+            grant = next((p for p in pii if is_under(row["path"], p)), None)
+            if grant is not None:
+                self._personal.setdefault((grant, record_type), set()).add(str(row["id"]))
+
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)
         return rows[0] if rows else None
@@ -64,6 +91,14 @@ class RequestSession:
         if self._conn is None:
             return
         try:
+            if commit and self._personal:
+                entries = [
+                    {"region_code": grant.rsplit(".", 1)[-1], "record_type": kind, "ids": sorted(ids)}
+                    for (grant, kind), ids in sorted(self._personal.items())
+                ]
+                await self._conn.execute(
+                    AUDIT_READS, self._caller.subject, self._caller.client, entries
+                )
             if commit:
                 await self._transaction.commit()
             else:

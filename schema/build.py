@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 
+from schema.audit import AuditEntry
 from schema.organization import Organization
 from schema.participation import ParticipationEvent, Resolution
 from schema.query import Query
@@ -30,7 +31,7 @@ class HubSchema(strawberry.federation.Schema):
 def build_schema() -> HubSchema:
     return HubSchema(
         query=Query,
-        types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution],
+        types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution, AuditEntry],
         extensions=[lambda: ParserCache(maxsize=1024), lambda: ValidationCache(maxsize=1024)],
         federation_version="2.7",
     )

@@ -18,3 +18,13 @@ class InJurisdiction(BasePermission):
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return bool(getattr(source, "access", None) is RegionAccess.FULL)
+
+
+class HoldsAuditor(BasePermission):
+    """Only for callers granted `auditor` somewhere."""
+
+    message = "Reading the audit log needs the auditor role"
+    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+
+    def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
+        return bool(info.context.caller.scope("auditor"))

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
-from resolvers import listing, organizations, participation, regions, services
+from resolvers import audit, listing, organizations, participation, regions, services
 from resolvers.context import Context
 from resolvers.ids import parse_global_id
 from resolvers.loaders.records import ResolutionByIdLoader
 from resolvers.scope import check_region_code
+from schema.audit import AuditEntry, load_audit_entry
 from schema.enums import RegionLevel, ServiceRequestOrder
 from schema.organization import Organization, OrganizationFilter, load_organization
 from schema.participation import (
@@ -22,6 +24,7 @@ from schema.participation import (
     event_filters,
     load_event,
 )
+from schema.permissions import HoldsAuditor
 from schema.region import Region, load_region
 from schema.relay import Connection, Node, connection
 from schema.service import ServiceRequest, ServiceRequestFilter, load_service_request, service_filters
@@ -58,6 +61,8 @@ async def resolve_node(ctx: Context, value: str) -> Node | None:
         return await load_service_request(ctx, uuid.UUID(key))
     if type_name == "ParticipationEvent":
         return await load_event(ctx, uuid.UUID(key))
+    if type_name == "AuditEntry":
+        return await load_audit_entry(ctx, uuid.UUID(key))
     row = await ctx.loader(ResolutionByIdLoader).load(uuid.UUID(key))
     return Resolution.from_row(row) if row is not None else None
 
@@ -65,14 +70,14 @@ async def resolve_node(ctx: Context, value: str) -> Node | None:
 async def _root_list(
     info: Info[Context, None], spec: listing.ListSpec, under: str | None,
     filters: tuple[Any, ...], order: str | None, first: int | None, after: str | None,
-    convert: Any,
+    convert: Any, scope: str = "read",
 ) -> Any:
     ctx = info.context
     args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
     caller = ctx.caller
-    targets = await ctx.directory.under(caller.read, under)
+    targets = await ctx.directory.under(caller.scope(scope), under)
     page = await listing.root_page(
-        ctx.session, ctx.cursors, spec, caller.read, caller.pii, targets, args
+        ctx.session, ctx.cursors, spec, caller.scope(scope), caller.pii, targets, args
     )
     return connection(page, convert)
 
@@ -154,4 +159,18 @@ class Query:
         return await _root_list(
             info, participation.LIST, under, event_filters(filter), None, first, after,
             ParticipationEvent.from_row,
+        )
+
+    @strawberry.field(
+        description="Audit entries of regions where you hold `auditor`, newest first.",
+        permission_classes=[HoldsAuditor],
+    )
+    async def audit_log(
+        self, info: Info[Context, None], under: Under = None,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None, first: int | None = None, after: str | None = None,
+    ) -> Connection[AuditEntry] | None:
+        return await _root_list(
+            info, audit.LIST, under, audit.filters(from_, to), None, first, after,
+            AuditEntry.from_row, scope="auditor",
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from resolvers import organizations, participation, services
+from resolvers import audit, organizations, participation, services
 from resolvers.listing import nested_counts, nested_rows
 from resolvers.loaders.base import (
     ContextLoader,
@@ -84,3 +84,9 @@ class RegionListCountLoader(CountByKeyLoader[str]):
         spec, deep, filters = self.args
         c = self.ctx
         return await nested_counts(c.session, spec, c.caller.read, c.caller.pii, keys, deep, filters)
+
+
+class AuditEntryByIdLoader(RowByKeyLoader[uuid.UUID]):
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await audit.by_ids(c.session, c.caller.scope("auditor"), c.caller.pii, keys)
