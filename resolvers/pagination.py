@@ -29,6 +29,8 @@ def like_pattern(text: str | None) -> str | None:
     """An ILIKE pattern matching `text` anywhere, with its wildcards taken literally."""
     if text is None or text == "":
         return None
+    if "\x00" in text:
+        raise BadUserInput("Text filters cannot contain the NUL character")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 

@@ -76,10 +76,16 @@ LIST = ListSpec(
 )
 
 
+# Days outside these bounds hold no records; clamping keeps every bound representable.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(9000, 12, 31)
+
+
 def day_start(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
     """Midnight China Standard Time at the start of `day` (+ days)."""
     if day is None:
         return None
+    day = min(max(day, FIRST_DAY), LAST_DAY)
     return dt.datetime.combine(day + dt.timedelta(days=plus_days), dt.time(), CST)
 
 

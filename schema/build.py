@@ -10,6 +10,7 @@ from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
 
 from schema.audit import AuditEntry
+from schema.limits import QueryLimits
 from schema.organization import Organization
 from schema.participation import ParticipationEvent, Resolution
 from schema.query import Query
@@ -32,7 +33,11 @@ def build_schema() -> HubSchema:
     return HubSchema(
         query=Query,
         types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution, AuditEntry],
-        extensions=[lambda: ParserCache(maxsize=1024), lambda: ValidationCache(maxsize=1024)],
+        extensions=[
+            lambda: ParserCache(maxsize=1024),
+            lambda: ValidationCache(maxsize=1024),
+            QueryLimits,  # after validation: it measures only valid operations
+        ],
         federation_version="2.7",
     )
 

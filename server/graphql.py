@@ -19,6 +19,7 @@ from resolvers.errors import BadUserInput, HubError, Internal
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from resolvers.session import RequestSession
+from schema.limits import too_many_tokens
 from server.auth import authenticate
 from server.settings import Settings
 
@@ -80,6 +81,9 @@ def _operation(item: Any) -> tuple[str, dict[str, Any] | None, str | None] | Hub
         return BadUserInput("`variables` must be a JSON object")
     if name is not None and not isinstance(name, str):
         return BadUserInput("`operationName` must be a string")
+    refused = too_many_tokens(query)
+    if refused is not None:
+        return refused
     return query, variables, name
 
 

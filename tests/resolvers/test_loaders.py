@@ -6,7 +6,7 @@ FIVE_LEVELS = """
 query ($first: Int) {
   region(code: "341126") {
     children(first: $first) { edges { node { code
-      children(first: 500) { edges { node { code
+      children(first: 50) { edges { node { code
         serviceRequests(first: 5) { edges { node { reference handledBy { name } } } }
       } } }
     } } }
