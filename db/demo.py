@@ -49,8 +49,14 @@ DEADLINE_DAYS: dict[str, int] = {
 }
 
 PARTY_KINDS = frozenset({"PARTY_COMMITTEE", "PARTY_GENERAL_BRANCH", "PARTY_BRANCH"})
-PARTICIPANT_GROUPS = ("VILLAGERS", "PARTY_MEMBERS", "REPRESENTATIVES", "OFFICIALS", "EXPERTS",
-                      "OTHERS")
+PARTICIPANT_GROUPS = (
+    "VILLAGERS",
+    "PARTY_MEMBERS",
+    "REPRESENTATIVES",
+    "OFFICIALS",
+    "EXPERTS",
+    "OTHERS",
+)
 DELIBERATIVE_KINDS = frozenset({"DELIBERATION", "VILLAGERS_ASSEMBLY", "JOINT_MEETING", "HEARING"})
 VOTING_KINDS = frozenset({"DELIBERATION", "VILLAGERS_ASSEMBLY"})
 
@@ -70,24 +76,75 @@ ANALYZE_TABLES = (
 )
 
 ORGANIZATION_COLUMNS = (
-    "id", "region_code", "parent_id", "kind", "name", "member_count", "party_member_count",
-    "leader_name", "leader_role", "leader_phone", "founded_on", "version", "created_at",
+    "id",
+    "region_code",
+    "parent_id",
+    "kind",
+    "name",
+    "member_count",
+    "party_member_count",
+    "leader_name",
+    "leader_role",
+    "leader_phone",
+    "founded_on",
+    "version",
+    "created_at",
     "updated_at",
 )
 REQUEST_COLUMNS = (
-    "id", "reference", "region_code", "handling_region_code", "handled_by", "category",
-    "channel", "status", "title", "description", "requester_name", "requester_phone",
-    "submitted_at", "first_responded_at", "accepted_at", "due_at", "resolved_at", "closed_at",
-    "satisfaction", "history", "version", "created_at", "updated_at",
+    "id",
+    "reference",
+    "region_code",
+    "handling_region_code",
+    "handled_by",
+    "category",
+    "channel",
+    "status",
+    "title",
+    "description",
+    "requester_name",
+    "requester_phone",
+    "submitted_at",
+    "first_responded_at",
+    "accepted_at",
+    "due_at",
+    "resolved_at",
+    "closed_at",
+    "satisfaction",
+    "history",
+    "version",
+    "created_at",
+    "updated_at",
 )
 COUNTER_COLUMNS = ("region_code", "year", "last")
 EVENT_COLUMNS = (
-    "id", "region_code", "organizer_id", "kind", "title", "topic", "starts_at",
-    "participant_count", "participants_by_group", "version", "created_at", "updated_at",
+    "id",
+    "region_code",
+    "organizer_id",
+    "kind",
+    "title",
+    "topic",
+    "starts_at",
+    "participant_count",
+    "participants_by_group",
+    "version",
+    "created_at",
+    "updated_at",
 )
 RESOLUTION_COLUMNS = (
-    "id", "event_id", "region_code", "position", "text", "status", "decided_on",
-    "implemented_on", "votes_for", "votes_against", "version", "created_at", "updated_at",
+    "id",
+    "event_id",
+    "region_code",
+    "position",
+    "text",
+    "status",
+    "decided_on",
+    "implemented_on",
+    "votes_for",
+    "votes_against",
+    "version",
+    "created_at",
+    "updated_at",
 )
 
 Row = tuple[object, ...]
@@ -116,8 +173,12 @@ class Region:
     @property
     def base(self) -> str:
         """The name as organizations use it: 北墙村委会 → 北墙村, 中都城社区居委会 → 中都城社区."""
-        for suffix, replacement in (("村委会", "村"), ("社区居委会", "社区"), ("居委会", ""),
-                                    ("管理委员会", "")):
+        for suffix, replacement in (
+            ("村委会", "村"),
+            ("社区居委会", "社区"),
+            ("居委会", ""),
+            ("管理委员会", ""),
+        ):
             if self.name.endswith(suffix) and len(self.name) > len(suffix):
                 return self.name[: -len(suffix)] + replacement
         return self.name
@@ -167,9 +228,36 @@ GIVEN = (
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国文辉力永志春梅海燕宏亮"
     "云飞鹏斌波宁浩凯俊峰林婷倩雪琳晨欣怡子涵雨轩博宇诚德福寿胜利庆荣家兴长松成"
 )
-MOBILE_PREFIXES = ("133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "157",
-                   "158", "159", "166", "173", "177", "180", "181", "182", "183", "185", "186",
-                   "187", "188", "189", "191", "198", "199")
+MOBILE_PREFIXES = (
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "177",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+)
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
@@ -248,10 +336,22 @@ class Organization:
     updated_at: datetime = GO_LIVE
 
     def record(self) -> Row:
-        return (self.id, self.region.code, self.parent_id, self.kind, self.name,
-                self.member_count, self.party_member_count, self.leader_name, self.leader_role,
-                self.leader_phone, self.founded_on, self.version, self.created_at,
-                self.updated_at)
+        return (
+            self.id,
+            self.region.code,
+            self.parent_id,
+            self.kind,
+            self.name,
+            self.member_count,
+            self.party_member_count,
+            self.leader_name,
+            self.leader_role,
+            self.leader_phone,
+            self.founded_on,
+            self.version,
+            self.created_at,
+            self.updated_at,
+        )
 
 
 @dataclass
@@ -275,18 +375,37 @@ class OrganizationFactory:
         self.rng = rng
         self.directory = Directory()
 
-    def add(self, region: Region, kind: str, name: str, *, parent: Organization | None,
-            members: int, party_members: int = 0, role: str | None = None,
-            leader_role: str, founded: tuple[int, int],
-            leader: tuple[str, str] | None = None) -> Organization:
+    def add(
+        self,
+        region: Region,
+        kind: str,
+        name: str,
+        *,
+        parent: Organization | None,
+        members: int,
+        party_members: int = 0,
+        role: str | None = None,
+        leader_role: str,
+        founded: tuple[int, int],
+        leader: tuple[str, str] | None = None,
+    ) -> Organization:
         rng = self.rng
         name_phone = leader or (_person(rng), _mobile(rng))
         created = GO_LIVE + timedelta(seconds=rng.randrange(30 * 86400))
         org = Organization(
-            _uuid(rng), region, parent.id if parent else None, kind, name, members,
-            party_members, name_phone[0], leader_role, name_phone[1],
+            _uuid(rng),
+            region,
+            parent.id if parent else None,
+            kind,
+            name,
+            members,
+            party_members,
+            name_phone[0],
+            leader_role,
+            name_phone[1],
             _day(rng, date(founded[0], 1, 1), date(founded[1], 12, 31)),
-            created_at=created, updated_at=created,
+            created_at=created,
+            updated_at=created,
         )
         if rng.random() < 0.25:
             org.updated_at = min(created + _hours(rng, 24, 24 * 420), ANCHOR - timedelta(hours=1))
@@ -310,19 +429,49 @@ COUNTY_SOCIETIES = (
 def _county_organizations(make: OrganizationFactory, county: Region) -> Organization:
     rng, c = make.rng, county.name
     party_members = rng.randint(180, 320)
-    committee = make.add(county, "PARTY_COMMITTEE", f"中共{c}委员会", parent=None,
-                         members=party_members, party_members=party_members, role="party",
-                         leader_role="书记", founded=(1949, 1949))
-    make.add(county, "SERVICE_CENTRE", f"{c}政务服务中心", parent=committee,
-             members=rng.randint(40, 90), role="service", leader_role="主任",
-             founded=(2015, 2018))
-    make.add(county, "SUPERVISION_COMMITTEE", f"{c}监察委员会", parent=committee,
-             members=rng.randint(15, 30), role="supervision", leader_role="主任",
-             founded=(2018, 2018))
+    committee = make.add(
+        county,
+        "PARTY_COMMITTEE",
+        f"中共{c}委员会",
+        parent=None,
+        members=party_members,
+        party_members=party_members,
+        role="party",
+        leader_role="书记",
+        founded=(1949, 1949),
+    )
+    make.add(
+        county,
+        "SERVICE_CENTRE",
+        f"{c}政务服务中心",
+        parent=committee,
+        members=rng.randint(40, 90),
+        role="service",
+        leader_role="主任",
+        founded=(2015, 2018),
+    )
+    make.add(
+        county,
+        "SUPERVISION_COMMITTEE",
+        f"{c}监察委员会",
+        parent=committee,
+        members=rng.randint(15, 30),
+        role="supervision",
+        leader_role="主任",
+        founded=(2018, 2018),
+    )
     for index, (kind, name, leader_role, size) in enumerate(COUNTY_SOCIETIES):
         role = "volunteer" if index == 4 else "social" if index == 0 else None
-        make.add(county, kind, name.format(c=c), parent=committee, members=rng.randint(*size),
-                 role=role, leader_role=leader_role, founded=(2005, 2021))
+        make.add(
+            county,
+            kind,
+            name.format(c=c),
+            parent=committee,
+            members=rng.randint(*size),
+            role=role,
+            leader_role=leader_role,
+            founded=(2005, 2021),
+        )
     return committee
 
 
@@ -336,27 +485,73 @@ def _township_names(county: Region, township: Region) -> tuple[str, str]:
     return f"中共{county.name}{base}委员会", f"{base}便民服务中心"
 
 
-def _township_organizations(make: OrganizationFactory, county: Region, township: Region,
-                            above: Organization) -> Organization:
+def _township_organizations(
+    make: OrganizationFactory, county: Region, township: Region, above: Organization
+) -> Organization:
     rng, base = make.rng, township.base
     party_name, service_name = _township_names(county, township)
     party_members = rng.randint(25, 80)
-    committee = make.add(township, "PARTY_COMMITTEE", party_name, parent=above,
-                         members=party_members, party_members=party_members, role="party",
-                         leader_role="书记", founded=(1950, 2005))
-    make.add(township, "SERVICE_CENTRE", service_name, parent=committee,
-             members=rng.randint(8, 20), role="service", leader_role="主任", founded=(2012, 2020))
-    make.add(township, "SUPERVISION_COMMITTEE", f"{base}纪检监察办公室", parent=committee,
-             members=rng.randint(3, 6), role="supervision", leader_role="主任",
-             founded=(2018, 2019))
-    make.add(township, "SOCIAL_ORGANIZATION", f"{base}社会工作站", parent=committee,
-             members=rng.randint(5, 20), role="social", leader_role="站长", founded=(2020, 2023))
+    committee = make.add(
+        township,
+        "PARTY_COMMITTEE",
+        party_name,
+        parent=above,
+        members=party_members,
+        party_members=party_members,
+        role="party",
+        leader_role="书记",
+        founded=(1950, 2005),
+    )
+    make.add(
+        township,
+        "SERVICE_CENTRE",
+        service_name,
+        parent=committee,
+        members=rng.randint(8, 20),
+        role="service",
+        leader_role="主任",
+        founded=(2012, 2020),
+    )
+    make.add(
+        township,
+        "SUPERVISION_COMMITTEE",
+        f"{base}纪检监察办公室",
+        parent=committee,
+        members=rng.randint(3, 6),
+        role="supervision",
+        leader_role="主任",
+        founded=(2018, 2019),
+    )
+    make.add(
+        township,
+        "SOCIAL_ORGANIZATION",
+        f"{base}社会工作站",
+        parent=committee,
+        members=rng.randint(5, 20),
+        role="social",
+        leader_role="站长",
+        founded=(2020, 2023),
+    )
     if rng.random() < 0.5:
-        make.add(township, "SOCIAL_ORGANIZATION", f"{base}老年人协会", parent=committee,
-                 members=rng.randint(30, 200), leader_role="会长", founded=(2000, 2020))
-    make.add(township, "VOLUNTEER_TEAM", f"{base}新时代文明实践志愿服务队", parent=committee,
-             members=rng.randint(20, 150), role="volunteer", leader_role="队长",
-             founded=(2018, 2022))
+        make.add(
+            township,
+            "SOCIAL_ORGANIZATION",
+            f"{base}老年人协会",
+            parent=committee,
+            members=rng.randint(30, 200),
+            leader_role="会长",
+            founded=(2000, 2020),
+        )
+    make.add(
+        township,
+        "VOLUNTEER_TEAM",
+        f"{base}新时代文明实践志愿服务队",
+        parent=committee,
+        members=rng.randint(20, 150),
+        role="volunteer",
+        leader_role="队长",
+        founded=(2018, 2022),
+    )
     return committee
 
 
@@ -367,49 +562,109 @@ def _village_party(make: OrganizationFactory, village: Region, above: Organizati
     rng, base = make.rng, village.base
     party_members = int(rng.triangular(15, 130, 35))
     if party_members < 50:
-        return make.add(village, "PARTY_BRANCH", f"{base}党支部", parent=above,
-                        members=party_members, party_members=party_members, role="party",
-                        leader_role="书记", founded=(1950, 2005))
-    general = make.add(village, "PARTY_GENERAL_BRANCH", f"{base}党总支", parent=above,
-                       members=party_members, party_members=0, role="party",
-                       leader_role="书记", founded=(1955, 2010))
+        return make.add(
+            village,
+            "PARTY_BRANCH",
+            f"{base}党支部",
+            parent=above,
+            members=party_members,
+            party_members=party_members,
+            role="party",
+            leader_role="书记",
+            founded=(1950, 2005),
+        )
+    general = make.add(
+        village,
+        "PARTY_GENERAL_BRANCH",
+        f"{base}党总支",
+        parent=above,
+        members=party_members,
+        party_members=0,
+        role="party",
+        leader_role="书记",
+        founded=(1955, 2010),
+    )
     parts = rng.randint(2, 4)
     # Party members are counted once, at the lowest organization: here the branches.
     sizes = [party_members // parts + (1 if i < party_members % parts else 0) for i in range(parts)]
     for i, size in enumerate(sizes):
-        make.add(village, "PARTY_BRANCH", f"{base}党总支第{ORDINALS[i]}党支部", parent=general,
-                 members=size, party_members=size, leader_role="书记",
-                 founded=(general.founded_on.year, 2015))
+        make.add(
+            village,
+            "PARTY_BRANCH",
+            f"{base}党总支第{ORDINALS[i]}党支部",
+            parent=general,
+            members=size,
+            party_members=size,
+            leader_role="书记",
+            founded=(general.founded_on.year, 2015),
+        )
     return general
 
 
-def _village_organizations(make: OrganizationFactory, village: Region,
-                           above: Organization) -> None:
+def _village_organizations(make: OrganizationFactory, village: Region, above: Organization) -> None:
     rng, base = make.rng, village.base
     party = _village_party(make, village, above)
     # Often one person is both party secretary and committee director (一肩挑).
     leader = (party.leader_name, party.leader_phone) if rng.random() < 0.7 else None
     if village.is_rural:
-        make.add(village, "VILLAGE_COMMITTEE", f"{base}村民委员会", parent=party,
-                 members=rng.randint(3, 7), role="committee", leader_role="主任",
-                 founded=(1983, 1999), leader=leader)
+        make.add(
+            village,
+            "VILLAGE_COMMITTEE",
+            f"{base}村民委员会",
+            parent=party,
+            members=rng.randint(3, 7),
+            role="committee",
+            leader_role="主任",
+            founded=(1983, 1999),
+            leader=leader,
+        )
         supervision = f"{base}村务监督委员会"
     else:
-        make.add(village, "RESIDENTS_COMMITTEE", f"{base}居民委员会", parent=party,
-                 members=rng.randint(5, 9), role="committee", leader_role="主任",
-                 founded=(1985, 2015), leader=leader)
+        make.add(
+            village,
+            "RESIDENTS_COMMITTEE",
+            f"{base}居民委员会",
+            parent=party,
+            members=rng.randint(5, 9),
+            role="committee",
+            leader_role="主任",
+            founded=(1985, 2015),
+            leader=leader,
+        )
         supervision = f"{base}居务监督委员会"
-    make.add(village, "SUPERVISION_COMMITTEE", supervision, parent=party,
-             members=rng.randint(3, 5), role="supervision", leader_role="主任",
-             founded=(2010, 2019))
+    make.add(
+        village,
+        "SUPERVISION_COMMITTEE",
+        supervision,
+        parent=party,
+        members=rng.randint(3, 5),
+        role="supervision",
+        leader_role="主任",
+        founded=(2010, 2019),
+    )
     if village.is_rural or rng.random() < 0.4:
-        make.add(village, "COLLECTIVE_ECONOMY", f"{base}股份经济合作社", parent=party,
-                 members=rng.randint(300, 3000), role="economy", leader_role="理事长",
-                 founded=(2017, 2021), leader=leader)
+        make.add(
+            village,
+            "COLLECTIVE_ECONOMY",
+            f"{base}股份经济合作社",
+            parent=party,
+            members=rng.randint(300, 3000),
+            role="economy",
+            leader_role="理事长",
+            founded=(2017, 2021),
+            leader=leader,
+        )
     if rng.random() < 0.4:
-        make.add(village, "VOLUNTEER_TEAM", f"{base}志愿服务队", parent=party,
-                 members=rng.randint(10, 60), role="volunteer", leader_role="队长",
-                 founded=(2016, 2024))
+        make.add(
+            village,
+            "VOLUNTEER_TEAM",
+            f"{base}志愿服务队",
+            parent=party,
+            members=rng.randint(10, 60),
+            role="volunteer",
+            leader_role="队长",
+            founded=(2016, 2024),
+        )
 
 
 def build_organizations(rng: random.Random, county: County) -> Directory:
@@ -426,10 +681,14 @@ def build_organizations(rng: random.Random, county: County) -> Directory:
 
 REQUEST_TEXTS: dict[str, tuple[tuple[str, str], ...]] = {
     "SOCIAL_SECURITY": (
-        ("咨询城乡居民养老保险缴费档次",
-         "{who}想了解今年城乡居民基本养老保险的缴费档次和政府补贴标准，希望工作人员讲解。"),
-        ("申请办理最低生活保障",
-         "{who}家中主要劳动力因病丧失劳动能力，生活困难，申请纳入最低生活保障。"),
+        (
+            "咨询城乡居民养老保险缴费档次",
+            "{who}想了解今年城乡居民基本养老保险的缴费档次和政府补贴标准，希望工作人员讲解。",
+        ),
+        (
+            "申请办理最低生活保障",
+            "{who}家中主要劳动力因病丧失劳动能力，生活困难，申请纳入最低生活保障。",
+        ),
         ("医保关系转移接续", "{who}在外务工多年，现返乡，需要办理基本医疗保险关系转移接续。"),
         ("残疾人两项补贴未到账", "{who}反映本季度残疾人生活补贴和护理补贴未按时发放，请帮助查询。"),
         ("社保卡遗失补办", "{who}的社会保障卡遗失，需挂失补办并激活金融功能。"),
@@ -459,8 +718,10 @@ REQUEST_TEXTS: dict[str, tuple[tuple[str, str], ...]] = {
         ("公益性岗位申请", "{who}为脱贫户家庭成员，申请安排乡村公益性岗位。"),
     ),
     "HOUSING": (
-        ("农村危房改造申请",
-         "{who}家房屋墙体开裂、屋顶漏雨，经初步查看存在安全隐患，申请危房改造。"),
+        (
+            "农村危房改造申请",
+            "{who}家房屋墙体开裂、屋顶漏雨，经初步查看存在安全隐患，申请危房改造。",
+        ),
         ("宅基地审批咨询", "{who}家中分户后需新建住房，咨询宅基地申请审批流程。"),
         ("公租房申请", "{who}在城区务工，家庭收入较低，申请公共租赁住房。"),
         ("房屋漏雨需维修", "{spot}一户困难群众住房漏雨，申请帮助维修。"),
@@ -505,22 +766,61 @@ REQUEST_TEXTS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
-CATEGORIES = Weighted({
-    "SOCIAL_SECURITY": 14, "ELDERLY_CARE": 11, "HEALTH": 8, "EDUCATION": 5, "EMPLOYMENT": 6,
-    "HOUSING": 6, "INFRASTRUCTURE": 16, "ENVIRONMENT": 11, "PUBLIC_SAFETY": 4,
-    "DISPUTE_MEDIATION": 9, "LEGAL_AID": 3, "OTHER": 7,
-})
+CATEGORIES = Weighted(
+    {
+        "SOCIAL_SECURITY": 14,
+        "ELDERLY_CARE": 11,
+        "HEALTH": 8,
+        "EDUCATION": 5,
+        "EMPLOYMENT": 6,
+        "HOUSING": 6,
+        "INFRASTRUCTURE": 16,
+        "ENVIRONMENT": 11,
+        "PUBLIC_SAFETY": 4,
+        "DISPUTE_MEDIATION": 9,
+        "LEGAL_AID": 3,
+        "OTHER": 7,
+    }
+)
 CHANNELS: dict[str, Weighted[str]] = {
-    "VILLAGE": Weighted({"WALK_IN": 30, "HOTLINE": 12, "ONLINE": 8, "MOBILE_APP": 15,
-                         "GRID_WORKER": 25, "HOME_VISIT": 10}),
-    "TOWNSHIP": Weighted({"WALK_IN": 35, "HOTLINE": 20, "ONLINE": 15, "MOBILE_APP": 15,
-                          "GRID_WORKER": 10, "HOME_VISIT": 5}),
-    "COUNTY": Weighted({"WALK_IN": 5, "HOTLINE": 45, "ONLINE": 30, "MOBILE_APP": 18,
-                        "GRID_WORKER": 1, "HOME_VISIT": 1}),
+    "VILLAGE": Weighted(
+        {
+            "WALK_IN": 30,
+            "HOTLINE": 12,
+            "ONLINE": 8,
+            "MOBILE_APP": 15,
+            "GRID_WORKER": 25,
+            "HOME_VISIT": 10,
+        }
+    ),
+    "TOWNSHIP": Weighted(
+        {
+            "WALK_IN": 35,
+            "HOTLINE": 20,
+            "ONLINE": 15,
+            "MOBILE_APP": 15,
+            "GRID_WORKER": 10,
+            "HOME_VISIT": 5,
+        }
+    ),
+    "COUNTY": Weighted(
+        {
+            "WALK_IN": 5,
+            "HOTLINE": 45,
+            "ONLINE": 30,
+            "MOBILE_APP": 18,
+            "GRID_WORKER": 1,
+            "HOME_VISIT": 1,
+        }
+    ),
 }
 CHANNEL_HOURS: dict[str, tuple[float, float]] = {
-    "WALK_IN": (8, 17.5), "HOTLINE": (7, 22), "ONLINE": (6, 24), "MOBILE_APP": (6, 24),
-    "GRID_WORKER": (8, 18), "HOME_VISIT": (8.5, 17.5),
+    "WALK_IN": (8, 17.5),
+    "HOTLINE": (7, 22),
+    "ONLINE": (6, 24),
+    "MOBILE_APP": (6, 24),
+    "GRID_WORKER": (8, 18),
+    "HOME_VISIT": (8.5, 17.5),
 }
 
 
@@ -535,17 +835,31 @@ class Place:
 
 
 def _places(county: County) -> dict[str, Place]:
-    places = {county.county.code: Place(county.county, county.county.name, county.county.name,
-                                        tuple(t.base for t in county.townships))}
+    places = {
+        county.county.code: Place(
+            county.county,
+            county.county.name,
+            county.county.name,
+            tuple(t.base for t in county.townships),
+        )
+    }
     for township in county.townships:
         villages = county.villages[township.code]
-        places[township.code] = Place(township, township.base, county.county.name,
-                                      tuple(v.base for v in villages) or (township.base,))
+        places[township.code] = Place(
+            township,
+            township.base,
+            county.county.name,
+            tuple(v.base for v in villages) or (township.base,),
+        )
         for village in villages:
-            spots = (tuple(f"第{n}村民组" for n in range(1, 13)) if village.is_rural
-                     else tuple(f"第{n}网格" for n in range(1, 9)))
-            places[village.code] = Place(village, village.base, township.base,
-                                         tuple(village.base + s for s in spots))
+            spots = (
+                tuple(f"第{n}村民组" for n in range(1, 13))
+                if village.is_rural
+                else tuple(f"第{n}网格" for n in range(1, 9))
+            )
+            places[village.code] = Place(
+                village, village.base, township.base, tuple(village.base + s for s in spots)
+            )
     return places
 
 
@@ -553,8 +867,13 @@ def _request_text(rng: random.Random, place: Place, category: str) -> tuple[str,
     title, description = _one(rng, REQUEST_TEXTS[category])
     spot = _one(rng, place.spots)
     who = f"{spot}{place.region.resident_word}{_one(rng, SURNAMES)}某"
-    text = description.format(who=who, spot=spot, place=place.place, upper=place.upper,
-                              amount=rng.randrange(20, 400) * 100)
+    text = description.format(
+        who=who,
+        spot=spot,
+        place=place.place,
+        upper=place.upper,
+        amount=rng.randrange(20, 400) * 100,
+    )
     roll = rng.random()
     # A few texts carry a phone or ID number, so masking of free text has work to do.
     if roll < 0.02:
@@ -591,9 +910,11 @@ class Step(NamedTuple):
         """The history entry as JSON, formatted directly: json.dumps of a dict per step costs
         a large share of the seeding time. Actions, statuses and actors are plain ASCII."""
         source = "null" if self.from_status is None else f'"{self.from_status}"'
-        return (f'{{"at": "{self.at.isoformat()}", "action": "{self.action}", '
-                f'"fromStatus": {source}, "toStatus": "{self.to_status}", '
-                f'"actor": "{self.actor}", "note": {_json_text(self.note)}}}')
+        return (
+            f'{{"at": "{self.at.isoformat()}", "action": "{self.action}", '
+            f'"fromStatus": {source}, "toStatus": "{self.to_status}", '
+            f'"actor": "{self.actor}", "note": {_json_text(self.note)}}}'
+        )
 
 
 @cache
@@ -615,11 +936,19 @@ class Lifecycle:
     def status(self) -> str:
         return self.steps[-1].to_status
 
-    def then(self, after: timedelta, action: str, to: str | None, actor: str,
-             note: str | None = None, satisfaction: int | None = None) -> None:
+    def then(
+        self,
+        after: timedelta,
+        action: str,
+        to: str | None,
+        actor: str,
+        note: str | None = None,
+        satisfaction: int | None = None,
+    ) -> None:
         after = timedelta(seconds=max(int(after.total_seconds()), 60))
-        step = Step(self.at + after, action, self.status,
-                    to or self.status, actor, note, satisfaction)
+        step = Step(
+            self.at + after, action, self.status, to or self.status, actor, note, satisfaction
+        )
         self.steps.append(step)
 
 
@@ -640,12 +969,24 @@ class Draft:
         return self.submitted_at + timedelta(days=DEADLINE_DAYS[self.category])
 
 
-REJECT_REASONS = ("不属于受理范围，已告知向相关部门反映", "诉求重复提交，已合并办理",
-                  "所反映情况经核实不存在", "涉及诉讼程序，已引导通过司法途径解决")
-ESCALATE_REASONS = ("涉及跨村协调，需上级统筹处理", "所需资金超出本级权限",
-                    "需相关职能部门共同办理", "专业性较强，本级无力处置")
-RESOLVE_NOTES = ("已按要求办理完毕", "已现场处置并回访申请人", "已协调相关部门解决",
-                 "已答复政策规定，申请人表示理解")
+REJECT_REASONS = (
+    "不属于受理范围，已告知向相关部门反映",
+    "诉求重复提交，已合并办理",
+    "所反映情况经核实不存在",
+    "涉及诉讼程序，已引导通过司法途径解决",
+)
+ESCALATE_REASONS = (
+    "涉及跨村协调，需上级统筹处理",
+    "所需资金超出本级权限",
+    "需相关职能部门共同办理",
+    "专业性较强，本级无力处置",
+)
+RESOLVE_NOTES = (
+    "已按要求办理完毕",
+    "已现场处置并回访申请人",
+    "已协调相关部门解决",
+    "已答复政策规定，申请人表示理解",
+)
 MEDIATION_NOTES = ("已组织双方调解，达成一致意见", "经调解双方签订协议")
 REOPEN_REASONS = ("申请人反映问题未彻底解决", "回访发现问题反复出现")
 WITHDRAW_REASONS = ("申请人表示问题已自行解决", "申请人要求撤回")
@@ -664,19 +1005,27 @@ def _staff(region: Region) -> str:
     return f"staff-{region.code}"
 
 
-def _escalate(rng: random.Random, life: Lifecycle, draft: Draft, parent: Region,
-              handlers: Directory) -> bool:
+def _escalate(
+    rng: random.Random, life: Lifecycle, draft: Draft, parent: Region, handlers: Directory
+) -> bool:
     """Escalates to the parent region; True when the request then goes on being handled."""
     here = draft.place.region
-    life.then(_hours(rng, 1, 96), "escalate", "ESCALATED", _staff(here),
-              f"{_one(rng, ESCALATE_REASONS)}，提请{parent.base}办理")
+    life.then(
+        _hours(rng, 1, 96),
+        "escalate",
+        "ESCALATED",
+        _staff(here),
+        f"{_one(rng, ESCALATE_REASONS)}，提请{parent.base}办理",
+    )
     if rng.random() < 0.08:
-        life.then(_hours(rng, 4, 72), "reject", "REJECTED", _staff(parent),
-                  _one(rng, REJECT_REASONS))
+        life.then(
+            _hours(rng, 4, 72), "reject", "REJECTED", _staff(parent), _one(rng, REJECT_REASONS)
+        )
         return False
     wait = _hours(rng, 2, 72) if rng.random() < 0.9 else _hours(rng, 5 * 24, 40 * 24)
-    life.then(wait, "accept", "ACCEPTED", _staff(parent),
-              f"已受理，由{handlers.handler(parent).name}办理")
+    life.then(
+        wait, "accept", "ACCEPTED", _staff(parent), f"已受理，由{handlers.handler(parent).name}办理"
+    )
     life.then(_hours(rng, 1, 24), "start", "IN_PROGRESS", _staff(parent))
     return True
 
@@ -719,14 +1068,21 @@ def plan_lifecycle(rng: random.Random, draft: Draft, handlers: Directory) -> lis
     life = Lifecycle(draft.submitted_at, _staff(here))
     fate = rng.random()
     if fate < 0.03:
-        life.then(_response_delay(rng), "reject", "REJECTED", _staff(here),
-                  _one(rng, REJECT_REASONS))
+        life.then(
+            _response_delay(rng), "reject", "REJECTED", _staff(here), _one(rng, REJECT_REASONS)
+        )
         return life.steps
-    life.then(_response_delay(rng), "accept", "ACCEPTED", _staff(here),
-              f"已受理，由{handlers.handler(here).name}办理")
+    life.then(
+        _response_delay(rng),
+        "accept",
+        "ACCEPTED",
+        _staff(here),
+        f"已受理，由{handlers.handler(here).name}办理",
+    )
     if fate < 0.055:
-        life.then(_hours(rng, 1, 30), "withdraw", "WITHDRAWN", _staff(here),
-                  _one(rng, WITHDRAW_REASONS))
+        life.then(
+            _hours(rng, 1, 30), "withdraw", "WITHDRAWN", _staff(here), _one(rng, WITHDRAW_REASONS)
+        )
         return life.steps
     if rng.random() < 0.85:
         life.then(_hours(rng, 0.5, 24), "start", "IN_PROGRESS", _staff(here))
@@ -737,8 +1093,9 @@ def plan_lifecycle(rng: random.Random, draft: Draft, handlers: Directory) -> lis
         actor = _staff(draft.parent)
     _resolve(rng, life, draft, actor)
     if rng.random() < 0.03:
-        life.then(_hours(rng, 24, 14 * 24), "reopen", "IN_PROGRESS", actor,
-                  _one(rng, REOPEN_REASONS))
+        life.then(
+            _hours(rng, 24, 14 * 24), "reopen", "IN_PROGRESS", actor, _one(rng, REOPEN_REASONS)
+        )
         _resolve(rng, life, draft, actor)
     _finish(rng, life, actor)
     return life.steps
@@ -761,18 +1118,22 @@ def _calendar() -> Weighted[date]:
     return Weighted(weights)
 
 
-def _weighted_regions(rng: random.Random, county: County,
-                      shares: tuple[float, float, float]) -> Weighted[Region]:
+def _weighted_regions(
+    rng: random.Random, county: County, shares: tuple[float, float, float]
+) -> Weighted[Region]:
     """The county's regions, weighted to give villages, townships and the county their shares."""
-    villages = {v: rng.uniform(0.6, 1.4) * (1.0 if v.is_rural else 1.6)
-                for v in county.all_villages}
+    villages = {
+        v: rng.uniform(0.6, 1.4) * (1.0 if v.is_rural else 1.6) for v in county.all_villages
+    }
     townships = {t: rng.uniform(0.7, 1.3) for t in county.townships}
     village_total, township_total = sum(villages.values()), sum(townships.values())
-    return Weighted({
-        **{v: shares[0] * w / village_total for v, w in villages.items()},
-        **{t: shares[1] * w / township_total for t, w in townships.items()},
-        county.county: shares[2],
-    })
+    return Weighted(
+        {
+            **{v: shares[0] * w / village_total for v, w in villages.items()},
+            **{t: shares[1] * w / township_total for t, w in townships.items()},
+            county.county: shares[2],
+        }
+    )
 
 
 def _submission_time(rng: random.Random, days: Weighted[date], channel: str) -> datetime:
@@ -795,8 +1156,19 @@ def draft_requests(rng: random.Random, county: County) -> list[Draft]:
         channel = CHANNELS[region.level].pick(rng)
         title, description = _request_text(rng, place, category)
         parent = county.by_code.get(region.parent_code or "") if region.level != "COUNTY" else None
-        drafts.append(Draft(_uuid(rng), place, parent, category, channel, title, description,
-                            _requester(rng, channel), _submission_time(rng, days, channel)))
+        drafts.append(
+            Draft(
+                _uuid(rng),
+                place,
+                parent,
+                category,
+                channel,
+                title,
+                description,
+                _requester(rng, channel),
+                _submission_time(rng, days, channel),
+            )
+        )
     drafts.sort(key=lambda d: d.submitted_at)
     return drafts
 
@@ -819,8 +1191,7 @@ def _last(steps: Sequence[Step], action: str) -> datetime | None:
     return next((s.at for s in reversed(steps) if s.action == action), None)
 
 
-def request_row(draft: Draft, planned: list[Step], reference: str,
-                handlers: Directory) -> Row:
+def request_row(draft: Draft, planned: list[Step], reference: str, handlers: Directory) -> Row:
     steps = [s for s in planned if s.at < ANCHOR]
     status = steps[-1].to_status
     escalated = any(s.action == "escalate" for s in steps)
@@ -828,14 +1199,29 @@ def request_row(draft: Draft, planned: list[Step], reference: str,
     satisfaction = next((s.satisfaction for s in steps if s.action == "rate"), None)
     history = "[" + ", ".join(s.json() for s in steps) + "]"
     return (
-        draft.id, reference, draft.place.region.code, handling.code,
-        _handled_by(draft, steps, handlers), draft.category, draft.channel, status,
-        draft.title, draft.description, draft.requester[0], draft.requester[1],
-        draft.submitted_at, _first(steps, "accept", "reject"), _first(steps, "accept"),
+        draft.id,
+        reference,
+        draft.place.region.code,
+        handling.code,
+        _handled_by(draft, steps, handlers),
+        draft.category,
+        draft.channel,
+        status,
+        draft.title,
+        draft.description,
+        draft.requester[0],
+        draft.requester[1],
+        draft.submitted_at,
+        _first(steps, "accept", "reject"),
+        _first(steps, "accept"),
         draft.due_at,
         _last(steps, "resolve") if status in ("RESOLVED", "CLOSED") else None,
         _last(steps, "close") if status == "CLOSED" else None,
-        satisfaction, history, len(steps), draft.submitted_at, steps[-1].at,
+        satisfaction,
+        history,
+        len(steps),
+        draft.submitted_at,
+        steps[-1].at,
     )
 
 
@@ -864,14 +1250,30 @@ class Requests:
 # -- participation ---------------------------------------------------------------------------
 
 EVENT_KINDS: dict[str, Weighted[str]] = {
-    "VILLAGE": Weighted({"VILLAGERS_ASSEMBLY": 12, "DELIBERATION": 22, "JOINT_MEETING": 8,
-                         "HEARING": 4, "OPINION_SOLICITATION": 12, "PUBLIC_SUPERVISION": 14,
-                         "VOLUNTEER_ACTIVITY": 28}),
-    "TOWNSHIP": Weighted({"JOINT_MEETING": 25, "DELIBERATION": 15, "HEARING": 12,
-                          "OPINION_SOLICITATION": 20, "PUBLIC_SUPERVISION": 10,
-                          "VOLUNTEER_ACTIVITY": 18}),
-    "COUNTY": Weighted({"JOINT_MEETING": 20, "HEARING": 30, "OPINION_SOLICITATION": 30,
-                        "VOLUNTEER_ACTIVITY": 20}),
+    "VILLAGE": Weighted(
+        {
+            "VILLAGERS_ASSEMBLY": 12,
+            "DELIBERATION": 22,
+            "JOINT_MEETING": 8,
+            "HEARING": 4,
+            "OPINION_SOLICITATION": 12,
+            "PUBLIC_SUPERVISION": 14,
+            "VOLUNTEER_ACTIVITY": 28,
+        }
+    ),
+    "TOWNSHIP": Weighted(
+        {
+            "JOINT_MEETING": 25,
+            "DELIBERATION": 15,
+            "HEARING": 12,
+            "OPINION_SOLICITATION": 20,
+            "PUBLIC_SUPERVISION": 10,
+            "VOLUNTEER_ACTIVITY": 18,
+        }
+    ),
+    "COUNTY": Weighted(
+        {"JOINT_MEETING": 20, "HEARING": 30, "OPINION_SOLICITATION": 30, "VOLUNTEER_ACTIVITY": 20}
+    ),
 }
 ORGANIZER_ROLES: dict[str, tuple[str, ...]] = {
     "VILLAGERS_ASSEMBLY": ("committee",),
@@ -883,19 +1285,44 @@ ORGANIZER_ROLES: dict[str, tuple[str, ...]] = {
     "VOLUNTEER_ACTIVITY": ("volunteer", "party"),
 }
 GROUP_RANGES: dict[str, dict[str, tuple[int, int]]] = {
-    "VILLAGERS_ASSEMBLY": {"VILLAGERS": (30, 260), "PARTY_MEMBERS": (5, 30),
-                           "REPRESENTATIVES": (0, 40), "OFFICIALS": (2, 6)},
-    "DELIBERATION": {"VILLAGERS": (5, 30), "PARTY_MEMBERS": (2, 10), "REPRESENTATIVES": (3, 15),
-                     "OFFICIALS": (1, 4), "EXPERTS": (0, 2)},
-    "JOINT_MEETING": {"OFFICIALS": (5, 20), "REPRESENTATIVES": (0, 10), "PARTY_MEMBERS": (0, 8),
-                      "OTHERS": (0, 5)},
-    "HEARING": {"VILLAGERS": (5, 40), "REPRESENTATIVES": (5, 20), "OFFICIALS": (3, 10),
-                "EXPERTS": (1, 6), "OTHERS": (0, 10)},
+    "VILLAGERS_ASSEMBLY": {
+        "VILLAGERS": (30, 260),
+        "PARTY_MEMBERS": (5, 30),
+        "REPRESENTATIVES": (0, 40),
+        "OFFICIALS": (2, 6),
+    },
+    "DELIBERATION": {
+        "VILLAGERS": (5, 30),
+        "PARTY_MEMBERS": (2, 10),
+        "REPRESENTATIVES": (3, 15),
+        "OFFICIALS": (1, 4),
+        "EXPERTS": (0, 2),
+    },
+    "JOINT_MEETING": {
+        "OFFICIALS": (5, 20),
+        "REPRESENTATIVES": (0, 10),
+        "PARTY_MEMBERS": (0, 8),
+        "OTHERS": (0, 5),
+    },
+    "HEARING": {
+        "VILLAGERS": (5, 40),
+        "REPRESENTATIVES": (5, 20),
+        "OFFICIALS": (3, 10),
+        "EXPERTS": (1, 6),
+        "OTHERS": (0, 10),
+    },
     "OPINION_SOLICITATION": {"VILLAGERS": (20, 400), "PARTY_MEMBERS": (0, 20), "OTHERS": (0, 50)},
-    "PUBLIC_SUPERVISION": {"VILLAGERS": (5, 50), "PARTY_MEMBERS": (2, 8),
-                           "REPRESENTATIVES": (3, 10)},
-    "VOLUNTEER_ACTIVITY": {"VILLAGERS": (5, 60), "PARTY_MEMBERS": (3, 20), "OFFICIALS": (0, 4),
-                           "OTHERS": (0, 20)},
+    "PUBLIC_SUPERVISION": {
+        "VILLAGERS": (5, 50),
+        "PARTY_MEMBERS": (2, 8),
+        "REPRESENTATIVES": (3, 10),
+    },
+    "VOLUNTEER_ACTIVITY": {
+        "VILLAGERS": (5, 60),
+        "PARTY_MEMBERS": (3, 20),
+        "OFFICIALS": (0, 4),
+        "OTHERS": (0, 20),
+    },
 }
 TITLE_FORMS: dict[str, str] = {
     "VILLAGERS_ASSEMBLY": "{place}关于{topic}的{assembly}",
@@ -907,43 +1334,91 @@ TITLE_FORMS: dict[str, str] = {
     "VOLUNTEER_ACTIVITY": "{place}“{topic}”志愿服务活动",
 }
 VILLAGE_TOPICS: dict[str, tuple[str, ...]] = {
-    "人居环境整治": ("开展房前屋后杂物集中清理", "设立垃圾分类积分兑换点",
-                 "每月评选“美丽庭院”示范户"),
-    "村组道路硬化": ("硬化通组道路，工程纳入一事一议财政奖补", "成立村民质量监督小组全程监督施工",
-                 "占地补偿标准按村民代表会议意见执行"),
-    "集体经济收益分配": ("按股份分配本年度集体经济收益", "提取部分收益用于村内公益事业",
-                   "分配方案张榜公示七天"),
-    "高标准农田建设": ("同意实施高标准农田建设项目", "田间道路和沟渠布局按群众意见调整",
-                  "成立农户代表监督小组"),
-    "低保对象民主评议": ("同意新增低保对象的评议结果", "评议结果在村务公开栏公示",
-                   "对有异议的对象入户复核"),
+    "人居环境整治": (
+        "开展房前屋后杂物集中清理",
+        "设立垃圾分类积分兑换点",
+        "每月评选“美丽庭院”示范户",
+    ),
+    "村组道路硬化": (
+        "硬化通组道路，工程纳入一事一议财政奖补",
+        "成立村民质量监督小组全程监督施工",
+        "占地补偿标准按村民代表会议意见执行",
+    ),
+    "集体经济收益分配": (
+        "按股份分配本年度集体经济收益",
+        "提取部分收益用于村内公益事业",
+        "分配方案张榜公示七天",
+    ),
+    "高标准农田建设": (
+        "同意实施高标准农田建设项目",
+        "田间道路和沟渠布局按群众意见调整",
+        "成立农户代表监督小组",
+    ),
+    "低保对象民主评议": (
+        "同意新增低保对象的评议结果",
+        "评议结果在村务公开栏公示",
+        "对有异议的对象入户复核",
+    ),
     "移风易俗": ("修订村规民约，倡导红事新办、白事简办", "成立红白理事会", "设立移风易俗宣传栏"),
-    "小型水利设施管护": ("明确塘坝、沟渠管护责任人", "管护经费从村集体收益中列支",
-                   "汛前组织一次全面清淤"),
+    "小型水利设施管护": (
+        "明确塘坝、沟渠管护责任人",
+        "管护经费从村集体收益中列支",
+        "汛前组织一次全面清淤",
+    ),
     "土地流转": ("统一组织土地经营权流转", "流转租金按年度预付", "同等条件下优先流转给本村种植户"),
     "养老服务": ("建设村级老年食堂", "为八十岁以上老人提供助餐补贴", "组织志愿者定期探访独居老人"),
     "村级公益事业建设": ("新建村民文化广场", "安装主干道太阳能路灯", "修缮村卫生室"),
 }
 UPPER_TOPICS: dict[str, tuple[str, ...]] = {
-    "乡村振兴项目库建设": ("将所列项目纳入年度项目库", "优先安排群众呼声高的基础设施项目",
-                     "项目实施情况按季度公示"),
-    "农村公路养护": ("建立县乡村三级路长制", "养护经费按里程分配到乡镇",
-                 "开展农村公路安全隐患排查"),
+    "乡村振兴项目库建设": (
+        "将所列项目纳入年度项目库",
+        "优先安排群众呼声高的基础设施项目",
+        "项目实施情况按季度公示",
+    ),
+    "农村公路养护": (
+        "建立县乡村三级路长制",
+        "养护经费按里程分配到乡镇",
+        "开展农村公路安全隐患排查",
+    ),
     "集中供水工程": ("实施城乡供水一体化改造", "水价标准按听证意见执行", "困难群众水费给予减免"),
-    "安全生产大检查": ("开展为期一个月的安全生产隐患排查", "建立隐患整改台账",
-                  "对重点企业实行包保责任制"),
+    "安全生产大检查": (
+        "开展为期一个月的安全生产隐患排查",
+        "建立隐患整改台账",
+        "对重点企业实行包保责任制",
+    ),
     "防汛抗旱": ("落实防汛责任人和抢险队伍", "储备防汛物资", "汛前完成重点河段清淤"),
-    "义务教育学校布局调整": ("保留教学点并改善办学条件", "增加校车线路",
-                     "调整方案公开征求家长意见"),
+    "义务教育学校布局调整": (
+        "保留教学点并改善办学条件",
+        "增加校车线路",
+        "调整方案公开征求家长意见",
+    ),
     "老旧小区改造": ("同意老旧小区改造方案", "增设电动车集中充电设施", "成立居民监督小组"),
     "养老服务体系建设": ("建设区域性养老服务中心", "推行居家养老服务补贴", "开展养老护理员培训"),
 }
-GENERIC_RESOLUTIONS = ("议定事项在公开栏公示，接受群众监督",
-                       "明确责任人和完成时限，下次会议通报进展")
-VOLUNTEER_TOPICS = ("关爱留守儿童", "敬老助老", "清洁家园", "义诊进村", "防溺水宣传", "反诈宣传",
-                    "文明交通劝导", "秸秆禁烧宣传", "扶残助残", "植树护绿")
-START_SECONDS = (9 * 3600, 9 * 3600 + 1800, 14 * 3600 + 1800, 15 * 3600, 19 * 3600,
-                 19 * 3600 + 1800)
+GENERIC_RESOLUTIONS = (
+    "议定事项在公开栏公示，接受群众监督",
+    "明确责任人和完成时限，下次会议通报进展",
+)
+VOLUNTEER_TOPICS = (
+    "关爱留守儿童",
+    "敬老助老",
+    "清洁家园",
+    "义诊进村",
+    "防溺水宣传",
+    "反诈宣传",
+    "文明交通劝导",
+    "秸秆禁烧宣传",
+    "扶残助残",
+    "植树护绿",
+)
+START_SECONDS = (
+    9 * 3600,
+    9 * 3600 + 1800,
+    14 * 3600 + 1800,
+    15 * 3600,
+    19 * 3600,
+    19 * 3600 + 1800,
+)
 RESOLUTION_STATUSES = Weighted({"PROPOSED": 8, "ADOPTED": 37, "REJECTED": 10, "IMPLEMENTED": 45})
 RESOLUTIONS_PER_EVENT = Weighted({0: 10, 1: 30, 2: 30, 3: 20, 4: 10})
 RESOLUTION_VERSIONS = {"PROPOSED": 1, "ADOPTED": 2, "REJECTED": 2, "IMPLEMENTED": 3}
@@ -976,14 +1451,19 @@ def _event_topic(rng: random.Random, region: Region, kind: str) -> tuple[str, tu
 def _event_title(region: Region, kind: str, topic: str) -> str:
     rural = region.is_rural or region.level != "VILLAGE"
     return TITLE_FORMS[kind].format(
-        place=region.base, topic=topic,
-        assembly="村民代表会议" if rural else "居民代表会议", affairs="村务" if rural else "居务",
+        place=region.base,
+        topic=topic,
+        assembly="村民代表会议" if rural else "居民代表会议",
+        affairs="村务" if rural else "居务",
     )
 
 
 def _participants(rng: random.Random, kind: str) -> dict[str, int]:
-    drawn = {group: rng.randint(*GROUP_RANGES[kind][group])
-             for group in PARTICIPANT_GROUPS if group in GROUP_RANGES[kind]}
+    drawn = {
+        group: rng.randint(*GROUP_RANGES[kind][group])
+        for group in PARTICIPANT_GROUPS
+        if group in GROUP_RANGES[kind]
+    }
     return {group: count for group, count in drawn.items() if count > 0}
 
 
@@ -994,8 +1474,9 @@ def _event_start(rng: random.Random) -> datetime:
             return at
 
 
-def _organizer(rng: random.Random, directory: Directory, region: Region,
-               kind: str) -> uuid.UUID | None:
+def _organizer(
+    rng: random.Random, directory: Directory, region: Region, kind: str
+) -> uuid.UUID | None:
     if rng.random() < 0.05:
         return None
     for role in ORGANIZER_ROLES[kind]:
@@ -1040,9 +1521,21 @@ def _resolution(rng: random.Random, event: Event, position: int, text: str) -> R
         if implemented > ANCHOR.date():
             status, implemented = "ADOPTED", None
     votes_for, votes_against = _votes(rng, event, status)
-    return (_uuid(rng), event.id, event.region.code, position, text, status, decided,
-            implemented, votes_for, votes_against, RESOLUTION_VERSIONS[status],
-            event.created_at, _touched(event.created_at, decided, implemented))
+    return (
+        _uuid(rng),
+        event.id,
+        event.region.code,
+        position,
+        text,
+        status,
+        decided,
+        implemented,
+        votes_for,
+        votes_against,
+        RESOLUTION_VERSIONS[status],
+        event.created_at,
+        _touched(event.created_at, decided, implemented),
+    )
 
 
 def _resolutions(rng: random.Random, event: Event) -> list[Row]:
@@ -1061,8 +1554,9 @@ def _event(rng: random.Random, region: Region) -> Event:
     return Event(_uuid(rng), region, kind, starts, created, _participants(rng, kind), topic, texts)
 
 
-def build_participation(rng: random.Random, county: County,
-                        directory: Directory) -> tuple[list[Row], list[Row]]:
+def build_participation(
+    rng: random.Random, county: County, directory: Directory
+) -> tuple[list[Row], list[Row]]:
     regions = _weighted_regions(rng, county, (0.85, 0.12, 0.03))
     events: list[Row] = []
     resolutions: list[Row] = []
@@ -1071,19 +1565,32 @@ def build_participation(rng: random.Random, county: County,
         organizer = _organizer(rng, directory, event.region, event.kind)
         rows = _resolutions(rng, event)
         updated = max([event.created_at, *(cast(datetime, row[-1]) for row in rows)])
-        events.append((event.id, event.region.code, organizer, event.kind,
-                       _event_title(event.region, event.kind, event.topic), event.topic,
-                       event.starts_at, event.participant_count,
-                       json.dumps(event.participants, ensure_ascii=False), 1,
-                       event.created_at, updated))
+        events.append(
+            (
+                event.id,
+                event.region.code,
+                organizer,
+                event.kind,
+                _event_title(event.region, event.kind, event.topic),
+                event.topic,
+                event.starts_at,
+                event.participant_count,
+                json.dumps(event.participants, ensure_ascii=False),
+                1,
+                event.created_at,
+                updated,
+            )
+        )
         resolutions.extend(rows)
     return events, resolutions
 
 
 # -- writing ---------------------------------------------------------------------------------
 
-async def _copy(conn: asyncpg.Connection, table: str, columns: Sequence[str],
-                rows: Iterable[Row]) -> int:
+
+async def _copy(
+    conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: Iterable[Row]
+) -> int:
     """COPY rows as they are made, so the server works while Python builds the next ones."""
     count = 0
 
@@ -1099,8 +1606,12 @@ async def _copy(conn: asyncpg.Connection, table: str, columns: Sequence[str],
 
 async def _write(conn: asyncpg.Connection, county: County, seed: int) -> DemoReport:
     directory = build_organizations(_stream(seed, county, "organizations"), county)
-    organizations = await _copy(conn, "organization", ORGANIZATION_COLUMNS,
-                                (org.record() for org in directory.organizations))
+    organizations = await _copy(
+        conn,
+        "organization",
+        ORGANIZATION_COLUMNS,
+        (org.record() for org in directory.organizations),
+    )
     requests = Requests(_stream(seed, county, "requests"), county, directory)
     service_requests = await _copy(conn, "service_request", REQUEST_COLUMNS, requests.rows())
     counters = await _copy(conn, "reference_counter", COUNTER_COLUMNS, requests.counter_rows())
@@ -1115,8 +1626,9 @@ async def _write(conn: asyncpg.Connection, county: County, seed: int) -> DemoRep
     )
 
 
-async def seed_demo(conn: asyncpg.Connection, county_code: str = "341126",
-                    seed: int = 20261128) -> DemoReport:
+async def seed_demo(
+    conn: asyncpg.Connection, county_code: str = "341126", seed: int = 20261128
+) -> DemoReport:
     """Seed the demo under `county_code` once; a county that has organizations is left alone.
 
     `conn` is the owner's login (row-level security does not apply to it), with asyncpg's

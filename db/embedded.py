@@ -112,9 +112,16 @@ class EmbeddedPostgres:
             pwd.getpwnam(SYSTEM_USER)
         except KeyError:
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                 SYSTEM_USER],
-                check=True, capture_output=True,
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    SYSTEM_USER,
+                ],
+                check=True,
+                capture_output=True,
             )
         return SYSTEM_USER
 
@@ -136,12 +143,19 @@ class EmbeddedPostgres:
                 path.chmod(path.stat().st_mode | 0o055)
             for name in files:
                 path = Path(root, name)
-                path.chmod(path.stat().st_mode | 0o044 | (0o011 if path.stat().st_mode & 0o100 else 0))
+                path.chmod(
+                    path.stat().st_mode | 0o044 | (0o011 if path.stat().st_mode & 0o100 else 0)
+                )
 
     def _run(self, args: list[str], user: str | None, **kwargs: object) -> str:
         try:
             done = subprocess.run(
-                args, check=True, capture_output=True, text=True, user=user, **kwargs  # type: ignore[call-overload]
+                args,
+                check=True,
+                capture_output=True,
+                text=True,
+                user=user,
+                **kwargs,  # type: ignore[call-overload]
             )
         except subprocess.CalledProcessError as error:
             raise EmbeddedError(
@@ -156,9 +170,18 @@ class EmbeddedPostgres:
             if user:
                 shutil.chown(pwfile.name, user)
             self._run(
-                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
-                 f"--pwfile={pwfile.name}", "--auth-local=scram-sha-256",
-                 "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C.UTF-8"],
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile.name}",
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
                 user,
             )
         finally:
@@ -183,7 +206,9 @@ class EmbeddedPostgres:
             return False
         status = subprocess.run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "status"],
-            capture_output=True, text=True, user=self._run_as(),
+            capture_output=True,
+            text=True,
+            user=self._run_as(),
         )
         return status.returncode == 0
 
@@ -199,8 +224,19 @@ class EmbeddedPostgres:
         if self.is_running():
             return
         self._run(
-            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60",
-             "-l", str(self.pgdata / "server.log"), "-o", self._server_options(), "start"],
+            [
+                str(POSTGRES_BIN_PATH / "pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(self.pgdata / "server.log"),
+                "-o",
+                self._server_options(),
+                "start",
+            ],
             user,
             stdin=subprocess.DEVNULL,
         )

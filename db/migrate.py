@@ -62,7 +62,8 @@ async def migrate(conn: asyncpg.Connection) -> list[Migration]:
                 await conn.execute(migration.path.read_text(encoding="utf-8"))
                 await conn.execute(
                     "insert into schema_migration (version, name) values ($1, $2)",
-                    migration.version, migration.name,
+                    migration.version,
+                    migration.name,
                 )
             done.append(migration)
     finally:

@@ -34,7 +34,9 @@ async def ensure_runtime_login(owner: asyncpg.Connection, login: str, password: 
     await owner.execute(f'grant "{RUNTIME_GROUP}" to "{login}"')
 
 
-async def check_runtime_role(runtime: asyncpg.Connection) -> None:
+async def check_runtime_role(
+    runtime: asyncpg.Connection | asyncpg.pool.PoolConnectionProxy,
+) -> None:
     """Raise unless the connected role is one that row-level security fully applies to."""
     row = await runtime.fetchrow(
         """

@@ -36,7 +36,9 @@ def _with_login(url: str, user: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password, safe='')}@{host}"))
 
 
-def start_embedded(data_dir: Path, *, tcp_port: int | None = None, durable: bool = True) -> Database:
+def start_embedded(
+    data_dir: Path, *, tcp_port: int | None = None, durable: bool = True
+) -> Database:
     server = embedded.EmbeddedPostgres(data_dir, tcp_port=tcp_port, durable=durable)
     server.start()
     return Database(server.owner_dsn(), server.runtime_dsn(), server)

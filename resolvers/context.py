@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -23,10 +24,10 @@ class Context:
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
-    def loader(self, factory: type[L], *args: Any) -> L:
+    def loader(self, factory: Callable[..., L], *args: Any) -> L:
         """The request's one instance of a loader (per factory and arguments)."""
         key = (factory, *args)
         found = self._loaders.get(key)
         if found is None:
-            found = self._loaders[key] = factory(self, *args)  # type: ignore[call-arg]
-        return found  # type: ignore[no-any-return]
+            found = self._loaders[key] = factory(self, *args)
+        return found

@@ -18,7 +18,12 @@ from typing import Any
 from resolvers.errors import BadUserInput
 
 NODE_TYPES = (
-    "Region", "Organization", "ServiceRequest", "ParticipationEvent", "Resolution", "AuditEntry",
+    "Region",
+    "Organization",
+    "ServiceRequest",
+    "ParticipationEvent",
+    "Resolution",
+    "AuditEntry",
 )
 
 
@@ -72,5 +77,7 @@ class CursorCodec:
         except (binascii.Error, ValueError, TypeError):
             name, values = None, None
         if name != list_name or not isinstance(values, list):
-            raise BadUserInput("`after` is not a cursor of this list; pass an endCursor it returned")
+            raise BadUserInput(
+                "`after` is not a cursor of this list; pass an endCursor it returned"
+            )
         return values

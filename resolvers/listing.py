@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import asyncpg
@@ -66,7 +66,7 @@ def code_of(path: Path) -> str:
     return path.rsplit(".", 1)[-1]
 
 
-DEEP = "t.region_code >= k.low collate \"C\" and t.region_code < (k.low || ':') collate \"C\""
+DEEP = 't.region_code >= k.low collate "C" and t.region_code < (k.low || \':\') collate "C"'
 SHALLOW = "t.region_code = k.low"
 
 
@@ -94,14 +94,15 @@ def _lateral(spec: ListSpec, order: Order, deep: bool) -> str:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def root_sql(spec: ListSpec, order_name: str) -> str:
     order = spec.order(order_name)
     limit, _ = _cursor(spec, order)
-    return f"select s.* {_lateral(spec, order, True)} order by {order.order_by.format(t='s')} limit {limit}"
+    ordered = order.order_by.format(t="s")
+    return f"select s.* {_lateral(spec, order, True)} order by {ordered} limit {limit}"
 
 
-@lru_cache(maxsize=None)
+@cache
 def nested_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
     return f"select k.low as batch_key, s.* {_lateral(spec, spec.order(order_name), deep)}"
 
@@ -110,14 +111,17 @@ def _count_each(spec: ListSpec, deep: bool) -> str:
     return f"(select count(*) from {spec.table} t where {_where(spec, deep)})"
 
 
-@lru_cache(maxsize=None)
+@cache
 def root_count_sql(spec: ListSpec) -> str:
     return f"select coalesce(sum({_count_each(spec, True)}), 0) from unnest($3::text[]) as k(low)"
 
 
-@lru_cache(maxsize=None)
+@cache
 def nested_count_sql(spec: ListSpec, deep: bool) -> str:
-    return f"select k.low as batch_key, {_count_each(spec, deep)} as n from unnest($3::text[]) as k(low)"
+    return (
+        f"select k.low as batch_key, {_count_each(spec, deep)} as n "
+        "from unnest($3::text[]) as k(low)"
+    )
 
 
 @dataclass(frozen=True)
@@ -131,8 +135,12 @@ class ListArgs:
 
 
 def list_args(
-    spec: ListSpec, codec: CursorCodec, filters: Sequence[Any], order: str | None,
-    first: int | None, after: str | None,
+    spec: ListSpec,
+    codec: CursorCodec,
+    filters: Sequence[Any],
+    order: str | None,
+    first: int | None,
+    after: str | None,
 ) -> ListArgs:
     chosen = spec.order(order)
     if after is not None:
@@ -148,16 +156,26 @@ def _position(spec: ListSpec, codec: CursorCodec, args: ListArgs) -> list[str | 
 
 
 def page_of(
-    spec: ListSpec, codec: CursorCodec, args: ListArgs, rows: Sequence[Row],
+    spec: ListSpec,
+    codec: CursorCodec,
+    args: ListArgs,
+    rows: Sequence[Row],
     count: Callable[[], Any],
 ) -> Page:
     order = spec.order(args.order)
-    return make_page(rows, args.size, args.after, codec, f"{spec.name}:{order.name}", order.key, count)
+    return make_page(
+        rows, args.size, args.after, codec, f"{spec.name}:{order.name}", order.key, count
+    )
 
 
 async def root_page(
-    session: RequestSession, codec: CursorCodec, spec: ListSpec, read: tuple[Path, ...],
-    pii: tuple[Path, ...], targets: tuple[Path, ...], args: ListArgs,
+    session: RequestSession,
+    codec: CursorCodec,
+    spec: ListSpec,
+    read: tuple[Path, ...],
+    pii: tuple[Path, ...],
+    targets: tuple[Path, ...],
+    args: ListArgs,
 ) -> Page:
     """A page of the records under `targets` (disjoint subtrees, as scope paths)."""
     if not targets:
@@ -178,13 +196,24 @@ async def root_page(
 
 
 async def nested_rows(
-    session: RequestSession, codec: CursorCodec, spec: ListSpec, read: tuple[Path, ...],
-    pii: tuple[Path, ...], codes: Sequence[str], deep: bool, args: ListArgs,
+    session: RequestSession,
+    codec: CursorCodec,
+    spec: ListSpec,
+    read: tuple[Path, ...],
+    pii: tuple[Path, ...],
+    codes: Sequence[str],
+    deep: bool,
+    args: ListArgs,
 ) -> dict[str, list[Row]]:
     """A page per region code, in one statement."""
     rows = await session.fetch(
-        nested_sql(spec, args.order, deep), list(read), list(pii),
-        [target_low(c) for c in codes], *args.filters, args.size + 1, *_position(spec, codec, args),
+        nested_sql(spec, args.order, deep),
+        list(read),
+        list(pii),
+        [target_low(c) for c in codes],
+        *args.filters,
+        args.size + 1,
+        *_position(spec, codec, args),
     )
     grouped: dict[str, list[Row]] = {code: [] for code in codes}
     for row in rows:
@@ -196,11 +225,19 @@ async def nested_rows(
 
 
 async def nested_counts(
-    session: RequestSession, spec: ListSpec, read: tuple[Path, ...], pii: tuple[Path, ...],
-    codes: Sequence[str], deep: bool, filters: tuple[Any, ...],
+    session: RequestSession,
+    spec: ListSpec,
+    read: tuple[Path, ...],
+    pii: tuple[Path, ...],
+    codes: Sequence[str],
+    deep: bool,
+    filters: tuple[Any, ...],
 ) -> dict[str, int]:
     rows = await session.fetch(
-        nested_count_sql(spec, deep), list(read), list(pii), [target_low(c) for c in codes],
+        nested_count_sql(spec, deep),
+        list(read),
+        list(pii),
+        [target_low(c) for c in codes],
         *filters,
     )
     return {row["batch_key"] or NATION: int(row["n"]) for row in rows}

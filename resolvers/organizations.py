@@ -44,7 +44,8 @@ def filters(kinds: Sequence[str] | None, name_contains: str | None) -> tuple[Any
 
 
 # name: organizations-by-id — visible organizations among the ids in $3.
-BY_ID = f"select {COLUMNS} from organization t where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"
+BY_ID = f"""select {COLUMNS} from organization t
+where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
 # name: organization-children — visible child organizations of the parents in $3.
 CHILDREN = f"""

@@ -49,14 +49,20 @@ LIST = ListSpec(
 def filters(
     kinds: Sequence[str] | None, start: dt.date | None, end: dt.date | None, text: str | None
 ) -> tuple[Any, ...]:
-    return (tuple(kinds) if kinds else None, day_start(start), day_start(end, 1), like_pattern(text))
+    return (
+        tuple(kinds) if kinds else None,
+        day_start(start),
+        day_start(end, 1),
+        like_pattern(text),
+    )
 
 
 # name: participation-events-by-id
 BY_ID = f"""select {COLUMNS} from participation_event t
 where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
-RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position, t.status::text as status, t.decided_on,
+RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position,
+    t.status::text as status, t.decided_on,
     t.implemented_on, t.votes_for, t.votes_against,
     case when {PII} then t.text else mask_text(t.text) end as text"""
 

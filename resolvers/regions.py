@@ -99,7 +99,10 @@ async def by_codes(
 
 
 async def children(
-    session: RequestSession, read: tuple[Path, ...], parents: list[str], first: int,
+    session: RequestSession,
+    read: tuple[Path, ...],
+    parents: list[str],
+    first: int,
     after: str | None,
 ) -> list[asyncpg.Record]:
     return await session.fetch(CHILDREN, list(read), parents, after, first + 1)
@@ -116,8 +119,14 @@ LIST_NAME = "regions"
 
 
 async def region_list(
-    session: RequestSession, codec: CursorCodec, read: tuple[Path, ...], paths: tuple[Path, ...],
-    level: str | None, name_contains: str | None, first: int | None, after: str | None,
+    session: RequestSession,
+    codec: CursorCodec,
+    read: tuple[Path, ...],
+    paths: tuple[Path, ...],
+    level: str | None,
+    name_contains: str | None,
+    first: int | None,
+    after: str | None,
 ) -> Page:
     size = page_size(first)
     if not paths:
@@ -130,4 +139,3 @@ async def region_list(
         return int(await session.fetchval(LIST_COUNT, list(read), list(paths), level, pattern))
 
     return make_page(rows, size, after, codec, LIST_NAME, lambda r: [r["code"]], count)
-

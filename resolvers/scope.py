@@ -49,11 +49,11 @@ class Caller:
     scopes: Mapping[str, Scope] = field(default_factory=dict)
 
     @classmethod
-    def from_grants(cls, subject: str, grants: Iterable[Grant], client: str | None = None) -> Caller:
+    def from_grants(
+        cls, subject: str, grants: Iterable[Grant], client: str | None = None
+    ) -> Caller:
         grants = tuple(grants)
-        scopes = {
-            role: normalise(g.path for g in grants if role in g.roles) for role in ROLES
-        }
+        scopes = {role: normalise(g.path for g in grants if role in g.roles) for role in ROLES}
         scopes["read"] = normalise(g.path for g in grants if g.roles & set(ROLES))
         return cls(subject, grants, client, scopes)
 

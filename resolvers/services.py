@@ -37,7 +37,8 @@ FILTERS = f"""($4::service_status[] is null or t.status = any($4::service_status
     and ($6::service_channel[] is null or t.channel = any($6::service_channel[]))
     and ($7::timestamptz is null or t.submitted_at >= $7)
     and ($8::timestamptz is null or t.submitted_at < $8)
-    and ($9::boolean is null or ($9 = (t.status in {OPEN} and coalesce(t.due_at < $10::timestamptz, false))))
+    and ($9::boolean is null
+         or ($9 = (t.status in {OPEN} and coalesce(t.due_at < $10::timestamptz, false))))
     and ($11::text is null or {TEXT})"""
 
 
@@ -90,9 +91,13 @@ def day_start(day: dt.date | None, plus_days: int = 0) -> dt.datetime | None:
 
 
 def filters(
-    statuses: Sequence[str] | None, categories: Sequence[str] | None,
-    channels: Sequence[str] | None, submitted_from: dt.date | None,
-    submitted_to: dt.date | None, overdue: bool | None, text: str | None,
+    statuses: Sequence[str] | None,
+    categories: Sequence[str] | None,
+    channels: Sequence[str] | None,
+    submitted_from: dt.date | None,
+    submitted_to: dt.date | None,
+    overdue: bool | None,
+    text: str | None,
     now: dt.datetime,
 ) -> tuple[Any, ...]:
     return (

@@ -50,7 +50,8 @@ class RequestSession:
             self._transaction = self._conn.transaction()
             await self._transaction.start()
             await self._conn.execute(
-                SET_SCOPES, *(ltree_array(self._caller.scope(k)) for k in ("read", "editor", "pii", "auditor"))
+                SET_SCOPES,
+                *(ltree_array(self._caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
             )
         conn: asyncpg.Connection = self._conn
         return conn
@@ -93,7 +94,11 @@ class RequestSession:
         try:
             if commit and self._personal:
                 entries = [
-                    {"region_code": grant.rsplit(".", 1)[-1], "record_type": kind, "ids": sorted(ids)}
+                    {
+                        "region_code": grant.rsplit(".", 1)[-1],
+                        "record_type": kind,
+                        "ids": sorted(ids),
+                    }
                     for (grant, kind), ids in sorted(self._personal.items())
                 ]
                 await self._conn.execute(

@@ -49,9 +49,11 @@ class AuditEntry(Node):
             actor=row["actor"],
             operation=row["operation"],
             record_id=strawberry.ID(global_id(kind, row["record_id"]))
-            if kind and row["record_id"] else None,
+            if kind and row["record_id"]
+            else None,
             record_ids=[strawberry.ID(global_id(kind, i)) for i in row["record_ids"]]
-            if kind and row["record_ids"] is not None else None,
+            if kind and row["record_ids"] is not None
+            else None,
             before=row["before"],
             after=row["after"],
             region_code=row["region_code"],

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.types import ExecutionContext
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.types import ExecutionContext
 
 from schema.audit import AuditEntry
 from schema.limits import QueryLimits

@@ -72,7 +72,9 @@ def _first(field: FieldNode, variables: Mapping[str, Any]) -> int:
 
 class _Walker:
     def __init__(
-        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode],
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
         variables: Mapping[str, Any],
     ) -> None:
         self.schema = schema
@@ -116,7 +118,9 @@ class _Walker:
 
 
 def measure(
-    schema: GraphQLSchema, document: Any, operation_name: str | None,
+    schema: GraphQLSchema,
+    document: Any,
+    operation_name: str | None,
     variables: Mapping[str, Any] | None,
 ) -> Measure | None:
     """The measure of the operation that would run; None when there is no such operation."""
@@ -124,7 +128,11 @@ def measure(
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    chosen = [o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)]
+    chosen = [
+        o
+        for o in operations
+        if operation_name is None or (o.name and o.name.value == operation_name)
+    ]
     if len(chosen) != 1:
         return None
     operation = chosen[0]
@@ -161,7 +169,9 @@ class QueryLimits(SchemaExtension):
         context = self.execution_context
         if context.graphql_document is not None and not context.pre_execution_errors:
             found = measure(
-                context.schema._schema, context.graphql_document, context.operation_name,
+                context.schema._schema,
+                context.graphql_document,
+                context.operation_name,
                 context.variables,
             )
             error = refusal(found) if found is not None else None

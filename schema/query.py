@@ -27,7 +27,12 @@ from schema.participation import (
 from schema.permissions import HoldsAuditor
 from schema.region import Region, load_region
 from schema.relay import Connection, Node, connection
-from schema.service import ServiceRequest, ServiceRequestFilter, load_service_request, service_filters
+from schema.service import (
+    ServiceRequest,
+    ServiceRequestFilter,
+    load_service_request,
+    service_filters,
+)
 
 UNDER_DESCRIPTION = (
     "Only records under this region (a code), intersected with your jurisdiction; an unknown "
@@ -68,10 +73,16 @@ async def resolve_node(ctx: Context, value: str) -> Node | None:
 
 
 async def _root_list(
-    info: Info[Context, None], spec: listing.ListSpec, under: str | None,
-    filters: tuple[Any, ...], order: str | None, first: int | None, after: str | None,
-    convert: Any, scope: str = "read",
-) -> Any:
+    info: Info[Context, None],
+    spec: listing.ListSpec,
+    under: str | None,
+    filters: tuple[Any, ...],
+    order: str | None,
+    first: int | None,
+    after: str | None,
+    convert: Any,
+    scope: str = "read",
+) -> Connection[Any]:
     ctx = info.context
     args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
     caller = ctx.caller
@@ -103,30 +114,44 @@ class Query:
             subject=caller.subject, roles=caller.roles, codes=[g.code for g in caller.grants]
         )
 
-    @strawberry.field(description="A region by code; null if it is neither in nor above your jurisdiction.")
+    @strawberry.field(
+        description="A region by code; null if it is neither in nor above your jurisdiction."
+    )
     async def region(self, info: Info[Context, None], code: str) -> Region | None:
         check_region_code(code, "code")
         return await load_region(info.context, code)
 
     @strawberry.field(description="Regions in your jurisdiction, by code.")
     async def regions(
-        self, info: Info[Context, None], level: RegionLevel | None = None,
+        self,
+        info: Info[Context, None],
+        level: RegionLevel | None = None,
         under: Under = None,
-        name_contains: str | None = None, first: int | None = None, after: str | None = None,
+        name_contains: str | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[Region] | None:
         ctx = info.context
         targets = await ctx.directory.under(ctx.caller.read, under)
         page = await regions.region_list(
-            ctx.session, ctx.cursors, ctx.caller.read, targets,
-            level.value if level else None, name_contains, first, after,
+            ctx.session,
+            ctx.cursors,
+            ctx.caller.read,
+            targets,
+            level.value if level else None,
+            name_contains,
+            first,
+            after,
         )
         return connection(page, Region.from_row)
 
     @strawberry.field(description="Organizations in your jurisdiction, by region, name and id.")
     async def organizations(
-        self, info: Info[Context, None],
+        self,
+        info: Info[Context, None],
         under: Under = None,
-        filter: OrganizationFilter | None = None, first: int | None = None,
+        filter: OrganizationFilter | None = None,
+        first: int | None = None,
         after: str | None = None,
     ) -> Connection[Organization] | None:
         f = filter
@@ -139,25 +164,42 @@ class Query:
 
     @strawberry.field(description="Service requests in your jurisdiction, newest first by default.")
     async def service_requests(
-        self, info: Info[Context, None],
+        self,
+        info: Info[Context, None],
         under: Under = None,
-        filter: ServiceRequestFilter | None = None, order_by: ServiceRequestOrder | None = None,
-        first: int | None = None, after: str | None = None,
+        filter: ServiceRequestFilter | None = None,
+        order_by: ServiceRequestOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[ServiceRequest] | None:
         return await _root_list(
-            info, services.LIST, under, service_filters(filter, info.context.now),
-            order_by.value if order_by else None, first, after, ServiceRequest.from_row,
+            info,
+            services.LIST,
+            under,
+            service_filters(filter, info.context.now),
+            order_by.value if order_by else None,
+            first,
+            after,
+            ServiceRequest.from_row,
         )
 
     @strawberry.field(description="Participation events in your jurisdiction, newest first.")
     async def participation_events(
-        self, info: Info[Context, None],
+        self,
+        info: Info[Context, None],
         under: Under = None,
-        filter: ParticipationEventFilter | None = None, first: int | None = None,
+        filter: ParticipationEventFilter | None = None,
+        first: int | None = None,
         after: str | None = None,
     ) -> Connection[ParticipationEvent] | None:
         return await _root_list(
-            info, participation.LIST, under, event_filters(filter), None, first, after,
+            info,
+            participation.LIST,
+            under,
+            event_filters(filter),
+            None,
+            first,
+            after,
             ParticipationEvent.from_row,
         )
 
@@ -166,11 +208,22 @@ class Query:
         permission_classes=[HoldsAuditor],
     )
     async def audit_log(
-        self, info: Info[Context, None], under: Under = None,
+        self,
+        info: Info[Context, None],
+        under: Under = None,
         from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
-        to: dt.date | None = None, first: int | None = None, after: str | None = None,
+        to: dt.date | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[AuditEntry] | None:
         return await _root_list(
-            info, audit.LIST, under, audit.filters(from_, to), None, first, after,
-            AuditEntry.from_row, scope="auditor",
+            info,
+            audit.LIST,
+            under,
+            audit.filters(from_, to),
+            None,
+            first,
+            after,
+            AuditEntry.from_row,
+            scope="auditor",
         )

@@ -11,7 +11,11 @@ from resolvers import listing, organizations, participation, regions, services
 from resolvers.context import Context
 from resolvers.ids import global_id
 from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
-from resolvers.loaders.regions import RegionByCodeLoader, RegionChildCountLoader, RegionChildrenLoader
+from resolvers.loaders.regions import (
+    RegionByCodeLoader,
+    RegionChildCountLoader,
+    RegionChildrenLoader,
+)
 from resolvers.pagination import Page, make_page, page_size
 from schema.enums import RegionAccess, RegionLevel, ServiceRequestOrder
 from schema.permissions import InJurisdiction
@@ -91,7 +95,9 @@ class Region(Node):
         async def count() -> int | None:
             return await ctx.loader(RegionChildCountLoader).load(code)
 
-        page = make_page(rows, size, after, ctx.cursors, CHILDREN_LIST, lambda r: [r["code"]], count)
+        page = make_page(
+            rows, size, after, ctx.cursors, CHILDREN_LIST, lambda r: [r["code"]], count
+        )
         return connection(page, Region.from_row)
 
     @strawberry.field(
@@ -99,20 +105,27 @@ class Region(Node):
         permission_classes=[InJurisdiction],
     )
     async def organizations(
-        self, info: Info[Context, None], include_descendants: bool = True,
-        filter: OrganizationFilterT | None = None, first: int | None = None,
+        self,
+        info: Info[Context, None],
+        include_descendants: bool = True,
+        filter: OrganizationFilterT | None = None,
+        first: int | None = None,
         after: str | None = None,
     ) -> Connection[OrganizationT] | None:
         from schema.organization import Organization
 
         f = filter
-        args = (
-            organizations.filters(
-                [k.value for k in f.kinds] if f and f.kinds else None, f.name_contains if f else None
-            )
+        args = organizations.filters(
+            [k.value for k in f.kinds] if f and f.kinds else None, f.name_contains if f else None
         )
         return await self._records(
-            info, organizations.LIST, include_descendants, args, None, first, after,
+            info,
+            organizations.LIST,
+            include_descendants,
+            args,
+            None,
+            first,
+            after,
             Organization.from_row,
         )
 
@@ -121,15 +134,25 @@ class Region(Node):
         permission_classes=[InJurisdiction],
     )
     async def service_requests(
-        self, info: Info[Context, None], include_descendants: bool = True,
-        filter: ServiceRequestFilterT | None = None, order_by: ServiceRequestOrder | None = None,
-        first: int | None = None, after: str | None = None,
+        self,
+        info: Info[Context, None],
+        include_descendants: bool = True,
+        filter: ServiceRequestFilterT | None = None,
+        order_by: ServiceRequestOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[ServiceRequestT] | None:
         from schema.service import ServiceRequest, service_filters
 
         return await self._records(
-            info, services.LIST, include_descendants, service_filters(filter, info.context.now),
-            order_by.value if order_by else None, first, after, ServiceRequest.from_row,
+            info,
+            services.LIST,
+            include_descendants,
+            service_filters(filter, info.context.now),
+            order_by.value if order_by else None,
+            first,
+            after,
+            ServiceRequest.from_row,
         )
 
     @strawberry.field(
@@ -137,21 +160,37 @@ class Region(Node):
         permission_classes=[InJurisdiction],
     )
     async def participation_events(
-        self, info: Info[Context, None], include_descendants: bool = True,
-        filter: EventFilterT | None = None, first: int | None = None, after: str | None = None,
+        self,
+        info: Info[Context, None],
+        include_descendants: bool = True,
+        filter: EventFilterT | None = None,
+        first: int | None = None,
+        after: str | None = None,
     ) -> Connection[EventT] | None:
         from schema.participation import ParticipationEvent, event_filters
 
         return await self._records(
-            info, participation.LIST, include_descendants, event_filters(filter), None, first,
-            after, ParticipationEvent.from_row,
+            info,
+            participation.LIST,
+            include_descendants,
+            event_filters(filter),
+            None,
+            first,
+            after,
+            ParticipationEvent.from_row,
         )
 
     async def _records(
-        self, info: Info[Context, None], spec: listing.ListSpec, deep: bool,
-        filters: tuple[Any, ...], order: str | None, first: int | None, after: str | None,
+        self,
+        info: Info[Context, None],
+        spec: listing.ListSpec,
+        deep: bool,
+        filters: tuple[Any, ...],
+        order: str | None,
+        first: int | None,
+        after: str | None,
         convert: Any,
-    ) -> Any:
+    ) -> Connection[Any]:
         ctx = info.context
         args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
         rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.code)

@@ -18,9 +18,7 @@ class Node:
     id: strawberry.ID = strawberry.field(description="Opaque global id.")
 
 
-@strawberry.type(
-    description="Where a page stands in its list.", directives=[Shareable()]
-)
+@strawberry.type(description="Where a page stands in its list.", directives=[Shareable()])
 class PageInfo:
     has_next_page: bool
     has_previous_page: bool
@@ -49,7 +47,9 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page, convert: Callable[..., T]) -> Connection[T]:
-    edges = [Edge(cursor=c, node=convert(row)) for c, row in zip(page.cursors, page.rows, strict=True)]
+    edges = [
+        Edge(cursor=c, node=convert(row)) for c, row in zip(page.cursors, page.rows, strict=True)
+    ]
     info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,
@@ -66,8 +66,10 @@ class KindCount:
     count: int
 
 
-@strawberry.type(description="A person named on a record. Masked (张*, 138****5678) unless the "
-                 "caller holds `pii` for the record's region.")
+@strawberry.type(
+    description="A person named on a record. Masked (张*, 138****5678) unless the "
+    "caller holds `pii` for the record's region."
+)
 class Person:
     name: str
     role: str | None

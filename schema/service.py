@@ -103,9 +103,7 @@ class ServiceRequest(Node):
     status: ServiceStatus
     requester: Person | None
     submitted_at: dt.datetime
-    first_responded_at: dt.datetime | None = strawberry.field(
-        description="First accept or reject."
-    )
+    first_responded_at: dt.datetime | None = strawberry.field(description="First accept or reject.")
     accepted_at: dt.datetime | None
     due_at: dt.datetime | None
     resolved_at: dt.datetime | None = strawberry.field(description="The latest resolution.")
@@ -149,7 +147,9 @@ class ServiceRequest(Node):
 
     @classmethod
     async def resolve_reference(
-        cls, info: Info[Context, None], id: strawberry.ID | None = None,
+        cls,
+        info: Info[Context, None],
+        id: strawberry.ID | None = None,
         reference: str | None = None,
     ) -> ServiceRequest | None:
         if reference is not None:

@@ -78,15 +78,21 @@ async def authenticate(
     known = await directory.lookup(codes)
     unknown = sorted(set(codes) - set(known))
     if unknown:
-        raise Unauthenticated(f"The token names jurisdictions that do not exist: {', '.join(unknown)}")
+        raise Unauthenticated(
+            f"The token names jurisdictions that do not exist: {', '.join(unknown)}"
+        )
     grants = [Grant(code, known[code].path, roles) for code, roles in pairs]
     client = claims.get("client")
     return Caller.from_grants(str(claims["sub"]), grants, str(client) if client else None)
 
 
 def issue(
-    settings: Settings, subject: str, jurisdictions: Iterable[str], roles: Iterable[str],
-    ttl: int = 3600, client: str | None = None,
+    settings: Settings,
+    subject: str,
+    jurisdictions: Iterable[str],
+    roles: Iterable[str],
+    ttl: int = 3600,
+    client: str | None = None,
 ) -> str:
     """A development token signed with the configured secret."""
     role_list = sorted(set(roles))

@@ -51,7 +51,9 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _with_owner(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+async def _with_owner(
+    settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]
+) -> Any:
     from db.setup import prepare
 
     db = await prepare(
@@ -74,6 +76,7 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     from db import demo, divisions, migrate
 
     if args.action == "migrate":
+
         async def run(conn: asyncpg.Connection) -> Any:
             return {"applied": list((await migrate.applied(conn)).values())}
     elif args.action == "import-divisions":
@@ -82,26 +85,37 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
         async def run(conn: asyncpg.Connection) -> Any:
             started = time.perf_counter()
             report = await divisions.import_divisions(conn, folder)
-            return {"added": report.added, "total": report.total,
-                    "seconds": round(time.perf_counter() - started, 2)}
+            return {
+                "added": report.added,
+                "total": report.total,
+                "seconds": round(time.perf_counter() - started, 2),
+            }
     elif args.action == "seed-demo":
+
         async def run(conn: asyncpg.Connection) -> Any:
             await divisions.import_divisions(conn, divisions.DEMO_DIVISIONS)
             return vars(await demo.seed_demo(conn))
     else:
+
         async def run(conn: asyncpg.Connection) -> Any:
             applied = await migrate.applied(conn)
             pending = [m.name for m in migrate.available() if m.version not in applied]
             counts = {}
-            for table in ("region", "organization", "service_request", "participation_event",
-                          "resolution"):
-                counts[table] = await conn.fetchval(f"select count(*) from {table}")  # noqa: S608
+            for table in (
+                "region",
+                "organization",
+                "service_request",
+                "participation_event",
+                "resolution",
+            ):
+                counts[table] = await conn.fetchval(f"select count(*) from {table}")
             return {
                 "database": "embedded" if settings.embedded else "external",
                 "applied": list(applied.values()),
                 "pending": pending,
                 "rows": counts,
             }
+
     try:
         result = await _with_owner(settings, run)
     except divisions.DivisionImportError as error:
@@ -123,8 +137,9 @@ def parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="print a development JWT signed with the secret")
     token.add_argument("--sub", required=True)
     token.add_argument("--jurisdiction", action="append", required=True, metavar="CODE")
-    token.add_argument("--role", action="append", required=True,
-                       choices=["viewer", "editor", "pii", "auditor"])
+    token.add_argument(
+        "--role", action="append", required=True, choices=["viewer", "editor", "pii", "auditor"]
+    )
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
     token.add_argument("--client")
 

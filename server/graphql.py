@@ -45,17 +45,18 @@ def error_response(status: int, error: HubError) -> JSONResponse:
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
+    """Refusals keep their message and code; anything unexpected is logged and masked."""
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
-        formatted = dict(error.formatted)
-        extensions = dict(formatted.get("extensions") or {})
-        extensions.setdefault("code", "BAD_USER_INPUT")
-        formatted["extensions"] = extensions
+        formatted: dict[str, Any] = {**error.formatted}
+        formatted["extensions"] = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
         return formatted
     log.error("unexpected error", exc_info=original)
-    masked = Internal().formatted
-    masked["path"] = error.path
-    masked["locations"] = error.formatted.get("locations")
+    masked: dict[str, Any] = {**Internal().formatted}
+    if error.path is not None:
+        masked["path"] = error.path
+    if error.locations is not None:
+        masked["locations"] = [loc.formatted for loc in error.locations]
     return masked
 
 
@@ -88,7 +89,10 @@ def _operation(item: Any) -> tuple[str, dict[str, Any] | None, str | None] | Hub
 
 
 async def _execute(
-    services: Services, context: Context, query: str, variables: dict[str, Any] | None,
+    services: Services,
+    context: Context,
+    query: str,
+    variables: dict[str, Any] | None,
     name: str | None,
 ) -> tuple[dict[str, Any], bool]:
     """The response entry for one operation, and whether the request itself was malformed."""

@@ -88,7 +88,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_issuer=config("HUB_JWT_ISSUER", default=None),
         jwt_audience=config("HUB_JWT_AUDIENCE", default=None),
         data_dir=data_dir,
-        env=env,
+        env="production" if env == "production" else "development",
         host=config("HUB_HOST", default="127.0.0.1"),
         port=integer("HUB_PORT", 8000, 1, 65535),
         statement_timeout_ms=integer("HUB_STATEMENT_TIMEOUT_MS", 5000, 100, 600_000),

@@ -72,7 +72,9 @@ async def clone(template: Database) -> Database:
     name = f"hub_test_{uuid.uuid4().hex[:12]}"
     superuser = await asyncpg.connect(template.server.superuser_dsn())
     try:
-        await superuser.execute(f"create database {name} template {TEMPLATE} owner {embedded.OWNER}")
+        await superuser.execute(
+            f"create database {name} template {TEMPLATE} owner {embedded.OWNER}"
+        )
     finally:
         await superuser.close()
     return Database(
@@ -125,12 +127,23 @@ class Hub:
         self.client = client
         self.settings = settings
 
-    def token(self, *codes: str, roles: tuple[str, ...] = ("viewer",), sub: str = "tester",
-              ttl: int = 3600) -> str:
+    def token(
+        self,
+        *codes: str,
+        roles: tuple[str, ...] = ("viewer",),
+        sub: str = "tester",
+        ttl: int = 3600,
+    ) -> str:
         return issue(self.settings, sub, codes, roles, ttl=ttl)
 
-    async def post(self, query: str, variables: dict[str, Any] | None = None, *,
-                   token: str | None = None, **headers: str) -> httpx.Response:
+    async def post(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        **headers: str,
+    ) -> httpx.Response:
         sent = dict(headers)
         if token is not None:
             sent["authorization"] = f"Bearer {token}"
@@ -138,9 +151,14 @@ class Hub:
             "/graphql", json={"query": query, "variables": variables or {}}, headers=sent
         )
 
-    async def query(self, query: str, variables: dict[str, Any] | None = None, *,
-                    as_: str | tuple[str, ...] = "341126",
-                    roles: tuple[str, ...] = ("viewer",)) -> dict[str, Any]:
+    async def query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_: str | tuple[str, ...] = "341126",
+        roles: tuple[str, ...] = ("viewer",),
+    ) -> dict[str, Any]:
         codes = (as_,) if isinstance(as_, str) else as_
         response = await self.post(query, variables, token=self.token(*codes, roles=roles))
         body: dict[str, Any] = response.json()

@@ -83,7 +83,9 @@ class RegionListCountLoader(CountByKeyLoader[str]):
     async def counts(self, keys: list[str]) -> Mapping[str, int]:
         spec, deep, filters = self.args
         c = self.ctx
-        return await nested_counts(c.session, spec, c.caller.read, c.caller.pii, keys, deep, filters)
+        return await nested_counts(
+            c.session, spec, c.caller.read, c.caller.pii, keys, deep, filters
+        )
 
 
 class AuditEntryByIdLoader(RowByKeyLoader[uuid.UUID]):

@@ -25,15 +25,21 @@ async def runtime(database: Database) -> AsyncIterator[asyncpg.Connection]:
 async def test_a_query_without_where_returns_only_rows_in_scope(
     runtime: asyncpg.Connection, owner: asyncpg.Connection, table: str
 ) -> None:
-    expected = await owner.fetchval(f"select count(*) from {table} where region_code like $1", TOWNSHIP + "%")
+    expected = await owner.fetchval(
+        f"select count(*) from {table} where region_code like $1", TOWNSHIP + "%"
+    )
     total = await owner.fetchval(f"select count(*) from {table}")
     assert 0 < expected < total
     async with runtime.transaction():
-        await runtime.execute("select set_config('hub.read_scope', $1, true)", "{" + TOWNSHIP_PATH + "}")
+        await runtime.execute(
+            "select set_config('hub.read_scope', $1, true)", "{" + TOWNSHIP_PATH + "}"
+        )
         assert await runtime.fetchval(f"select count(*) from {table}") == expected
 
 
-@pytest.mark.parametrize("setting", [None, "", "{}", "{\"\"}"], ids=["unset", "empty", "empty-array", "empty-path"])
+@pytest.mark.parametrize(
+    "setting", [None, "", "{}", '{""}'], ids=["unset", "empty", "empty-array", "empty-path"]
+)
 @pytest.mark.parametrize("table", [*TABLES, "region"])
 async def test_a_missing_or_empty_scope_admits_nothing(
     runtime: asyncpg.Connection, table: str, setting: str | None
@@ -53,7 +59,9 @@ async def test_the_scope_dies_with_its_transaction(runtime: asyncpg.Connection) 
 
 async def test_regions_show_the_scope_and_its_ancestors_only(runtime: asyncpg.Connection) -> None:
     async with runtime.transaction():
-        await runtime.execute("select set_config('hub.read_scope', $1, true)", "{" + TOWNSHIP_PATH + "}")
+        await runtime.execute(
+            "select set_config('hub.read_scope', $1, true)", "{" + TOWNSHIP_PATH + "}"
+        )
         codes = {r["code"] for r in await runtime.fetch("select code from region")}
     assert {"100000", "34", "3411", "341126", TOWNSHIP} <= codes
     assert all(c.startswith(TOWNSHIP) or TOWNSHIP.startswith(c) or c == "100000" for c in codes)
@@ -64,7 +72,8 @@ async def test_writes_outside_the_editor_scope_are_refused(runtime: asyncpg.Conn
     async with runtime.transaction():
         await runtime.execute(
             "select set_config('hub.read_scope', '{100000}', true), "
-            "set_config('hub.editor_scope', $1, true)", "{" + TOWNSHIP_PATH + "}",
+            "set_config('hub.editor_scope', $1, true)",
+            "{" + TOWNSHIP_PATH + "}",
         )
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await runtime.execute(
@@ -73,7 +82,9 @@ async def test_writes_outside_the_editor_scope_are_refused(runtime: asyncpg.Conn
             )
 
 
-async def test_the_runtime_role_cannot_delete_or_disable_security(runtime: asyncpg.Connection) -> None:
+async def test_the_runtime_role_cannot_delete_or_disable_security(
+    runtime: asyncpg.Connection,
+) -> None:
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await runtime.execute("delete from service_request")
     with pytest.raises(asyncpg.InsufficientPrivilegeError):

@@ -16,7 +16,8 @@ AUDIT = """query ($under: String) { auditLog(under: $under, first: 50) { totalCo
 async def _reads(owner: asyncpg.Connection, actor: str) -> list[asyncpg.Record]:
     return await owner.fetch(
         "select region_code, record_type, record_ids from audit_log "
-        "where actor = $1 and operation = 'read_personal_data'", actor
+        "where actor = $1 and operation = 'read_personal_data'",
+        actor,
     )
 
 
@@ -38,15 +39,21 @@ async def test_reading_with_pii_records_who_read_which_records(
 async def test_reading_masked_data_records_nothing(hub: Hub, owner: asyncpg.Connection) -> None:
     token = hub.token("341126101", roles=("viewer",), sub="reader-2")
     body = (await hub.post(REQUESTS, {"under": "341126101"}, token=token)).json()
-    phones = [e["node"]["requester"]["phone"] for e in body["data"]["serviceRequests"]["edges"]
-              if e["node"]["requester"] and e["node"]["requester"]["phone"]]
+    phones = [
+        e["node"]["requester"]["phone"]
+        for e in body["data"]["serviceRequests"]["edges"]
+        if e["node"]["requester"] and e["node"]["requester"]["phone"]
+    ]
     assert phones and all("****" in p for p in phones)
     assert await _reads(owner, "reader-2") == []
 
 
 async def test_auditors_read_entries_of_their_regions_only(hub: Hub) -> None:
-    await hub.post(REQUESTS, {"under": "341126101"},
-                   token=hub.token("341126101", roles=("viewer", "pii"), sub="reader-3"))
+    await hub.post(
+        REQUESTS,
+        {"under": "341126101"},
+        token=hub.token("341126101", roles=("viewer", "pii"), sub="reader-3"),
+    )
     mine = await hub.query(AUDIT, {}, as_="341126101", roles=("viewer", "auditor"))
     actors = {e["node"]["actor"] for e in mine["data"]["auditLog"]["edges"]}
     assert "reader-3" in actors

@@ -52,8 +52,15 @@ async def test_a_record_outside_the_jurisdiction_is_null_like_a_missing_one(
 
 @pytest.mark.parametrize(
     "forged",
-    ["", "bm9wZQ", gid("Secret", uuid.uuid4()), gid("Region", "../etc"), gid("Organization", "1"),
-     "%%%", gid("Region", "341125")],
+    [
+        "",
+        "bm9wZQ",
+        gid("Secret", uuid.uuid4()),
+        gid("Region", "../etc"),
+        gid("Organization", "1"),
+        "%%%",
+        gid("Region", "341125"),
+    ],
 )
 async def test_forged_ids_are_null(hub: Hub, forged: str) -> None:
     assert await hub.query(NODE, {"id": forged}) == {"data": {"node": None}}
@@ -62,12 +69,22 @@ async def test_forged_ids_are_null(hub: Hub, forged: str) -> None:
 async def test_nodes_keeps_order_and_nulls_what_it_cannot_see(
     hub: Hub, owner: asyncpg.Connection
 ) -> None:
-    visible = await owner.fetchval("select id from organization where region_code = '341126101' limit 1")
-    foreign = await owner.fetchval("select id from organization where region_code = '341126102' limit 1")
+    visible = await owner.fetchval(
+        "select id from organization where region_code = '341126101' limit 1"
+    )
+    foreign = await owner.fetchval(
+        "select id from organization where region_code = '341126102' limit 1"
+    )
     body = await hub.query(
         "query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }",
-        {"ids": [gid("Region", "341126101"), gid("Organization", foreign),
-                 gid("Organization", visible), "garbage"]},
+        {
+            "ids": [
+                gid("Region", "341126101"),
+                gid("Organization", foreign),
+                gid("Organization", visible),
+                "garbage",
+            ]
+        },
         as_="341126101",
     )
     assert body["data"]["nodes"] == [

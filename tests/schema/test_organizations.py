@@ -25,19 +25,26 @@ fragment N on Organization {
   leader { name role phone }
 }
 """
-CONNECTION = """
+CONNECTION = (
+    """
 fragment C on OrganizationConnection {
   totalCount
   pageInfo { hasNextPage endCursor }
   edges { cursor node { ...N } }
 }
-""" + NODE
-ROOT = """
+"""
+    + NODE
+)
+ROOT = (
+    """
 query ($under: String, $filter: OrganizationFilter, $first: Int, $after: String) {
   list: organizations(under: $under, filter: $filter, first: $first, after: $after) { ...C }
 }
-""" + CONNECTION
-NESTED = """
+"""
+    + CONNECTION
+)
+NESTED = (
+    """
 query ($under: String!, $deep: Boolean! = true, $filter: OrganizationFilter, $first: Int,
        $after: String) {
   region(code: $under) {
@@ -45,7 +52,9 @@ query ($under: String!, $deep: Boolean! = true, $filter: OrganizationFilter, $fi
                         after: $after) { ...C }
   }
 }
-""" + CONNECTION
+"""
+    + CONNECTION
+)
 FORMS = ["root", "region"]
 
 
@@ -54,10 +63,18 @@ def _list(form: str, body: dict[str, Any]) -> Any:
     return data.get("list") if form == "root" else (data.get("region") or {}).get("list")
 
 
-async def page(hub: Hub, form: str, under: str, *, as_: str = COUNTY,
-               roles: tuple[str, ...] = ("viewer",), **args: Any) -> dict[str, Any]:
-    body = await hub.query(ROOT if form == "root" else NESTED, {"under": under, **args},
-                           as_=as_, roles=roles)
+async def page(
+    hub: Hub,
+    form: str,
+    under: str,
+    *,
+    as_: str = COUNTY,
+    roles: tuple[str, ...] = ("viewer",),
+    **args: Any,
+) -> dict[str, Any]:
+    body = await hub.query(
+        ROOT if form == "root" else NESTED, {"under": under, **args}, as_=as_, roles=roles
+    )
     assert "errors" not in body, body["errors"]
     found: dict[str, Any] = _list(form, body)
     return found
@@ -81,11 +98,14 @@ async def walk(hub: Hub, form: str, under: str, size: int, **args: Any) -> list[
     raise AssertionError("the list never ended")
 
 
-async def sql_keys(owner: asyncpg.Connection, under: str, where: str = "true",
-                   *params: Any) -> list[tuple[str, str]]:
+async def sql_keys(
+    owner: asyncpg.Connection, under: str, where: str = "true", *params: Any
+) -> list[tuple[str, str]]:
     rows = await owner.fetch(
         f"select region_code, name from organization where {SUBTREE} and ({where}) "
-        f"order by {ORDER}", under, *params,
+        f"order by {ORDER}",
+        under,
+        *params,
     )
     return [(r["region_code"], r["name"]) for r in rows]
 
@@ -104,7 +124,8 @@ async def places(database: Database) -> Places:
             """select o.region_code as village, p.region_code as township
                from organization o join organization p on p.id = o.parent_id
                where length(o.region_code) = 12 and p.region_code <> o.region_code
-               order by o.region_code limit 1""")
+               order by o.region_code limit 1"""
+        )
     finally:
         await conn.close()
     assert row is not None
@@ -166,23 +187,36 @@ async def test_first_zero_gives_the_total_without_edges(
 
 FILTER_CASES: list[tuple[str, dict[str, Any], str, tuple[Any, ...]]] = [
     ("one-kind", {"kinds": ["VILLAGE_COMMITTEE"]}, "kind = 'VILLAGE_COMMITTEE'", ()),
-    ("kinds", {"kinds": ["SERVICE_CENTRE", "VOLUNTEER_TEAM", "SOCIAL_ORGANIZATION"]},
-     "kind::text = any($2::text[])",
-     (["SERVICE_CENTRE", "VOLUNTEER_TEAM", "SOCIAL_ORGANIZATION"],)),
+    (
+        "kinds",
+        {"kinds": ["SERVICE_CENTRE", "VOLUNTEER_TEAM", "SOCIAL_ORGANIZATION"]},
+        "kind::text = any($2::text[])",
+        (["SERVICE_CENTRE", "VOLUNTEER_TEAM", "SOCIAL_ORGANIZATION"],),
+    ),
     ("name-branch", {"nameContains": "党支部"}, "name like '%党支部%'", ()),
     ("name-community", {"nameContains": "社区"}, "name like '%社区%'", ()),
     ("name-cooperative", {"nameContains": "股份经济合作社"}, "name like '%股份经济合作社%'", ()),
-    ("kind-and-name", {"kinds": ["PARTY_BRANCH"], "nameContains": "第一"},
-     "kind = 'PARTY_BRANCH' and name like '%第一%'", ()),
+    (
+        "kind-and-name",
+        {"kinds": ["PARTY_BRANCH"], "nameContains": "第一"},
+        "kind = 'PARTY_BRANCH' and name like '%第一%'",
+        (),
+    ),
 ]
 
 
 @pytest.mark.parametrize("form", FORMS)
-@pytest.mark.parametrize(("name", "given", "where", "params"), FILTER_CASES,
-                         ids=[c[0] for c in FILTER_CASES])
+@pytest.mark.parametrize(
+    ("name", "given", "where", "params"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES]
+)
 async def test_filters_count_and_list_what_sql_finds(
-    hub: Hub, owner: asyncpg.Connection, form: str, name: str, given: dict[str, Any],
-    where: str, params: tuple[Any, ...],
+    hub: Hub,
+    owner: asyncpg.Connection,
+    form: str,
+    name: str,
+    given: dict[str, Any],
+    where: str,
+    params: tuple[Any, ...],
 ) -> None:
     got = await page(hub, form, COUNTY, filter=given, first=500)
     expected = await sql_keys(owner, COUNTY, where, *params)
@@ -212,9 +246,7 @@ async def test_name_contains_with_a_nul_character_is_not_an_internal_error(hub: 
         assert body["data"]["list"]["totalCount"] == 0
 
 
-async def test_name_contains_empty_matches_everything(
-    hub: Hub, owner: asyncpg.Connection
-) -> None:
+async def test_name_contains_empty_matches_everything(hub: Hub, owner: asyncpg.Connection) -> None:
     got = await page(hub, "root", COUNTY, filter={"nameContains": ""}, first=0)
     assert got["totalCount"] == len(await sql_keys(owner, COUNTY))
 
@@ -235,10 +267,12 @@ async def test_include_descendants_false_lists_the_region_itself(
 async def test_include_descendants_false_combines_with_filters(
     hub: Hub, owner: asyncpg.Connection, places: Places
 ) -> None:
-    got = await page(hub, "region", places.township, deep=False, first=50,
-                     filter={"kinds": ["PARTY_COMMITTEE"]})
-    own = await sql_keys(owner, places.township, "region_code = $2 and kind = 'PARTY_COMMITTEE'",
-                         places.township)
+    got = await page(
+        hub, "region", places.township, deep=False, first=50, filter={"kinds": ["PARTY_COMMITTEE"]}
+    )
+    own = await sql_keys(
+        owner, places.township, "region_code = $2 and kind = 'PARTY_COMMITTEE'", places.township
+    )
     assert len(own) == 1
     assert [key(e["node"]) for e in got["edges"]] == own
 
@@ -252,7 +286,9 @@ async def test_scalar_fields_equal_the_table(
     got = await page(hub, "root", places.township, first=500)
     rows = await owner.fetch(
         f"""select region_code, name, kind::text as kind, member_count, party_member_count,
-                   founded_on from organization where {SUBTREE}""", places.township)
+                   founded_on from organization where {SUBTREE}""",
+        places.township,
+    )
     by_key = {(r["region_code"], r["name"]): r for r in rows}
     assert len(got["edges"]) == len(rows)
     for edge in got["edges"]:
@@ -269,7 +305,9 @@ async def test_leader_is_masked_without_pii(
     got = await page(hub, "root", places.township, first=500)
     rows = await owner.fetch(
         f"select region_code, name, leader_name, leader_role, leader_phone from organization "
-        f"where {SUBTREE}", places.township)
+        f"where {SUBTREE}",
+        places.township,
+    )
     by_key = {(r["region_code"], r["name"]): r for r in rows}
     checked = 0
     for edge in got["edges"]:
@@ -292,15 +330,20 @@ async def test_leader_is_clear_with_pii(
     got = await page(hub, "root", places.township, first=500, roles=PII)
     rows = await owner.fetch(
         f"select region_code, name, leader_name, leader_role, leader_phone from organization "
-        f"where {SUBTREE}", places.township)
+        f"where {SUBTREE}",
+        places.township,
+    )
     by_key = {(r["region_code"], r["name"]): r for r in rows}
     assert any(r["leader_name"] for r in rows)
     for edge in got["edges"]:
         leader, row = edge["node"]["leader"], by_key[key(edge["node"])]
         if row["leader_name"] is None and row["leader_phone"] is None:
             continue
-        assert leader == {"name": row["leader_name"] or "", "role": row["leader_role"],
-                          "phone": row["leader_phone"]}
+        assert leader == {
+            "name": row["leader_name"] or "",
+            "role": row["leader_role"],
+            "phone": row["leader_phone"],
+        }
 
 
 async def test_pii_in_another_region_does_not_unmask_this_one(
@@ -310,19 +353,32 @@ async def test_pii_in_another_region_does_not_unmask_this_one(
     token = hub.token(places.village, roles=PII)
     other = await owner.fetchval(
         "select code from region where parent_code = $1 and code <> $2 order by code limit 1",
-        places.township, places.village)
-    body = (await hub.post(
-        """query ($v: String!) { organizations(under: $v, first: 3) {
-             edges { node { leader { name } } } } }""", {"v": other}, token=token)).json()
+        places.township,
+        places.village,
+    )
+    body = (
+        await hub.post(
+            """query ($v: String!) { organizations(under: $v, first: 3) {
+             edges { node { leader { name } } } } }""",
+            {"v": other},
+            token=token,
+        )
+    ).json()
     assert body["data"]["organizations"]["edges"] == []  # not in scope at all
-    body = (await hub.post(
-        """query ($v: String!) { organizations(under: $v, first: 1) {
+    body = (
+        await hub.post(
+            """query ($v: String!) { organizations(under: $v, first: 1) {
              edges { node { name region { code } leader { name } } } } }""",
-        {"v": places.village}, token=token)).json()
+            {"v": places.village},
+            token=token,
+        )
+    ).json()
     node = body["data"]["organizations"]["edges"][0]["node"]
     stored = await owner.fetchval(
         "select leader_name from organization where region_code = $1 and name = $2",
-        node["region"]["code"], node["name"])
+        node["region"]["code"],
+        node["name"],
+    )
     assert node["leader"]["name"] == stored
 
 
@@ -339,15 +395,18 @@ query ($code: String!) {
 """
 
 
-async def sql_tree(owner: asyncpg.Connection, code: str
-                   ) -> dict[tuple[str, str], tuple[tuple[str, str] | None, list[tuple[str, str]]]]:
+async def sql_tree(
+    owner: asyncpg.Connection, code: str
+) -> dict[tuple[str, str], tuple[tuple[str, str] | None, list[tuple[str, str]]]]:
     rows = await owner.fetch(
         """select o.region_code, o.name, p.region_code as parent_region, p.name as parent_name,
                   coalesce((select array_agg(array[c.region_code, c.name]
                                              order by c.region_code, c.name)
                             from organization c where c.parent_id = o.id), '{}') as children
            from organization o left join organization p on p.id = o.parent_id
-           where o.region_code = $1""", code)
+           where o.region_code = $1""",
+        code,
+    )
     return {
         (r["region_code"], r["name"]): (
             (r["parent_region"], r["parent_name"]) if r["parent_name"] else None,
@@ -426,7 +485,8 @@ async def test_children_outside_the_callers_jurisdiction_are_left_out(
         """query ($code: String!) { region(code: $code) {
              organizations(includeDescendants: false, filter: {kinds: [PARTY_COMMITTEE]}) {
                edges { node { children { name region { code } } } } } } }""",
-        {"code": places.township}, as_=places.village,
+        {"code": places.township},
+        as_=places.village,
     )
     assert committee_children["data"]["region"]["organizations"] is None
     assert committee_children["errors"][0]["extensions"]["code"] == "FORBIDDEN"

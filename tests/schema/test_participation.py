@@ -34,12 +34,16 @@ fragment C on ParticipationEventConnection {
   edges { cursor node { id title startsAt kind region { code } } }
 }
 """
-ROOT = """
+ROOT = (
+    """
 query ($under: String, $filter: ParticipationEventFilter, $first: Int, $after: String) {
   list: participationEvents(under: $under, filter: $filter, first: $first, after: $after) { ...C }
 }
-""" + CONNECTION
-NESTED = """
+"""
+    + CONNECTION
+)
+NESTED = (
+    """
 query ($under: String!, $deep: Boolean! = true, $filter: ParticipationEventFilter, $first: Int,
        $after: String) {
   region(code: $under) {
@@ -47,7 +51,9 @@ query ($under: String!, $deep: Boolean! = true, $filter: ParticipationEventFilte
                               after: $after) { ...C }
   }
 }
-""" + CONNECTION
+"""
+    + CONNECTION
+)
 FORMS = ["root", "region"]
 
 Key = tuple[str, dt.datetime, str]
@@ -58,10 +64,18 @@ def _list(form: str, body: dict[str, Any]) -> Any:
     return data.get("list") if form == "root" else (data.get("region") or {}).get("list")
 
 
-async def page(hub: Hub, form: str, under: str, *, as_: str = COUNTY,
-               roles: tuple[str, ...] = ("viewer",), **args: Any) -> dict[str, Any]:
-    body = await hub.query(ROOT if form == "root" else NESTED, {"under": under, **args},
-                           as_=as_, roles=roles)
+async def page(
+    hub: Hub,
+    form: str,
+    under: str,
+    *,
+    as_: str = COUNTY,
+    roles: tuple[str, ...] = ("viewer",),
+    **args: Any,
+) -> dict[str, Any]:
+    body = await hub.query(
+        ROOT if form == "root" else NESTED, {"under": under, **args}, as_=as_, roles=roles
+    )
     assert "errors" not in body, body["errors"]
     found: dict[str, Any] = _list(form, body)
     return found
@@ -85,11 +99,14 @@ async def walk(hub: Hub, form: str, under: str, size: int, **args: Any) -> list[
     raise AssertionError("the list never ended")
 
 
-async def sql_keys(owner: asyncpg.Connection, under: str, where: str = "true",
-                   *params: Any) -> list[Key]:
+async def sql_keys(
+    owner: asyncpg.Connection, under: str, where: str = "true", *params: Any
+) -> list[Key]:
     rows = await owner.fetch(
         f"select region_code, starts_at, title from participation_event "
-        f"where {SUBTREE} and ({where}) order by {ORDER}", under, *params,
+        f"where {SUBTREE} and ({where}) order by {ORDER}",
+        under,
+        *params,
     )
     return [(r["region_code"], r["starts_at"], r["title"]) for r in rows]
 
@@ -106,7 +123,8 @@ async def places(database: Database) -> Places:
     try:
         village = await conn.fetchval(
             """select region_code from participation_event where length(region_code) = 12
-               group by region_code order by count(*) desc, region_code limit 1""")
+               group by region_code order by count(*) desc, region_code limit 1"""
+        )
         township = await conn.fetchval("select parent_code from region where code = $1", village)
     finally:
         await conn.close()
@@ -125,7 +143,10 @@ async def boundary_event(owner: asyncpg.Connection, places: Places) -> AsyncIter
         """insert into participation_event (id, region_code, kind, title, topic, starts_at,
                participant_count, participants_by_group)
            values ($1, $2, 'DELIBERATION', $3, '边界测试', $4, 3, '{"VILLAGERS": 3}'::jsonb)""",
-        id_, places.village, BOUNDARY_TITLE, BOUNDARY_AT,
+        id_,
+        places.village,
+        BOUNDARY_TITLE,
+        BOUNDARY_AT,
     )
     try:
         yield places.village
@@ -178,8 +199,9 @@ async def test_first_over_five_hundred_and_bad_cursors_are_bad_user_input(hub: H
         got = await page(hub, form, COUNTY, first=2)
         cursor = got["pageInfo"]["endCursor"]
         for bad in (cursor[:-2] + ("AA" if not cursor.endswith("AA") else "BB"), "x" + cursor):
-            body = await hub.query(ROOT if form == "root" else NESTED,
-                                   {"under": COUNTY, "first": 2, "after": bad})
+            body = await hub.query(
+                ROOT if form == "root" else NESTED, {"under": COUNTY, "first": 2, "after": bad}
+            )
             assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
@@ -187,31 +209,60 @@ async def test_first_over_five_hundred_and_bad_cursors_are_bad_user_input(hub: H
 
 FILTER_CASES: list[tuple[str, dict[str, Any], str, tuple[Any, ...]]] = [
     ("one-kind", {"kinds": ["HEARING"]}, "kind = 'HEARING'", ()),
-    ("kinds", {"kinds": ["VILLAGERS_ASSEMBLY", "PUBLIC_SUPERVISION"]},
-     "kind::text = any($2::text[])", (["VILLAGERS_ASSEMBLY", "PUBLIC_SUPERVISION"],)),
-    ("from-to", {"from": "2026-04-01", "to": "2026-04-30"}, f"{CST_DAY} between $2 and $3",
-     (dt.date(2026, 4, 1), dt.date(2026, 4, 30))),
-    ("one-day", {"from": "2026-05-12", "to": "2026-05-12"}, f"{CST_DAY} = $2",
-     (dt.date(2026, 5, 12),)),
+    (
+        "kinds",
+        {"kinds": ["VILLAGERS_ASSEMBLY", "PUBLIC_SUPERVISION"]},
+        "kind::text = any($2::text[])",
+        (["VILLAGERS_ASSEMBLY", "PUBLIC_SUPERVISION"],),
+    ),
+    (
+        "from-to",
+        {"from": "2026-04-01", "to": "2026-04-30"},
+        f"{CST_DAY} between $2 and $3",
+        (dt.date(2026, 4, 1), dt.date(2026, 4, 30)),
+    ),
+    (
+        "one-day",
+        {"from": "2026-05-12", "to": "2026-05-12"},
+        f"{CST_DAY} = $2",
+        (dt.date(2026, 5, 12),),
+    ),
     ("from-only", {"from": "2026-09-01"}, f"{CST_DAY} >= $2", (dt.date(2026, 9, 1),)),
     ("to-only", {"to": "2026-01-31"}, f"{CST_DAY} <= $2", (dt.date(2026, 1, 31),)),
-    ("text-title", {"text": "议事协商会"},
-     "title like '%议事协商会%' or coalesce(topic, '') like '%议事协商会%'", ()),
-    ("text-topic", {"text": "人居环境"},
-     "title like '%人居环境%' or coalesce(topic, '') like '%人居环境%'", ()),
-    ("combined", {"kinds": ["VOLUNTEER_ACTIVITY"], "from": "2026-03-01", "to": "2026-08-31",
-                  "text": "敬老"},
-     f"kind = 'VOLUNTEER_ACTIVITY' and {CST_DAY} between '2026-03-01' and '2026-08-31' "
-     "and (title like '%敬老%' or coalesce(topic, '') like '%敬老%')", ()),
+    (
+        "text-title",
+        {"text": "议事协商会"},
+        "title like '%议事协商会%' or coalesce(topic, '') like '%议事协商会%'",
+        (),
+    ),
+    (
+        "text-topic",
+        {"text": "人居环境"},
+        "title like '%人居环境%' or coalesce(topic, '') like '%人居环境%'",
+        (),
+    ),
+    (
+        "combined",
+        {"kinds": ["VOLUNTEER_ACTIVITY"], "from": "2026-03-01", "to": "2026-08-31", "text": "敬老"},
+        f"kind = 'VOLUNTEER_ACTIVITY' and {CST_DAY} between '2026-03-01' and '2026-08-31' "
+        "and (title like '%敬老%' or coalesce(topic, '') like '%敬老%')",
+        (),
+    ),
 ]
 
 
 @pytest.mark.parametrize("form", FORMS)
-@pytest.mark.parametrize(("name", "given", "where", "params"), FILTER_CASES,
-                         ids=[c[0] for c in FILTER_CASES])
+@pytest.mark.parametrize(
+    ("name", "given", "where", "params"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES]
+)
 async def test_filters_count_and_list_what_sql_finds(
-    hub: Hub, owner: asyncpg.Connection, form: str, name: str, given: dict[str, Any],
-    where: str, params: tuple[Any, ...],
+    hub: Hub,
+    owner: asyncpg.Connection,
+    form: str,
+    name: str,
+    given: dict[str, Any],
+    where: str,
+    params: tuple[Any, ...],
 ) -> None:
     got = await page(hub, form, COUNTY, filter=given, first=500)
     expected = await sql_keys(owner, COUNTY, where, *params)
@@ -238,21 +289,24 @@ async def test_text_takes_wildcards_literally(hub: Hub) -> None:
         assert got["totalCount"] == 0, text
 
 
-
-
-@pytest.mark.parametrize(("given", "where"), [
-    ({"from": "9999-12-31"}, "false"),
-    ({"to": "9999-12-30"}, "true"),
-    pytest.param({"to": "9999-12-31"}, "true"),
-    pytest.param({"from": "0001-01-01"}, "true"),
-], ids=["from-9999-12-31", "to-9999-12-30", "to-9999-12-31", "from-0001-01-01"])
+@pytest.mark.parametrize(
+    ("given", "where"),
+    [
+        ({"from": "9999-12-31"}, "false"),
+        ({"to": "9999-12-30"}, "true"),
+        pytest.param({"to": "9999-12-31"}, "true"),
+        pytest.param({"from": "0001-01-01"}, "true"),
+    ],
+    ids=["from-9999-12-31", "to-9999-12-30", "to-9999-12-31", "from-0001-01-01"],
+)
 async def test_extreme_but_valid_days_are_answered_not_internal_errors(
     hub: Hub, owner: asyncpg.Connection, given: dict[str, Any], where: str
 ) -> None:
     body = await hub.query(ROOT, {"under": COUNTY, "filter": given, "first": 1})
     assert "errors" not in body, body["errors"]
     expected = await owner.fetchval(
-        f"select count(*) from participation_event where {SUBTREE} and {where}", COUNTY)
+        f"select count(*) from participation_event where {SUBTREE} and {where}", COUNTY
+    )
     assert body["data"]["list"]["totalCount"] == expected
 
 
@@ -269,8 +323,11 @@ async def test_from_and_to_are_china_standard_time_days(
     hub: Hub, boundary_event: str, form: str
 ) -> None:
     async def found(first: str | None, last: str | None) -> int:
-        given = {"text": BOUNDARY_TITLE, **({"from": first} if first else {}),
-                 **({"to": last} if last else {})}
+        given = {
+            "text": BOUNDARY_TITLE,
+            **({"from": first} if first else {}),
+            **({"to": last} if last else {}),
+        }
         got = await page(hub, form, boundary_event, filter=given, first=5)
         return int(got["totalCount"])
 
@@ -318,8 +375,14 @@ where e.path <@ (select path from region where code = $1)
 """
 
 
-async def detail(hub: Hub, owner: asyncpg.Connection, under: str, *, first: int = 500,
-                 roles: tuple[str, ...] = ("viewer",)) -> list[tuple[dict[str, Any], Any]]:
+async def detail(
+    hub: Hub,
+    owner: asyncpg.Connection,
+    under: str,
+    *,
+    first: int = 500,
+    roles: tuple[str, ...] = ("viewer",),
+) -> list[tuple[dict[str, Any], Any]]:
     body = await hub.query(DETAIL, {"under": under, "first": first}, roles=roles)
     assert "errors" not in body, body["errors"]
     nodes = [e["node"] for e in body["data"]["participationEvents"]["edges"]]
@@ -377,9 +440,11 @@ async def test_organizer_is_the_organizing_organization(
             assert node["organizer"] is None
         else:
             organized += 1
-            assert node["organizer"] == {"name": row["organizer_name"],
-                                         "kind": row["organizer_kind"],
-                                         "region": {"code": row["organizer_region"]}}
+            assert node["organizer"] == {
+                "name": row["organizer_name"],
+                "kind": row["organizer_kind"],
+                "region": {"code": row["organizer_region"]},
+            }
     assert organized > 100 and unorganized > 0
 
 

@@ -44,10 +44,16 @@ async def test_a_breadcrumbs_other_fields_are_forbidden_and_null(hub: Hub) -> No
              serviceRequests { totalCount } participationEvents { totalCount } } }"""
     )
     region = body["data"]["region"]
-    assert region == {"name": "滁州市", "organizations": None, "serviceRequests": None,
-                      "participationEvents": None}
+    assert region == {
+        "name": "滁州市",
+        "organizations": None,
+        "serviceRequests": None,
+        "participationEvents": None,
+    }
     assert sorted(e["path"][-1] for e in body["errors"]) == [
-        "organizations", "participationEvents", "serviceRequests"
+        "organizations",
+        "participationEvents",
+        "serviceRequests",
     ]
     assert {e["extensions"]["code"] for e in body["errors"]} == {"FORBIDDEN"}
 
@@ -68,11 +74,13 @@ async def test_a_township_caller_sees_its_county_as_a_breadcrumb_with_one_child(
     region = body["data"]["region"]
     assert region["access"] == "BREADCRUMB"
     assert region["children"] == {
-        "totalCount": 1, "edges": [{"node": {"code": "341126101", "access": "FULL"}}]
+        "totalCount": 1,
+        "edges": [{"node": {"code": "341126101", "access": "FULL"}}],
     }
 
 
-REGIONS = """query ($level: RegionLevel, $under: String, $name: String, $first: Int, $after: String) {
+REGIONS = """query ($level: RegionLevel, $under: String, $name: String, $first: Int,
+  $after: String) {
   regions(level: $level, under: $under, nameContains: $name, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage hasPreviousPage endCursor } edges { node { code } } } }"""
 
@@ -93,8 +101,15 @@ async def test_regions_under_a_breadcrumb_gives_the_part_in_scope(hub: Hub) -> N
 
 
 async def test_regions_under_a_foreign_or_unknown_region_are_empty_without_error(hub: Hub) -> None:
-    empty = {"data": {"regions": {"totalCount": 0, "edges": [], "pageInfo": {
-        "hasNextPage": False, "hasPreviousPage": False, "endCursor": None}}}}
+    empty = {
+        "data": {
+            "regions": {
+                "totalCount": 0,
+                "edges": [],
+                "pageInfo": {"hasNextPage": False, "hasPreviousPage": False, "endCursor": None},
+            }
+        }
+    }
     assert await hub.query(REGIONS, {"under": "341125"}) == empty
     assert await hub.query(REGIONS, {"under": "341199"}) == empty
 

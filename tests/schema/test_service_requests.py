@@ -49,14 +49,18 @@ fragment C on ServiceRequestConnection {
   edges { cursor node { reference submittedAt dueAt } }
 }
 """
-ROOT = """
+ROOT = (
+    """
 query ($under: String, $filter: ServiceRequestFilter, $orderBy: ServiceRequestOrder,
        $first: Int, $after: String) {
   list: serviceRequests(under: $under, filter: $filter, orderBy: $orderBy, first: $first,
                         after: $after) { ...C }
 }
-""" + CONNECTION
-NESTED = """
+"""
+    + CONNECTION
+)
+NESTED = (
+    """
 query ($under: String!, $deep: Boolean! = true, $filter: ServiceRequestFilter,
        $orderBy: ServiceRequestOrder, $first: Int, $after: String) {
   region(code: $under) {
@@ -64,7 +68,9 @@ query ($under: String!, $deep: Boolean! = true, $filter: ServiceRequestFilter,
                           first: $first, after: $after) { ...C }
   }
 }
-""" + CONNECTION
+"""
+    + CONNECTION
+)
 FORMS = ["root", "region"]
 
 
@@ -75,10 +81,18 @@ def _list(form: str, body: dict[str, Any]) -> Any:
     return (data.get("region") or {}).get("list")
 
 
-async def page(hub: Hub, form: str, under: str, *, as_: str = COUNTY,
-               roles: tuple[str, ...] = ("viewer",), **args: Any) -> dict[str, Any]:
-    body = await hub.query(ROOT if form == "root" else NESTED, {"under": under, **args},
-                           as_=as_, roles=roles)
+async def page(
+    hub: Hub,
+    form: str,
+    under: str,
+    *,
+    as_: str = COUNTY,
+    roles: tuple[str, ...] = ("viewer",),
+    **args: Any,
+) -> dict[str, Any]:
+    body = await hub.query(
+        ROOT if form == "root" else NESTED, {"under": under, **args}, as_=as_, roles=roles
+    )
     assert "errors" not in body, body["errors"]
     found: dict[str, Any] = _list(form, body)
     return found
@@ -105,19 +119,27 @@ async def walk(hub: Hub, form: str, under: str, size: int, **args: Any) -> list[
     raise AssertionError("the list never ended")
 
 
-async def sql_refs(owner: asyncpg.Connection, under: str, where: str = "true",
-                   order: str = SQL_ORDER[None], *params: Any) -> list[str]:
+async def sql_refs(
+    owner: asyncpg.Connection,
+    under: str,
+    where: str = "true",
+    order: str = SQL_ORDER[None],
+    *params: Any,
+) -> list[str]:
     rows = await owner.fetch(
         f"select reference from service_request where {SUBTREE} and ({where}) order by {order}",
-        under, *params,
+        under,
+        *params,
     )
     return [r["reference"] for r in rows]
 
 
 async def sql_count(owner: asyncpg.Connection, under: str, where: str, *params: Any) -> int:
-    return int(await owner.fetchval(
-        f"select count(*) from service_request where {SUBTREE} and ({where})", under, *params
-    ))
+    return int(
+        await owner.fetchval(
+            f"select count(*) from service_request where {SUBTREE} and ({where})", under, *params
+        )
+    )
 
 
 def mask_text(text: str | None) -> str | None:
@@ -146,11 +168,13 @@ async def places(database: Database) -> Places:
         village = await conn.fetchval(
             """select region_code from service_request
                where handling_region_code <> region_code and length(region_code) = 12
-               group by region_code order by count(*) desc, region_code limit 1""")
+               group by region_code order by count(*) desc, region_code limit 1"""
+        )
         township = await conn.fetchval("select parent_code from region where code = $1", village)
         tie_day = await conn.fetchval(
             """select (submitted_at at time zone 'Asia/Shanghai')::date from service_request
-               group by submitted_at having count(*) > 1 order by submitted_at limit 1""")
+               group by submitted_at having count(*) > 1 order by submitted_at limit 1"""
+        )
     finally:
         await conn.close()
     return Places(village, township, tie_day)
@@ -174,14 +198,29 @@ async def undated(owner: asyncpg.Connection, places: Places) -> AsyncIterator[Un
     times = [BOUNDARY_AT, BOUNDARY_AT + dt.timedelta(days=1, hours=8)]
     ids = [uuid.uuid4() for _ in refs]
     for id_, ref, at in zip(ids, refs, times, strict=True):
-        history = json.dumps([{"at": at.isoformat(), "action": "submit", "fromStatus": None,
-                               "toStatus": "SUBMITTED", "actor": "tester", "note": None}])
+        history = json.dumps(
+            [
+                {
+                    "at": at.isoformat(),
+                    "action": "submit",
+                    "fromStatus": None,
+                    "toStatus": "SUBMITTED",
+                    "actor": "tester",
+                    "note": None,
+                }
+            ]
+        )
         await owner.execute(
             """insert into service_request (id, reference, region_code, handling_region_code,
                    category, channel, status, title, description, submitted_at, due_at, history)
                values ($1, $2, $3, $3, 'OTHER', 'WALK_IN', 'SUBMITTED', $4, null, $5, null,
                    $6::jsonb)""",
-            id_, ref, places.village, BOUNDARY_TITLE, at, history,
+            id_,
+            ref,
+            places.village,
+            BOUNDARY_TITLE,
+            at,
+            history,
         )
     try:
         yield Undated(places.village, refs[0], refs[1])
@@ -198,11 +237,20 @@ async def test_each_order_lists_a_day_in_the_sql_order_with_ties_broken_by_id(
     hub: Hub, owner: asyncpg.Connection, places: Places, form: str, order: str | None
 ) -> None:
     day = places.tie_day.isoformat()
-    got = await page(hub, form, COUNTY, orderBy=order, first=500,
-                     filter={"submittedFrom": day, "submittedTo": day})
+    got = await page(
+        hub,
+        form,
+        COUNTY,
+        orderBy=order,
+        first=500,
+        filter={"submittedFrom": day, "submittedTo": day},
+    )
     expected = await sql_refs(
-        owner, COUNTY, "(submitted_at at time zone 'Asia/Shanghai')::date = $2",
-        SQL_ORDER[order], places.tie_day,
+        owner,
+        COUNTY,
+        "(submitted_at at time zone 'Asia/Shanghai')::date = $2",
+        SQL_ORDER[order],
+        places.tie_day,
     )
     assert 1 < len(expected) < 500
     assert [e["node"]["reference"] for e in got["edges"]] == expected
@@ -238,8 +286,14 @@ async def test_due_orders_put_requests_without_a_due_time_last(
 
 @pytest.mark.parametrize(
     ("form", "order"),
-    [("root", None), ("root", "SUBMITTED_AT_ASC"), ("root", "DUE_AT_ASC"),
-     ("root", "DUE_AT_DESC"), ("region", None), ("region", "DUE_AT_DESC")],
+    [
+        ("root", None),
+        ("root", "SUBMITTED_AT_ASC"),
+        ("root", "DUE_AT_ASC"),
+        ("root", "DUE_AT_DESC"),
+        ("region", None),
+        ("region", "DUE_AT_DESC"),
+    ],
 )
 async def test_pages_of_seven_walk_a_village_list_without_duplicates_or_gaps(
     hub: Hub, owner: asyncpg.Connection, undated: Undated, form: str, order: str | None
@@ -257,10 +311,16 @@ async def test_pages_of_seven_walk_a_village_list_without_duplicates_or_gaps(
 async def test_pages_walk_a_filtered_list_completely(
     hub: Hub, owner: asyncpg.Connection, places: Places, form: str
 ) -> None:
-    refs = await walk(hub, form, places.township, 25,
-                      filter={"statuses": ["CLOSED"], "categories": ["INFRASTRUCTURE", "HEALTH"]})
+    refs = await walk(
+        hub,
+        form,
+        places.township,
+        25,
+        filter={"statuses": ["CLOSED"], "categories": ["INFRASTRUCTURE", "HEALTH"]},
+    )
     expected = await sql_refs(
-        owner, places.township,
+        owner,
+        places.township,
         "status = 'CLOSED' and category in ('INFRASTRUCTURE', 'HEALTH')",
     )
     assert len(expected) > 50
@@ -299,10 +359,15 @@ async def test_first_of_five_hundred_is_accepted(hub: Hub) -> None:
 
 
 @pytest.mark.parametrize("form", FORMS)
-@pytest.mark.parametrize(("issued", "used"), [
-    (None, "SUBMITTED_AT_ASC"), ("SUBMITTED_AT_ASC", "DUE_AT_ASC"),
-    ("DUE_AT_ASC", "DUE_AT_DESC"), ("DUE_AT_DESC", None),
-])
+@pytest.mark.parametrize(
+    ("issued", "used"),
+    [
+        (None, "SUBMITTED_AT_ASC"),
+        ("SUBMITTED_AT_ASC", "DUE_AT_ASC"),
+        ("DUE_AT_ASC", "DUE_AT_DESC"),
+        ("DUE_AT_DESC", None),
+    ],
+)
 async def test_a_cursor_of_one_order_is_refused_by_another(
     hub: Hub, places: Places, form: str, issued: str | None, used: str | None
 ) -> None:
@@ -316,7 +381,7 @@ async def test_a_cursor_of_one_order_is_refused_by_another(
 
 def _tampered(cursor: str) -> list[str]:
     middle = len(cursor) // 2
-    swapped = cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1:]
+    swapped = cursor[:middle] + ("A" if cursor[middle] != "A" else "B") + cursor[middle + 1 :]
     return [swapped, cursor[:-1], cursor + "x", "not-a-cursor", ""]
 
 
@@ -342,39 +407,76 @@ async def test_a_cursor_of_another_list_is_bad_user_input(hub: Hub, places: Plac
 # -- filters and their counts -----------------------------------------------------------------
 
 FILTER_CASES: list[tuple[str, dict[str, Any], str, tuple[Any, ...]]] = [
-    ("statuses", {"statuses": ["ESCALATED", "SUBMITTED"]},
-     "status::text = any($2::text[])", (["ESCALATED", "SUBMITTED"],)),
-    ("categories", {"categories": ["HOUSING", "LEGAL_AID"]},
-     "category::text = any($2::text[])", (["HOUSING", "LEGAL_AID"],)),
+    (
+        "statuses",
+        {"statuses": ["ESCALATED", "SUBMITTED"]},
+        "status::text = any($2::text[])",
+        (["ESCALATED", "SUBMITTED"],),
+    ),
+    (
+        "categories",
+        {"categories": ["HOUSING", "LEGAL_AID"]},
+        "category::text = any($2::text[])",
+        (["HOUSING", "LEGAL_AID"],),
+    ),
     ("channels", {"channels": ["HOTLINE"]}, "channel::text = 'HOTLINE'", ()),
-    ("submitted-march", {"submittedFrom": "2026-03-01", "submittedTo": "2026-03-31"},
-     "(submitted_at at time zone 'Asia/Shanghai')::date between $2 and $3",
-     (dt.date(2026, 3, 1), dt.date(2026, 3, 31))),
-    ("submitted-from-only", {"submittedFrom": "2026-10-01"},
-     "(submitted_at at time zone 'Asia/Shanghai')::date >= $2", (dt.date(2026, 10, 1),)),
-    ("submitted-to-only", {"submittedTo": "2025-12-31"},
-     "(submitted_at at time zone 'Asia/Shanghai')::date <= $2", (dt.date(2025, 12, 31),)),
+    (
+        "submitted-march",
+        {"submittedFrom": "2026-03-01", "submittedTo": "2026-03-31"},
+        "(submitted_at at time zone 'Asia/Shanghai')::date between $2 and $3",
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 31)),
+    ),
+    (
+        "submitted-from-only",
+        {"submittedFrom": "2026-10-01"},
+        "(submitted_at at time zone 'Asia/Shanghai')::date >= $2",
+        (dt.date(2026, 10, 1),),
+    ),
+    (
+        "submitted-to-only",
+        {"submittedTo": "2025-12-31"},
+        "(submitted_at at time zone 'Asia/Shanghai')::date <= $2",
+        (dt.date(2025, 12, 31),),
+    ),
     ("overdue", {"overdue": True}, f"{OPEN} and due_at < now()", ()),
     ("not-overdue", {"overdue": False}, f"not ({OPEN} and due_at < now())", ()),
     ("text-title", {"text": "路灯"}, "title like '%路灯%' or description like '%路灯%'", ()),
-    ("text-description", {"text": "宅基地"},
-     "title like '%宅基地%' or coalesce(description, '') like '%宅基地%'", ()),
-    ("combined", {"statuses": ["CLOSED", "RESOLVED"], "categories": ["INFRASTRUCTURE"],
-                  "channels": ["WALK_IN", "GRID_WORKER"], "submittedFrom": "2026-01-01",
-                  "submittedTo": "2026-06-30"},
-     "status in ('CLOSED', 'RESOLVED') and category = 'INFRASTRUCTURE' "
-     "and channel in ('WALK_IN', 'GRID_WORKER') "
-     "and (submitted_at at time zone 'Asia/Shanghai')::date between '2026-01-01' and '2026-06-30'",
-     ()),
+    (
+        "text-description",
+        {"text": "宅基地"},
+        "title like '%宅基地%' or coalesce(description, '') like '%宅基地%'",
+        (),
+    ),
+    (
+        "combined",
+        {
+            "statuses": ["CLOSED", "RESOLVED"],
+            "categories": ["INFRASTRUCTURE"],
+            "channels": ["WALK_IN", "GRID_WORKER"],
+            "submittedFrom": "2026-01-01",
+            "submittedTo": "2026-06-30",
+        },
+        "status in ('CLOSED', 'RESOLVED') and category = 'INFRASTRUCTURE' "
+        "and channel in ('WALK_IN', 'GRID_WORKER') "
+        "and (submitted_at at time zone 'Asia/Shanghai')::date "
+        "between '2026-01-01' and '2026-06-30'",
+        (),
+    ),
 ]
 
 
 @pytest.mark.parametrize("form", FORMS)
-@pytest.mark.parametrize(("name", "given", "where", "params"), FILTER_CASES,
-                         ids=[c[0] for c in FILTER_CASES])
+@pytest.mark.parametrize(
+    ("name", "given", "where", "params"), FILTER_CASES, ids=[c[0] for c in FILTER_CASES]
+)
 async def test_total_count_matches_sql_for_each_filter(
-    hub: Hub, owner: asyncpg.Connection, form: str, name: str, given: dict[str, Any],
-    where: str, params: tuple[Any, ...],
+    hub: Hub,
+    owner: asyncpg.Connection,
+    form: str,
+    name: str,
+    given: dict[str, Any],
+    where: str,
+    params: tuple[Any, ...],
 ) -> None:
     got = await page(hub, form, COUNTY, filter=given, first=500)
     expected = await sql_count(owner, COUNTY, where, *params)
@@ -411,8 +513,10 @@ async def test_overdue_and_not_overdue_partition_the_list(
         list(refs),
     )
     now = dt.datetime.now(dt.UTC)
-    assert all(r["status"] in ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED")
-               and r["due_at"] < now for r in rows)
+    assert all(
+        r["status"] in ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED") and r["due_at"] < now
+        for r in rows
+    )
 
 
 @pytest.mark.parametrize("form", FORMS)
@@ -436,28 +540,43 @@ async def test_submitted_days_are_china_standard_time_and_inclusive(
     assert await found(None, "2026-06-10") == {undated.boundary}
 
     # And the whole day's count around it agrees with SQL's China Standard Time day.
-    got = await page(hub, form, COUNTY, first=0,
-                     filter={"submittedFrom": "2026-06-10", "submittedTo": "2026-06-10"})
+    got = await page(
+        hub,
+        form,
+        COUNTY,
+        first=0,
+        filter={"submittedFrom": "2026-06-10", "submittedTo": "2026-06-10"},
+    )
     assert got["totalCount"] == await sql_count(
-        owner, COUNTY, "(submitted_at at time zone 'Asia/Shanghai')::date = '2026-06-10'")
+        owner, COUNTY, "(submitted_at at time zone 'Asia/Shanghai')::date = '2026-06-10'"
+    )
 
 
-
-
-@pytest.mark.parametrize(("form", "given", "where"), [
-    ("root", {"submittedFrom": "9999-12-31"}, "false"),
-    ("root", {"submittedTo": "0001-01-01"}, "false"),
-    ("root", {"submittedTo": "9999-12-30"}, "true"),
-    pytest.param("root", {"submittedTo": "9999-12-31"}, "true"),
-    pytest.param("region", {"submittedTo": "9999-12-31"}, "true"),
-    pytest.param("root", {"submittedFrom": "0001-01-01"}, "true"),
-], ids=["from-9999-12-31", "to-0001-01-01", "to-9999-12-30", "to-9999-12-31",
-        "region-to-9999-12-31", "from-0001-01-01"])
+@pytest.mark.parametrize(
+    ("form", "given", "where"),
+    [
+        ("root", {"submittedFrom": "9999-12-31"}, "false"),
+        ("root", {"submittedTo": "0001-01-01"}, "false"),
+        ("root", {"submittedTo": "9999-12-30"}, "true"),
+        pytest.param("root", {"submittedTo": "9999-12-31"}, "true"),
+        pytest.param("region", {"submittedTo": "9999-12-31"}, "true"),
+        pytest.param("root", {"submittedFrom": "0001-01-01"}, "true"),
+    ],
+    ids=[
+        "from-9999-12-31",
+        "to-0001-01-01",
+        "to-9999-12-30",
+        "to-9999-12-31",
+        "region-to-9999-12-31",
+        "from-0001-01-01",
+    ],
+)
 async def test_extreme_but_valid_days_are_answered_not_internal_errors(
     hub: Hub, owner: asyncpg.Connection, form: str, given: dict[str, Any], where: str
 ) -> None:
-    body = await hub.query(ROOT if form == "root" else NESTED,
-                           {"under": COUNTY, "filter": given, "first": 1})
+    body = await hub.query(
+        ROOT if form == "root" else NESTED, {"under": COUNTY, "filter": given, "first": 1}
+    )
     assert "errors" not in body, body["errors"]
     assert _list(form, body)["totalCount"] == await sql_count(owner, COUNTY, where)
 
@@ -474,8 +593,9 @@ async def test_include_descendants_false_lists_only_the_township_itself(
     hub: Hub, owner: asyncpg.Connection, places: Places
 ) -> None:
     got = await page(hub, "region", places.township, deep=False, first=500)
-    own = await sql_refs(owner, places.township, "region_code = $2", SQL_ORDER[None],
-                         places.township)
+    own = await sql_refs(
+        owner, places.township, "region_code = $2", SQL_ORDER[None], places.township
+    )
     assert 0 < len(own) < await sql_count(owner, places.township, "true")
     assert [e["node"]["reference"] for e in got["edges"]] == own
     assert got["totalCount"] == len(own)
@@ -487,10 +607,22 @@ async def test_include_descendants_false_lists_only_the_township_itself(
 async def test_include_descendants_false_walks_and_filters_the_region_itself(
     hub: Hub, owner: asyncpg.Connection, places: Places
 ) -> None:
-    refs = await walk(hub, "region", places.township, 9, deep=False, orderBy="DUE_AT_ASC",
-                      filter={"statuses": ["CLOSED"]})
-    assert refs == await sql_refs(owner, places.township, "region_code = $2 and status = 'CLOSED'",
-                                  SQL_ORDER["DUE_AT_ASC"], places.township)
+    refs = await walk(
+        hub,
+        "region",
+        places.township,
+        9,
+        deep=False,
+        orderBy="DUE_AT_ASC",
+        filter={"statuses": ["CLOSED"]},
+    )
+    assert refs == await sql_refs(
+        owner,
+        places.township,
+        "region_code = $2 and status = 'CLOSED'",
+        SQL_ORDER["DUE_AT_ASC"],
+        places.township,
+    )
 
 
 # -- masking ------------------------------------------------------------------------------------
@@ -518,12 +650,20 @@ where s.reference = any($1::text[])
 """
 
 
-async def detail(hub: Hub, owner: asyncpg.Connection, under: str, given: dict[str, Any] | None,
-                 *, as_: str = COUNTY, roles: tuple[str, ...] = ("viewer",),
-                 first: int = 500) -> list[tuple[dict[str, Any], asyncpg.Record]]:
+async def detail(
+    hub: Hub,
+    owner: asyncpg.Connection,
+    under: str,
+    given: dict[str, Any] | None,
+    *,
+    as_: str = COUNTY,
+    roles: tuple[str, ...] = ("viewer",),
+    first: int = 500,
+) -> list[tuple[dict[str, Any], asyncpg.Record]]:
     """The requests of a list beside their table rows, matched by reference."""
-    body = await hub.query(DETAIL, {"under": under, "filter": given, "first": first},
-                           as_=as_, roles=roles)
+    body = await hub.query(
+        DETAIL, {"under": under, "filter": given, "first": first}, as_=as_, roles=roles
+    )
     assert "errors" not in body, body["errors"]
     nodes = [e["node"] for e in body["data"]["serviceRequests"]["edges"]]
     rows = await owner.fetch(SQL_DETAIL, [n["reference"] for n in nodes])
@@ -591,9 +731,11 @@ async def test_a_text_filter_on_a_full_phone_number_finds_it_only_with_pii(
 ) -> None:
     phone = await owner.fetchval(
         """select substring(description from '1[3-9][0-9]{9}') from service_request
-           where description ~ '联系电话：1[3-9][0-9]{9}' order by reference limit 1""")
-    expected = await sql_refs(owner, COUNTY, "title like $2 or description like $2",
-                              SQL_ORDER[None], f"%{phone}%")
+           where description ~ '联系电话：1[3-9][0-9]{9}' order by reference limit 1"""
+    )
+    expected = await sql_refs(
+        owner, COUNTY, "title like $2 or description like $2", SQL_ORDER[None], f"%{phone}%"
+    )
     assert expected
 
     masked = await page(hub, "root", COUNTY, filter={"text": phone})
@@ -614,18 +756,22 @@ async def test_pii_applies_per_region_of_a_grant(
     # Viewer on the township, pii only in one of its villages.
     now = int(dt.datetime.now(dt.UTC).timestamp())
     claims: dict[str, Any] = {
-        "sub": "mixed", "iat": now, "exp": now + 600, "jti": str(uuid.uuid4()),
+        "sub": "mixed",
+        "iat": now,
+        "exp": now + 600,
+        "jti": str(uuid.uuid4()),
         "scope": "pii viewer",
-        "grants": [{"region": places.township, "roles": ["viewer"]},
-                   {"region": places.village, "roles": ["pii"]}],
+        "grants": [
+            {"region": places.township, "roles": ["viewer"]},
+            {"region": places.village, "roles": ["pii"]},
+        ],
     }
     if hub.settings.jwt_issuer:
         claims["iss"] = hub.settings.jwt_issuer
     if hub.settings.jwt_audience:
         claims["aud"] = hub.settings.jwt_audience
     token = jwt.encode(claims, hub.settings.jwt_secret, algorithm="HS256")
-    body = (await hub.post(DETAIL, {"under": places.township, "first": 500},
-                           token=token)).json()
+    body = (await hub.post(DETAIL, {"under": places.township, "first": 500}, token=token)).json()
     assert "errors" not in body, body["errors"]
     nodes = [e["node"] for e in body["data"]["serviceRequests"]["edges"]]
     fetched = await owner.fetch(SQL_DETAIL, [n["reference"] for n in nodes])
@@ -648,11 +794,14 @@ async def test_pii_applies_per_region_of_a_grant(
         phone = await owner.fetchval(
             """select substring(description from '1[3-9][0-9]{9}') from service_request
                where region_code = $1 and description ~ '1[3-9][0-9]{9}'
-               order by reference limit 1""", code)
+               order by reference limit 1""",
+            code,
+        )
         if phone is None:
             continue
-        found = (await hub.post(ROOT, {"under": places.township, "filter": {"text": phone}},
-                                token=token)).json()["data"]["list"]
+        found = (
+            await hub.post(ROOT, {"under": places.township, "filter": {"text": phone}}, token=token)
+        ).json()["data"]["list"]
         assert (found["totalCount"] > 0) is visible, (code, phone)
 
 
@@ -699,12 +848,14 @@ async def test_history_notes_are_masked_without_pii(
 ) -> None:
     code = await owner.fetchval(
         """select region_code from service_request where history::text ~ '1[3-9][0-9]{9}'
-           group by region_code order by count(*) desc, region_code limit 1""")
+           group by region_code order by count(*) desc, region_code limit 1"""
+    )
     body = await hub.query(NOTES, {"code": code}, roles=roles)
     assert "errors" not in body, body["errors"]
     nodes = body["data"]["region"]["serviceRequests"]["edges"]
     rows = await owner.fetch(
-        "select reference, history from service_request where region_code = $1", code)
+        "select reference, history from service_request where region_code = $1", code
+    )
     stored = {r["reference"]: json.loads(r["history"]) for r in rows}
     assert len(nodes) == len(stored)
     with_number = 0
@@ -738,14 +889,17 @@ async def test_escalated_to_is_a_breadcrumb_for_a_village_caller(
     hub: Hub, owner: asyncpg.Connection, places: Places
 ) -> None:
     pairs = await detail(hub, owner, places.village, None, as_=places.village)
-    township_name = await owner.fetchval("select name from region where code = $1",
-                                         places.township)
+    township_name = await owner.fetchval("select name from region where code = $1", places.township)
     escalated = [(n, r) for n, r in pairs if r["handling_region_code"] != r["region_code"]]
     assert len(escalated) > 5
     for node, row in escalated:
         assert row["handling_region_code"] == places.township
-        assert node["escalatedTo"] == {"code": places.township, "name": township_name,
-                                       "level": "TOWNSHIP", "access": "BREADCRUMB"}
+        assert node["escalatedTo"] == {
+            "code": places.township,
+            "name": township_name,
+            "level": "TOWNSHIP",
+            "access": "BREADCRUMB",
+        }
     for node, row in pairs:
         if row["handling_region_code"] == row["region_code"]:
             assert node["escalatedTo"] is None
@@ -761,9 +915,11 @@ async def test_handled_by_is_the_handling_organization(
             assert node["handledBy"] is None
         else:
             handled += 1
-            assert node["handledBy"] == {"name": row["handler_name"],
-                                         "kind": row["handler_kind"],
-                                         "region": {"code": row["handler_region"]}}
+            assert node["handledBy"] == {
+                "name": row["handler_name"],
+                "kind": row["handler_kind"],
+                "region": {"code": row["handler_region"]},
+            }
     assert handled > 100
 
 
@@ -771,8 +927,11 @@ async def test_handled_by_above_a_village_caller_is_null_without_error(
     hub: Hub, owner: asyncpg.Connection, places: Places
 ) -> None:
     pairs = await detail(hub, owner, places.village, None, as_=places.village)
-    above = [(n, r) for n, r in pairs
-             if r["handler_region"] is not None and r["handler_region"] != places.village]
+    above = [
+        (n, r)
+        for n, r in pairs
+        if r["handler_region"] is not None and r["handler_region"] != places.village
+    ]
     own = [(n, r) for n, r in pairs if r["handler_region"] == places.village]
     assert above and own
     assert all(n["handledBy"] is None for n, _ in above)
@@ -783,9 +942,14 @@ async def test_date_times_carry_an_offset_and_the_stored_instant(
     hub: Hub, owner: asyncpg.Connection, places: Places
 ) -> None:
     pairs = await detail(hub, owner, places.village, None, first=100)
-    fields = {"submittedAt": "submitted_at", "firstRespondedAt": "first_responded_at",
-              "acceptedAt": "accepted_at", "dueAt": "due_at", "resolvedAt": "resolved_at",
-              "closedAt": "closed_at"}
+    fields = {
+        "submittedAt": "submitted_at",
+        "firstRespondedAt": "first_responded_at",
+        "acceptedAt": "accepted_at",
+        "dueAt": "due_at",
+        "resolvedAt": "resolved_at",
+        "closedAt": "closed_at",
+    }
     seen = set()
     for node, row in pairs:
         for name, column in fields.items():

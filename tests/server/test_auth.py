@@ -51,8 +51,17 @@ async def test_a_non_bearer_authorization_header_is_unauthenticated(hub: Hub) ->
         jwt.encode(_claims(jurisdictions=[]), SECRET, algorithm="HS256"),
         "not.a.jwt",
     ],
-    ids=["forged-signature", "expired", "no-exp", "no-sub", "alg-none", "unknown-region",
-         "malformed-region", "no-jurisdiction", "garbage"],
+    ids=[
+        "forged-signature",
+        "expired",
+        "no-exp",
+        "no-sub",
+        "alg-none",
+        "unknown-region",
+        "malformed-region",
+        "no-jurisdiction",
+        "garbage",
+    ],
 )
 async def test_invalid_tokens_are_unauthenticated(hub: Hub, token: str) -> None:
     assert await _status_and_code(hub, token) == (401, "UNAUTHENTICATED")
@@ -79,15 +88,18 @@ async def test_a_valid_token_describes_its_caller(hub: Hub) -> None:
 
 
 async def test_per_region_grants_give_roles_per_region(hub: Hub) -> None:
-    grants = [{"region": "341126101", "roles": ["viewer", "pii"]},
-              {"region": "341126102", "roles": ["viewer"]}]
+    grants = [
+        {"region": "341126101", "roles": ["viewer", "pii"]},
+        {"region": "341126102", "roles": ["viewer"]},
+    ]
     token = jwt.encode(_claims(jurisdictions=None, grants=grants), SECRET, algorithm="HS256")
     query = """query ($u: String!) { serviceRequests(under: $u, first: 50) {
         edges { node { requester { phone } } } } }"""
     clear = (await hub.post(query, {"u": "341126101"}, token=token)).json()
     masked = (await hub.post(query, {"u": "341126102"}, token=token)).json()
     phones = lambda body: [  # noqa: E731
-        e["node"]["requester"]["phone"] for e in body["data"]["serviceRequests"]["edges"]
+        e["node"]["requester"]["phone"]
+        for e in body["data"]["serviceRequests"]["edges"]
         if e["node"]["requester"] and e["node"]["requester"]["phone"]
     ]
     assert phones(clear) and all("*" not in p for p in phones(clear))

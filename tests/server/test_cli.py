@@ -21,8 +21,13 @@ async def grassroots(*args: str, database: Database | None = None) -> tuple[int,
         env["HUB_DATABASE_URL"] = database.owner_dsn
         env["HUB_RUNTIME_DATABASE_URL"] = database.runtime_dsn
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server.cli", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "server.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     out, err = await process.communicate()
     assert process.returncode is not None
@@ -31,8 +36,19 @@ async def grassroots(*args: str, database: Database | None = None) -> tuple[int,
 
 async def test_token_prints_a_signed_token_with_the_claims_asked_for() -> None:
     code, out, _ = await grassroots(
-        "token", "--sub", "clerk", "--jurisdiction", "341126101", "--jurisdiction", "341126102",
-        "--role", "viewer", "--role", "pii", "--ttl", "120",
+        "token",
+        "--sub",
+        "clerk",
+        "--jurisdiction",
+        "341126101",
+        "--jurisdiction",
+        "341126102",
+        "--role",
+        "viewer",
+        "--role",
+        "pii",
+        "--ttl",
+        "120",
     )
     claims = jwt.decode(out.strip(), SECRET, algorithms=["HS256"])
     assert code == 0

@@ -37,8 +37,10 @@ async def test_fifty_aliases_pass_and_fifty_one_are_refused(hub: Hub) -> None:
 
 
 async def test_aliases_are_counted_at_every_fragment_spread(hub: Hub) -> None:
-    fragment = "fragment F on Query { " + " ".join(f"a{i}: viewer {{ subject }}" for i in range(10)) + " }"
-    query = "{ " + " ".join(f"...F" for _ in range(6)) + " } " + fragment
+    fragment = (
+        "fragment F on Query { " + " ".join(f"a{i}: viewer {{ subject }}" for i in range(10)) + " }"
+    )
+    query = "{ " + " ".join("...F" for _ in range(6)) + " } " + fragment
     assert await _code(hub, query) == (400, "QUERY_TOO_COMPLEX")
 
 
