@@ -47,6 +47,13 @@ class Caller:
     grants: tuple[Grant, ...]
     client: str | None = None
     scopes: Mapping[str, Scope] = field(default_factory=dict)
+    # A gateway that proved itself with its own credential but forwarded no caller's token:
+    # it may read `_service` and nothing else.
+    service_only: bool = False
+
+    @classmethod
+    def gateway(cls) -> Caller:
+        return cls("gateway", (), "gateway", {}, service_only=True)
 
     @classmethod
     def from_grants(

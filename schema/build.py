@@ -6,7 +6,8 @@ from pathlib import Path
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.audit import AuditEntry
@@ -29,7 +30,9 @@ class HubSchema(strawberry.federation.Schema):
         return None
 
 
-def build_schema() -> HubSchema:
+def build_schema(*, production: bool = False) -> HubSchema:
+    """The schema; in production without introspection or field suggestions."""
+    hardening = [DisableIntrospection] if production else []
     return HubSchema(
         query=Query,
         types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution, AuditEntry],
@@ -37,7 +40,9 @@ def build_schema() -> HubSchema:
             lambda: ParserCache(maxsize=1024),
             lambda: ValidationCache(maxsize=1024),
             QueryLimits,  # after validation: it measures only valid operations
+            *hardening,
         ],
+        config=StrawberryConfig(disable_field_suggestions=production),
         federation_version="2.7",
     )
 

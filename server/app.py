@@ -18,6 +18,7 @@ from db.setup import Database, prepare
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from schema.build import build_schema
+from server.auth import KeySet
 from server.graphql import Services, graphql_endpoint
 from server.settings import Settings
 
@@ -79,10 +80,11 @@ def create_app(
                 await check_runtime_role(conn)
             app.state.services = Services(
                 settings=settings,
-                schema=build_schema(),
+                schema=build_schema(production=settings.production),
                 pool=pool,
                 directory=RegionDirectory(pool),
                 cursors=CursorCodec(settings.jwt_secret),
+                keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
             )
             readiness.ready, readiness.reason = True, "ready"
             yield

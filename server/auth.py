@@ -1,7 +1,15 @@
-"""Bearer tokens to callers (DESIGN.md §3): signature, expiry, claims, known jurisdictions."""
+"""Bearer tokens to callers (DESIGN.md §3): signature, expiry, claims, known jurisdictions.
+
+HS256 tokens are checked with the configured secret; RS/ES/PS tokens with the keys of the
+configured JWKS URL (cached, refreshed when an unknown key id appears). A token's `alg`
+only chooses between the two: an HS256 token is never checked with a public key, and no
+algorithm outside these lists is accepted (`none` included).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -15,7 +23,23 @@ from resolvers.scope import REGION_CODE, ROLES, Caller, Grant
 from server.settings import Settings
 
 LEEWAY_SECONDS = 30
-ALGORITHMS = ["HS256"]
+SYMMETRIC = ["HS256"]
+ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
+GATEWAY_HEADER = "x-gateway-token"
+
+
+class KeySet:
+    """The JWKS keys, fetched in a worker thread and cached by PyJWT's client."""
+
+    def __init__(self, url: str) -> None:
+        self._client = jwt.PyJWKClient(url, cache_keys=True, lifespan=300, timeout=5)
+
+    async def key_for(self, token: str) -> Any:
+        try:
+            signing = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientError:
+            raise Unauthenticated("The token's signing key is not known") from None
+        return signing.key
 
 
 def bearer(header: str | None) -> str:
@@ -27,12 +51,24 @@ def bearer(header: str | None) -> str:
     return token.strip()
 
 
-def decode(token: str, settings: Settings) -> dict[str, Any]:
+async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> dict[str, Any]:
+    try:
+        algorithm = jwt.get_unverified_header(token).get("alg")
+    except jwt.PyJWTError:
+        raise Unauthenticated("The token is not valid") from None
+    if algorithm in SYMMETRIC:
+        key: Any = settings.jwt_secret
+        allowed = SYMMETRIC
+    elif algorithm in ASYMMETRIC and keys is not None:
+        key = await keys.key_for(token)
+        allowed = [algorithm]
+    else:
+        raise Unauthenticated("The token is not valid")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            settings.jwt_secret,
-            algorithms=ALGORITHMS,
+            key,
+            algorithms=allowed,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
             leeway=LEEWAY_SECONDS,
@@ -68,9 +104,12 @@ def _grants_claim(claims: Mapping[str, Any]) -> list[tuple[str, frozenset[str]]]
 
 
 async def authenticate(
-    header: str | None, settings: Settings, directory: RegionDirectory
+    header: str | None,
+    settings: Settings,
+    directory: RegionDirectory,
+    keys: KeySet | None = None,
 ) -> Caller:
-    claims = decode(bearer(header), settings)
+    claims = await decode(bearer(header), settings, keys)
     pairs = _grants_claim(claims)
     codes = [code for code, _ in pairs]
     if not all(REGION_CODE.match(code) for code in codes):
@@ -84,6 +123,14 @@ async def authenticate(
     grants = [Grant(code, known[code].path, roles) for code, roles in pairs]
     client = claims.get("client")
     return Caller.from_grants(str(claims["sub"]), grants, str(client) if client else None)
+
+
+def gateway_credential(header: str | None, settings: Settings) -> bool | None:
+    """None when no gateway credential was sent; else whether it is the configured one."""
+    if header is None:
+        return None
+    secret = settings.gateway_secret
+    return secret is not None and hmac.compare_digest(header.encode(), secret.encode())
 
 
 def issue(

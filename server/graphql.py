@@ -8,19 +8,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types import ExecutionResult
 
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, HubError, Internal
+from resolvers.errors import BadUserInput, HubError, Internal, Unauthenticated
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
+from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
-from server.auth import authenticate
+from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
 from server.settings import Settings
 
 log = logging.getLogger("grassroots.graphql")
@@ -38,6 +39,7 @@ class Services:
     pool: Any
     directory: RegionDirectory
     cursors: CursorCodec
+    keys: KeySet | None = None
 
 
 def error_response(status: int, error: HubError) -> JSONResponse:
@@ -112,6 +114,37 @@ async def _execute(
     return body, malformed
 
 
+SERVICE_ONLY = "A gateway credential alone may read `_service` only; forward the caller's token"
+
+
+async def _caller(request: Request, services: Services) -> Caller:
+    gateway = gateway_credential(request.headers.get(GATEWAY_HEADER), services.settings)
+    if gateway is False:
+        raise Unauthenticated("The gateway credential is not valid")
+    header = request.headers.get("authorization")
+    if header is None and gateway:
+        return Caller.gateway()
+    return await authenticate(header, services.settings, services.directory, services.keys)
+
+
+def _service_only(query: str) -> bool:
+    """Whether every operation of the document selects nothing but `_service`."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                if not isinstance(selection, FieldNode):
+                    return False
+                if selection.name.value not in ("_service", "__typename"):
+                    return False
+        else:
+            return False
+    return True
+
+
 async def graphql_endpoint(request: Request) -> Response:
     services: Services = request.app.state.services
     if request.method == "GET":
@@ -126,9 +159,7 @@ async def graphql_endpoint(request: Request) -> Response:
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return error_response(400, BadUserInput(f"The request body is not valid JSON: {error}"))
     try:
-        caller = await authenticate(
-            request.headers.get("authorization"), services.settings, services.directory
-        )
+        caller = await _caller(request, services)
     except HubError as error:
         return error_response(401, error)
 
@@ -145,6 +176,8 @@ async def graphql_endpoint(request: Request) -> Response:
         if isinstance(operation, HubError):
             answers.append({"errors": [operation.formatted]})
             continue
+        if caller.service_only and not _service_only(operation[0]):
+            return error_response(401, Unauthenticated(SERVICE_ONLY))
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
         answer, malformed = await _execute(services, context, *operation)

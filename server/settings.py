@@ -26,6 +26,8 @@ class Settings:
     jwt_secret: str
     jwt_issuer: str | None
     jwt_audience: str | None
+    jwks_url: str | None
+    gateway_secret: str | None
     data_dir: Path
     env: Environment
     host: str
@@ -70,6 +72,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     elif len(secret) < 32:
         raise SettingsError("HUB_JWT_SECRET must be at least 32 characters")
 
+    gateway_secret = config("HUB_GATEWAY_SECRET", default=None) or None
+    if gateway_secret is not None and len(gateway_secret) < 32:
+        raise SettingsError("HUB_GATEWAY_SECRET must be at least 32 characters")
+
     def integer(name: str, default: int, low: int, high: int) -> int:
         raw = config(name, default=str(default))
         try:
@@ -87,6 +93,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_secret=secret,
         jwt_issuer=config("HUB_JWT_ISSUER", default=None),
         jwt_audience=config("HUB_JWT_AUDIENCE", default=None),
+        jwks_url=config("HUB_JWKS_URL", default=None),
+        gateway_secret=gateway_secret,
         data_dir=data_dir,
         env="production" if env == "production" else "development",
         host=config("HUB_HOST", default="127.0.0.1"),

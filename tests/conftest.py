@@ -7,6 +7,7 @@ another server instead of the embedded one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -165,10 +166,17 @@ class Hub:
         return body
 
 
-@pytest.fixture(scope="module")
-async def hub(database: Database, settings: Settings) -> AsyncIterator[Hub]:
+@contextlib.asynccontextmanager
+async def running(database: Database, settings: Settings) -> AsyncIterator[Hub]:
+    """The app on `database` with `settings`, started and stopped as a server would."""
     app = create_app(settings, database=database)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
             yield Hub(client, settings)
+
+
+@pytest.fixture(scope="module")
+async def hub(database: Database, settings: Settings) -> AsyncIterator[Hub]:
+    async with running(database, settings) as started:
+        yield started
