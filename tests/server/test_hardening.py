@@ -88,7 +88,7 @@ def _rsa() -> rsa.RSAPrivateKey:
 class _Keys(BaseHTTPRequestHandler):
     document: bytes = b"{}"
 
-    def do_GET(self) -> None:  # noqa: N802 — the http.server API
+    def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.end_headers()
