@@ -29,6 +29,7 @@ from server.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIVISIONS = ROOT.parent / "shared" / "data" / "divisions"
 TEMPLATE = "hub_test_template"
+FOREIGN_COUNTY = "341125"
 
 
 def _replace_database(dsn: str, database: str) -> str:
@@ -62,6 +63,8 @@ async def template(server: Database) -> Database:
         await divisions.import_divisions(owner, divisions.DEMO_DIVISIONS)
         await divisions.import_divisions(owner, ROOT / "tests" / "fixtures" / "divisions")
         await demo.seed_demo(owner)
+        # A sibling county with records of its own, for callers to try and fail to read.
+        await demo.seed_demo(owner, FOREIGN_COUNTY, seed=7)
     finally:
         await owner.close()
     return Database(owner_dsn, server.server.runtime_dsn(TEMPLATE), server.server)
