@@ -180,7 +180,10 @@ class EmbeddedPostgres:
                     "--auth-local=scram-sha-256",
                     "--auth-host=scram-sha-256",
                     "--encoding=UTF8",
-                    "--locale=C.UTF-8",
+                    # PostgreSQL's own C.UTF-8: libc's converts every character through
+                    # wide chars, which makes ltree GiST builds three times slower.
+                    "--locale-provider=builtin",
+                    "--builtin-locale=C.UTF-8",
                 ],
                 user,
             )
