@@ -9,7 +9,8 @@ request may dispatch at the same moment, and a connection runs one statement at 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -26,7 +27,8 @@ from jsonb_to_recordset($3::jsonb) as e(region_code text, record_type text, ids 
 
 SET_SCOPES = """
 select set_config('hub.read_scope', $1, true), set_config('hub.editor_scope', $2, true),
-       set_config('hub.pii_scope', $3, true), set_config('hub.auditor_scope', $4, true)
+       set_config('hub.pii_scope', $3, true), set_config('hub.auditor_scope', $4, true),
+       set_config('hub.subject', $5, true)
 """
 
 
@@ -52,6 +54,7 @@ class RequestSession:
             await self._conn.execute(
                 SET_SCOPES,
                 *(ltree_array(self._caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
+                self._caller.subject,
             )
         conn: asyncpg.Connection = self._conn
         return conn
@@ -79,6 +82,29 @@ class RequestSession:
             grant = next((p for p in pii if is_under(row["path"], p)), None)
             if grant is not None:
                 self._personal.setdefault((grant, record_type), set()).add(str(row["id"]))
+
+    @contextlib.asynccontextmanager
+    async def atomic(self) -> AsyncIterator[None]:
+        """A savepoint: what fails inside it is undone, and the request goes on."""
+        async with self._lock:
+            conn = await self._connection()
+            savepoint = conn.transaction()
+            await savepoint.start()
+        try:
+            yield
+        except BaseException:
+            async with self._lock:
+                await savepoint.rollback()
+            raise
+        else:
+            async with self._lock:
+                await savepoint.commit()
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        async with self._lock:
+            conn = await self._connection()
+            self.statements += 1
+            await conn.execute(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)

@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.audit import AuditEntry
 from schema.limits import QueryLimits
+from schema.mutation import Mutation
 from schema.organization import Organization
 from schema.participation import ParticipationEvent, Resolution
 from schema.query import Query
@@ -35,6 +36,7 @@ def build_schema(*, production: bool = False) -> HubSchema:
     hardening = [DisableIntrospection] if production else []
     return HubSchema(
         query=Query,
+        mutation=Mutation,
         types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution, AuditEntry],
         extensions=[
             lambda: ParserCache(maxsize=1024),

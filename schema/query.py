@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Any
 
 import strawberry
+from strawberry.federation.schema_directives import Authenticated, RequiresScopes
 from strawberry.types import Info
 
 from resolvers import audit, listing, organizations, participation, regions, services
@@ -39,6 +40,13 @@ UNDER_DESCRIPTION = (
     "or foreign region gives an empty list."
 )
 Under = Annotated[str | None, strawberry.argument(description=UNDER_DESCRIPTION)]
+
+# Declared for a federation router as well as enforced here (DESIGN.md §3): every root field
+# needs a caller; `auditLog` needs the `auditor` scope. On fields, not on the Query type: a
+# router merges type-level directives across subgraphs, which would also close the other
+# subgraphs' root fields (Hive Gateway applies a type's directive to every field of it).
+CALLER = [Authenticated()]
+AUDITOR = [Authenticated(), RequiresScopes(scopes=[["auditor"]])]
 
 
 @strawberry.type(description="Who is calling, and where.")
@@ -95,11 +103,16 @@ async def _root_list(
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Any object by its global id; null if you cannot see it.")
+    @strawberry.field(
+        directives=CALLER, description="Any object by its global id; null if you cannot see it."
+    )
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         return await resolve_node(info.context, str(id))
 
-    @strawberry.field(description="Objects by global id, in order; null where you cannot see one.")
+    @strawberry.field(
+        directives=CALLER,
+        description="Objects by global id, in order; null where you cannot see one.",
+    )
     async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > 500:
             from resolvers.errors import BadUserInput
@@ -107,7 +120,7 @@ class Query:
             raise BadUserInput("`ids` takes at most 500 ids")
         return [await resolve_node(info.context, str(i)) for i in ids]
 
-    @strawberry.field(description="The caller.")
+    @strawberry.field(directives=CALLER, description="The caller.")
     def viewer(self, info: Info[Context, None]) -> Viewer:
         caller = info.context.caller
         return Viewer(
@@ -115,13 +128,14 @@ class Query:
         )
 
     @strawberry.field(
-        description="A region by code; null if it is neither in nor above your jurisdiction."
+        directives=CALLER,
+        description="A region by code; null if it is neither in nor above your jurisdiction.",
     )
     async def region(self, info: Info[Context, None], code: str) -> Region | None:
         check_region_code(code, "code")
         return await load_region(info.context, code)
 
-    @strawberry.field(description="Regions in your jurisdiction, by code.")
+    @strawberry.field(directives=CALLER, description="Regions in your jurisdiction, by code.")
     async def regions(
         self,
         info: Info[Context, None],
@@ -145,7 +159,9 @@ class Query:
         )
         return connection(page, Region.from_row)
 
-    @strawberry.field(description="Organizations in your jurisdiction, by region, name and id.")
+    @strawberry.field(
+        directives=CALLER, description="Organizations in your jurisdiction, by region, name and id."
+    )
     async def organizations(
         self,
         info: Info[Context, None],
@@ -162,7 +178,10 @@ class Query:
             info, organizations.LIST, under, filters, None, first, after, Organization.from_row
         )
 
-    @strawberry.field(description="Service requests in your jurisdiction, newest first by default.")
+    @strawberry.field(
+        directives=CALLER,
+        description="Service requests in your jurisdiction, newest first by default.",
+    )
     async def service_requests(
         self,
         info: Info[Context, None],
@@ -183,7 +202,9 @@ class Query:
             ServiceRequest.from_row,
         )
 
-    @strawberry.field(description="Participation events in your jurisdiction, newest first.")
+    @strawberry.field(
+        directives=CALLER, description="Participation events in your jurisdiction, newest first."
+    )
     async def participation_events(
         self,
         info: Info[Context, None],
@@ -206,6 +227,7 @@ class Query:
     @strawberry.field(
         description="Audit entries of regions where you hold `auditor`, newest first.",
         permission_classes=[HoldsAuditor],
+        directives=AUDITOR,
     )
     async def audit_log(
         self,

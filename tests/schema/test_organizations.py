@@ -124,6 +124,7 @@ async def places(database: Database) -> Places:
             """select o.region_code as village, p.region_code as township
                from organization o join organization p on p.id = o.parent_id
                where length(o.region_code) = 12 and p.region_code <> o.region_code
+                 and o.region_code like '341126%'
                order by o.region_code limit 1"""
         )
     finally:

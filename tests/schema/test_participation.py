@@ -123,6 +123,7 @@ async def places(database: Database) -> Places:
     try:
         village = await conn.fetchval(
             """select region_code from participation_event where length(region_code) = 12
+               and region_code like '341126%'
                group by region_code order by count(*) desc, region_code limit 1"""
         )
         township = await conn.fetchval("select parent_code from region where code = $1", village)
