@@ -12,6 +12,10 @@ A target is a subtree, selected as the range of region codes `[code, code || ':'
 start with their parent's code, and byte-wise text comparison is leakproof, so PostgreSQL
 may use it in an index under row-level security (ltree operators are not leakproof).
 The nation, whose code is no prefix, is the range `['', ':')`.
+
+One target (the usual case: one jurisdiction, or one region's list) is passed as a plain
+text parameter rather than through `unnest`, so that the planner sees the code and can
+choose between walking the newest rows of the whole table and sorting a small subtree.
 """
 
 from __future__ import annotations
@@ -66,15 +70,17 @@ def code_of(path: Path) -> str:
     return path.rsplit(".", 1)[-1]
 
 
-DEEP = 't.region_code >= k.low collate "C" and t.region_code < (k.low || \':\') collate "C"'
-SHALLOW = "t.region_code = k.low"
+def _target(low: str, deep: bool) -> str:
+    if not deep:
+        return f"t.region_code = {low}"
+    return f't.region_code >= {low} collate "C" and t.region_code < ({low} || \':\') collate "C"'
 
 
-def _where(spec: ListSpec, deep: bool) -> str:
+def _where(spec: ListSpec, deep: bool, low: str = "k.low") -> str:
     # `$2` (the pii scope) is typed here for the statements whose filters do not use it.
     return (
         f"t.path <@ any($1::ltree[]) and cardinality($2::ltree[]) >= 0 "
-        f"and {DEEP if deep else SHALLOW} and {spec.filters}"
+        f"and {_target(low, deep)} and {spec.filters}"
     )
 
 
@@ -92,6 +98,23 @@ def _lateral(spec: ListSpec, order: Order, deep: bool) -> str:
         f"select {spec.columns} from {spec.table} t where {_where(spec, deep)} and {after} "
         f"order by {order.order_by.format(t='t')} limit {limit}) s"
     )
+
+
+@cache
+def single_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
+    """The page of one target, `$3` a code (`''` for the nation)."""
+    order = spec.order(order_name)
+    limit, after = _cursor(spec, order)
+    return (
+        f"select $3::text as batch_key, {spec.columns} from {spec.table} t "
+        f"where {_where(spec, deep, '$3::text')} and {after} "
+        f"order by {order.order_by.format(t='t')} limit {limit}"
+    )
+
+
+@cache
+def single_count_sql(spec: ListSpec, deep: bool) -> str:
+    return f"select count(*) from {spec.table} t where {_where(spec, deep, '$3::text')}"
 
 
 @cache
@@ -122,6 +145,11 @@ def nested_count_sql(spec: ListSpec, deep: bool) -> str:
         f"select k.low as batch_key, {_count_each(spec, deep)} as n "
         "from unnest($3::text[]) as k(low)"
     )
+
+
+def _targets(lows: list[str]) -> str | list[str]:
+    """What `$3` is: the code of a single target, or the array of several."""
+    return lows[0] if len(lows) == 1 else lows
 
 
 @dataclass(frozen=True)
@@ -181,13 +209,14 @@ async def root_page(
     if not targets:
         return empty_page()
     lows = [target_low(code_of(path)) for path in targets]
-    base = [list(read), list(pii), lows, *args.filters]
-    rows = await session.fetch(
-        root_sql(spec, args.order), *base, args.size + 1, *_position(spec, codec, args)
-    )
+    single = len(lows) == 1
+    base = [list(read), list(pii), _targets(lows), *args.filters]
+    sql = single_sql(spec, args.order, True) if single else root_sql(spec, args.order)
+    rows = await session.fetch(sql, *base, args.size + 1, *_position(spec, codec, args))
 
     async def count() -> int | None:
-        return int(await session.fetchval(root_count_sql(spec), *base))
+        counting = single_count_sql(spec, True) if single else root_count_sql(spec)
+        return int(await session.fetchval(counting, *base))
 
     page = page_of(spec, codec, args, rows, count)
     if spec.record_type is not None:
@@ -206,11 +235,15 @@ async def nested_rows(
     args: ListArgs,
 ) -> dict[str, list[Row]]:
     """A page per region code, in one statement."""
+    lows = [target_low(c) for c in codes]
+    sql = (
+        single_sql(spec, args.order, deep) if len(lows) == 1 else nested_sql(spec, args.order, deep)
+    )
     rows = await session.fetch(
-        nested_sql(spec, args.order, deep),
+        sql,
         list(read),
         list(pii),
-        [target_low(c) for c in codes],
+        _targets(lows),
         *args.filters,
         args.size + 1,
         *_position(spec, codec, args),
@@ -233,11 +266,11 @@ async def nested_counts(
     deep: bool,
     filters: tuple[Any, ...],
 ) -> dict[str, int]:
-    rows = await session.fetch(
-        nested_count_sql(spec, deep),
-        list(read),
-        list(pii),
-        [target_low(c) for c in codes],
-        *filters,
-    )
+    lows = [target_low(c) for c in codes]
+    if len(lows) == 1:
+        n = await session.fetchval(
+            single_count_sql(spec, deep), list(read), list(pii), lows[0], *filters
+        )
+        return {codes[0]: int(n)}
+    rows = await session.fetch(nested_count_sql(spec, deep), list(read), list(pii), lows, *filters)
     return {row["batch_key"] or NATION: int(row["n"]) for row in rows}
