@@ -33,7 +33,6 @@ from resolvers.scope import Path
 from resolvers.session import RequestSession
 
 Row = asyncpg.Record
-NATION = "100000"
 
 
 @dataclass(frozen=True)
@@ -62,26 +61,16 @@ class ListSpec:
         return self.orders[name] if name else next(iter(self.orders.values()))
 
 
-def target_low(code: str) -> str:
-    return "" if code == NATION else code
-
-
-def code_of(path: Path) -> str:
-    return path.rsplit(".", 1)[-1]
-
-
-def _target(low: str, deep: bool) -> str:
+def _target(target: str, deep: bool) -> str:
+    low = f"subtree_low({target})"
     if not deep:
         return f"t.region_code = {low}"
     return f't.region_code >= {low} collate "C" and t.region_code < ({low} || \':\') collate "C"'
 
 
-def _where(spec: ListSpec, deep: bool, low: str = "k.low") -> str:
+def _where(spec: ListSpec, deep: bool, target: str) -> str:
     # `$2` (the pii scope) is typed here for the statements whose filters do not use it.
-    return (
-        f"t.path <@ any($1::ltree[]) and cardinality($2::ltree[]) >= 0 "
-        f"and {_target(low, deep)} and {spec.filters}"
-    )
+    return f"cardinality($2::ltree[]) >= 0 and {_target(target, deep)} and {spec.filters}"
 
 
 def _cursor(spec: ListSpec, order: Order) -> tuple[str, str]:
@@ -91,30 +80,38 @@ def _cursor(spec: ListSpec, order: Order) -> tuple[str, str]:
     return f"${first}", f"({casts[0]} is null or {order.after.format(*casts)})"
 
 
+# Several targets: one lateral page each, from the targets that lie in the read scope.
+TARGETS = "unnest($3::ltree[]) as k(key) where k.key <@ any($1::ltree[])"
+# One target: a plain parameter, checked once against the read scope.
+ONE = "$3::ltree"
+ONE_IN_SCOPE = "$3::ltree <@ any($1::ltree[])"
+
+
 def _lateral(spec: ListSpec, order: Order, deep: bool) -> str:
     limit, after = _cursor(spec, order)
     return (
-        "from unnest($3::text[]) as k(low) cross join lateral ("
-        f"select {spec.columns} from {spec.table} t where {_where(spec, deep)} and {after} "
-        f"order by {order.order_by.format(t='t')} limit {limit}) s"
+        f"from {TARGETS.split(' where ')[0]} cross join lateral ("
+        f"select {spec.columns} from {spec.table} t where {_where(spec, deep, 'k.key')} "
+        f"and {after} order by {order.order_by.format(t='t')} limit {limit}) s "
+        f"where {TARGETS.split(' where ')[1]}"
     )
 
 
 @cache
 def single_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
-    """The page of one target, `$3` a code (`''` for the nation)."""
+    """The page of one target, `$3` its path."""
     order = spec.order(order_name)
     limit, after = _cursor(spec, order)
     return (
         f"select $3::text as batch_key, {spec.columns} from {spec.table} t "
-        f"where {_where(spec, deep, '$3::text')} and {after} "
+        f"where {ONE_IN_SCOPE} and {_where(spec, deep, ONE)} and {after} "
         f"order by {order.order_by.format(t='t')} limit {limit}"
     )
 
 
 @cache
 def single_count_sql(spec: ListSpec, deep: bool) -> str:
-    return f"select count(*) from {spec.table} t where {_where(spec, deep, '$3::text')}"
+    return f"select count(*) from {spec.table} t where {ONE_IN_SCOPE} and {_where(spec, deep, ONE)}"
 
 
 @cache
@@ -127,29 +124,26 @@ def root_sql(spec: ListSpec, order_name: str) -> str:
 
 @cache
 def nested_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
-    return f"select k.low as batch_key, s.* {_lateral(spec, spec.order(order_name), deep)}"
+    return f"select k.key::text as batch_key, s.* {_lateral(spec, spec.order(order_name), deep)}"
 
 
 def _count_each(spec: ListSpec, deep: bool) -> str:
-    return f"(select count(*) from {spec.table} t where {_where(spec, deep)})"
+    return f"(select count(*) from {spec.table} t where {_where(spec, deep, 'k.key')})"
 
 
 @cache
 def root_count_sql(spec: ListSpec) -> str:
-    return f"select coalesce(sum({_count_each(spec, True)}), 0) from unnest($3::text[]) as k(low)"
+    return f"select coalesce(sum({_count_each(spec, True)}), 0) from {TARGETS}"
 
 
 @cache
 def nested_count_sql(spec: ListSpec, deep: bool) -> str:
-    return (
-        f"select k.low as batch_key, {_count_each(spec, deep)} as n "
-        "from unnest($3::text[]) as k(low)"
-    )
+    return f"select k.key::text as batch_key, {_count_each(spec, deep)} as n from {TARGETS}"
 
 
-def _targets(lows: list[str]) -> str | list[str]:
-    """What `$3` is: the code of a single target, or the array of several."""
-    return lows[0] if len(lows) == 1 else lows
+def _targets(paths: Sequence[Path]) -> str | list[str]:
+    """What `$3` is: the path of a single target, or the array of several."""
+    return paths[0] if len(paths) == 1 else list(paths)
 
 
 @dataclass(frozen=True)
@@ -208,9 +202,8 @@ async def root_page(
     """A page of the records under `targets` (disjoint subtrees, as scope paths)."""
     if not targets:
         return empty_page()
-    lows = [target_low(code_of(path)) for path in targets]
-    single = len(lows) == 1
-    base = [list(read), list(pii), _targets(lows), *args.filters]
+    single = len(targets) == 1
+    base = [list(read), list(pii), _targets(targets), *args.filters]
     sql = single_sql(spec, args.order, True) if single else root_sql(spec, args.order)
     rows = await session.fetch(sql, *base, args.size + 1, *_position(spec, codec, args))
 
@@ -230,27 +223,25 @@ async def nested_rows(
     spec: ListSpec,
     read: tuple[Path, ...],
     pii: tuple[Path, ...],
-    codes: Sequence[str],
+    paths: Sequence[Path],
     deep: bool,
     args: ListArgs,
-) -> dict[str, list[Row]]:
-    """A page per region code, in one statement."""
-    lows = [target_low(c) for c in codes]
-    sql = (
-        single_sql(spec, args.order, deep) if len(lows) == 1 else nested_sql(spec, args.order, deep)
-    )
+) -> dict[Path, list[Row]]:
+    """A page per region path, in one statement."""
+    single = len(paths) == 1
+    sql = single_sql(spec, args.order, deep) if single else nested_sql(spec, args.order, deep)
     rows = await session.fetch(
         sql,
         list(read),
         list(pii),
-        _targets(lows),
+        _targets(paths),
         *args.filters,
         args.size + 1,
         *_position(spec, codec, args),
     )
-    grouped: dict[str, list[Row]] = {code: [] for code in codes}
+    grouped: dict[Path, list[Row]] = {path: [] for path in paths}
     for row in rows:
-        grouped[row["batch_key"] or NATION].append(row)
+        grouped[row["batch_key"]].append(row)
     if spec.record_type is not None:
         for group in grouped.values():
             session.note_personal(spec.record_type, group[: args.size])
@@ -262,15 +253,16 @@ async def nested_counts(
     spec: ListSpec,
     read: tuple[Path, ...],
     pii: tuple[Path, ...],
-    codes: Sequence[str],
+    paths: Sequence[Path],
     deep: bool,
     filters: tuple[Any, ...],
-) -> dict[str, int]:
-    lows = [target_low(c) for c in codes]
-    if len(lows) == 1:
+) -> dict[Path, int]:
+    if len(paths) == 1:
         n = await session.fetchval(
-            single_count_sql(spec, deep), list(read), list(pii), lows[0], *filters
+            single_count_sql(spec, deep), list(read), list(pii), paths[0], *filters
         )
-        return {codes[0]: int(n)}
-    rows = await session.fetch(nested_count_sql(spec, deep), list(read), list(pii), lows, *filters)
-    return {row["batch_key"] or NATION: int(row["n"]) for row in rows}
+        return {paths[0]: int(n)}
+    rows = await session.fetch(
+        nested_count_sql(spec, deep), list(read), list(pii), list(paths), *filters
+    )
+    return {row["batch_key"]: int(row["n"]) for row in rows}

@@ -7,7 +7,6 @@ import uuid
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.federation.schema_directives import Authenticated, RequiresScopes
 from strawberry.types import Info
 
 from resolvers import audit, listing, organizations, participation, regions, services
@@ -25,7 +24,7 @@ from schema.participation import (
     event_filters,
     load_event,
 )
-from schema.permissions import HoldsAuditor
+from schema.permissions import NEEDS_AUDITOR, NEEDS_CALLER, HoldsAuditor
 from schema.region import Region, load_region
 from schema.relay import Connection, Node, connection
 from schema.service import (
@@ -40,13 +39,6 @@ UNDER_DESCRIPTION = (
     "or foreign region gives an empty list."
 )
 Under = Annotated[str | None, strawberry.argument(description=UNDER_DESCRIPTION)]
-
-# Declared for a federation router as well as enforced here (DESIGN.md §3): every root field
-# needs a caller; `auditLog` needs the `auditor` scope. On fields, not on the Query type: a
-# router merges type-level directives across subgraphs, which would also close the other
-# subgraphs' root fields (Hive Gateway applies a type's directive to every field of it).
-CALLER = [Authenticated()]
-AUDITOR = [Authenticated(), RequiresScopes(scopes=[["auditor"]])]
 
 
 @strawberry.type(description="Who is calling, and where.")
@@ -104,13 +96,14 @@ async def _root_list(
 @strawberry.type
 class Query:
     @strawberry.field(
-        directives=CALLER, description="Any object by its global id; null if you cannot see it."
+        directives=NEEDS_CALLER,
+        description="Any object by its global id; null if you cannot see it.",
     )
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         return await resolve_node(info.context, str(id))
 
     @strawberry.field(
-        directives=CALLER,
+        directives=NEEDS_CALLER,
         description="Objects by global id, in order; null where you cannot see one.",
     )
     async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
@@ -120,7 +113,7 @@ class Query:
             raise BadUserInput("`ids` takes at most 500 ids")
         return [await resolve_node(info.context, str(i)) for i in ids]
 
-    @strawberry.field(directives=CALLER, description="The caller.")
+    @strawberry.field(directives=NEEDS_CALLER, description="The caller.")
     def viewer(self, info: Info[Context, None]) -> Viewer:
         caller = info.context.caller
         return Viewer(
@@ -128,14 +121,14 @@ class Query:
         )
 
     @strawberry.field(
-        directives=CALLER,
+        directives=NEEDS_CALLER,
         description="A region by code; null if it is neither in nor above your jurisdiction.",
     )
     async def region(self, info: Info[Context, None], code: str) -> Region | None:
         check_region_code(code, "code")
         return await load_region(info.context, code)
 
-    @strawberry.field(directives=CALLER, description="Regions in your jurisdiction, by code.")
+    @strawberry.field(directives=NEEDS_CALLER, description="Regions in your jurisdiction, by code.")
     async def regions(
         self,
         info: Info[Context, None],
@@ -160,7 +153,8 @@ class Query:
         return connection(page, Region.from_row)
 
     @strawberry.field(
-        directives=CALLER, description="Organizations in your jurisdiction, by region, name and id."
+        directives=NEEDS_CALLER,
+        description="Organizations in your jurisdiction, by region, name and id.",
     )
     async def organizations(
         self,
@@ -179,7 +173,7 @@ class Query:
         )
 
     @strawberry.field(
-        directives=CALLER,
+        directives=NEEDS_CALLER,
         description="Service requests in your jurisdiction, newest first by default.",
     )
     async def service_requests(
@@ -203,7 +197,8 @@ class Query:
         )
 
     @strawberry.field(
-        directives=CALLER, description="Participation events in your jurisdiction, newest first."
+        directives=NEEDS_CALLER,
+        description="Participation events in your jurisdiction, newest first.",
     )
     async def participation_events(
         self,
@@ -227,7 +222,7 @@ class Query:
     @strawberry.field(
         description="Audit entries of regions where you hold `auditor`, newest first.",
         permission_classes=[HoldsAuditor],
-        directives=AUDITOR,
+        directives=NEEDS_AUDITOR,
     )
     async def audit_log(
         self,

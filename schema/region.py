@@ -193,11 +193,11 @@ class Region(Node):
     ) -> Connection[Any]:
         ctx = info.context
         args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
-        rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.code)
-        code = self.code
+        rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.path)
+        path = self.path
 
         async def count() -> int | None:
-            return await ctx.loader(RegionListCountLoader, spec, deep, args.filters).load(code)
+            return await ctx.loader(RegionListCountLoader, spec, deep, args.filters).load(path)
 
         page: Page = listing.page_of(spec, ctx.cursors, args, rows, count)
         return connection(page, convert)

@@ -66,7 +66,7 @@ class ResolutionsByEventLoader(RowsByKeyLoader[uuid.UUID]):
 
 
 class RegionListLoader(ContextLoader[str, list[Row]]):
-    """A page of a domain's records per region code; args: (spec, include descendants, ListArgs)."""
+    """A page of a domain's records per region path; args: (spec, include descendants, ListArgs)."""
 
     async def load_batch(self, keys: list[str]) -> list[list[Row]]:
         spec, deep, args = self.args
@@ -78,7 +78,7 @@ class RegionListLoader(ContextLoader[str, list[Row]]):
 
 
 class RegionListCountLoader(CountByKeyLoader[str]):
-    """How many of a domain's records each region code holds; args: (spec, deep, filters)."""
+    """How many of a domain's records each region path holds; args: (spec, deep, filters)."""
 
     async def counts(self, keys: list[str]) -> Mapping[str, int]:
         spec, deep, filters = self.args
