@@ -56,6 +56,8 @@ class ListSpec:
     orders: dict[str, Order]
     # Rows of this type carry personal data: reading them unmasked is audited.
     record_type: str | None = None
+    # Joined to every page's rows (not to counts), for columns beside the record's own.
+    join: str = ""
 
     def order(self, name: str | None) -> Order:
         return self.orders[name] if name else next(iter(self.orders.values()))
@@ -91,7 +93,8 @@ def _lateral(spec: ListSpec, order: Order, deep: bool) -> str:
     limit, after = _cursor(spec, order)
     return (
         f"from {TARGETS.split(' where ')[0]} cross join lateral ("
-        f"select {spec.columns} from {spec.table} t where {_where(spec, deep, 'k.key')} "
+        f"select {spec.columns} from {spec.table} t {spec.join} "
+        f"where {_where(spec, deep, 'k.key')} "
         f"and {after} order by {order.order_by.format(t='t')} limit {limit}) s "
         f"where {TARGETS.split(' where ')[1]}"
     )
@@ -103,7 +106,7 @@ def single_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
     order = spec.order(order_name)
     limit, after = _cursor(spec, order)
     return (
-        f"select $3::text as batch_key, {spec.columns} from {spec.table} t "
+        f"select $3::text as batch_key, {spec.columns} from {spec.table} t {spec.join} "
         f"where {ONE_IN_SCOPE} and {_where(spec, deep, ONE)} and {after} "
         f"order by {order.order_by.format(t='t')} limit {limit}"
     )

@@ -10,12 +10,14 @@ import asyncpg
 
 from resolvers.listing import ListSpec, Order
 from resolvers.pagination import like_pattern
+from resolvers.regions import RECORD_REGION, RECORD_REGION_COLUMNS
 from resolvers.scope import Path
 from resolvers.session import RequestSession
 
 PII = "t.path <@ any($2::ltree[])"
 
-COLUMNS = f"""t.id, t.region_code, t.path::text as path, t.parent_id, t.kind::text as kind, t.name,
+COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
+    t.region_code, t.path::text as path, t.parent_id, t.kind::text as kind, t.name,
     t.member_count, t.party_member_count, t.leader_role, t.founded_on,
     case when {PII} then t.leader_name else mask_name(t.leader_name) end as leader_name,
     case when {PII} then t.leader_phone else mask_phone(t.leader_phone) end as leader_phone"""
@@ -23,6 +25,7 @@ COLUMNS = f"""t.id, t.region_code, t.path::text as path, t.parent_id, t.kind::te
 LIST = ListSpec(
     name="organizations",
     table="organization",
+    join=RECORD_REGION,
     columns=COLUMNS,
     filters="($4::organization_kind[] is null or t.kind = any($4::organization_kind[])) "
     "and ($5::text is null or t.name ilike $5)",
@@ -44,12 +47,12 @@ def filters(kinds: Sequence[str] | None, name_contains: str | None) -> tuple[Any
 
 
 # name: organizations-by-id — visible organizations among the ids in $3.
-BY_ID = f"""select {COLUMNS} from organization t
+BY_ID = f"""select {COLUMNS} from organization t {RECORD_REGION}
 where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
 # name: organization-children — visible child organizations of the parents in $3.
 CHILDREN = f"""
-select {COLUMNS} from organization t
+select {COLUMNS} from organization t {RECORD_REGION}
 where t.parent_id = any($3::uuid[]) and t.path <@ any($1::ltree[])
 order by t.region_code, t.name, t.id
 """

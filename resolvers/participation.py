@@ -11,13 +11,15 @@ import asyncpg
 
 from resolvers.listing import ListSpec, Order
 from resolvers.pagination import like_pattern
+from resolvers.regions import RECORD_REGION, RECORD_REGION_COLUMNS
 from resolvers.scope import Path
 from resolvers.services import day_start
 from resolvers.session import RequestSession
 
 PII = "t.path <@ any($2::ltree[])"
 
-COLUMNS = f"""t.id, t.region_code, t.path::text as path, t.organizer_id, t.kind::text as kind,
+COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
+    t.region_code, t.path::text as path, t.organizer_id, t.kind::text as kind,
     t.starts_at, t.participant_count, t.participants_by_group,
     case when {PII} then t.title else mask_text(t.title) end as title,
     case when {PII} then t.topic else mask_text(t.topic) end as topic"""
@@ -28,6 +30,7 @@ TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $7
 LIST = ListSpec(
     name="participationEvents",
     table="participation_event",
+    join=RECORD_REGION,
     columns=COLUMNS,
     filters=f"""($4::participation_kind[] is null or t.kind = any($4::participation_kind[]))
     and ($5::timestamptz is null or t.starts_at >= $5)
@@ -58,7 +61,7 @@ def filters(
 
 
 # name: participation-events-by-id
-BY_ID = f"""select {COLUMNS} from participation_event t
+BY_ID = f"""select {COLUMNS} from participation_event t {RECORD_REGION}
 where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
 RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position,

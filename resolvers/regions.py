@@ -20,6 +20,12 @@ COLUMNS = """r.code, r.parent_code, r.level::text as level, r.name, r.full_name,
        r.path::text as path, r.path <@ any($1::ltree[]) as full"""
 VISIBLE = "(r.path <@ any($1::ltree[]) or r.path @> any($1::ltree[]))"
 
+# A record's region, selected beside the record: a record is visible only when its region
+# is in scope, so the region is a full one, and `region` needs no second statement.
+RECORD_REGION = "join region r on r.code = t.region_code"
+RECORD_REGION_COLUMNS = """r.parent_code as region_parent_code, r.level::text as region_level,
+    r.name as region_name, r.full_name as region_full_name"""
+
 # name: regions-by-code — visible regions among the given codes.
 BY_CODE = f"select {COLUMNS} from region r where r.code = any($2::text[]) and {VISIBLE}"
 

@@ -11,6 +11,7 @@ import asyncpg
 
 from resolvers.listing import ListSpec, Order
 from resolvers.pagination import like_pattern
+from resolvers.regions import RECORD_REGION, RECORD_REGION_COLUMNS
 from resolvers.scope import Path
 from resolvers.session import RequestSession
 
@@ -18,7 +19,8 @@ CST = dt.timezone(dt.timedelta(hours=8))
 PII = "t.path <@ any($2::ltree[])"
 OPEN = "('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED')"
 
-COLUMNS = f"""t.id, t.reference, t.region_code, t.path::text as path, t.handling_region_code,
+COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
+    t.reference, t.region_code, t.path::text as path, t.handling_region_code,
     t.handled_by, t.category::text as category, t.channel::text as channel,
     t.status::text as status, t.submitted_at, t.first_responded_at, t.accepted_at, t.due_at,
     t.resolved_at, t.closed_at, t.satisfaction, t.version,
@@ -26,8 +28,7 @@ COLUMNS = f"""t.id, t.reference, t.region_code, t.path::text as path, t.handling
     case when {PII} then t.description else mask_text(t.description) end as description,
     case when {PII} then t.requester_name else mask_name(t.requester_name) end as requester_name,
     case when {PII} then t.requester_phone else mask_phone(t.requester_phone) end
-        as requester_phone,
-    case when {PII} then t.history else mask_history(t.history) end as history"""
+        as requester_phone"""
 
 TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $11
     or case when {PII} then t.description else mask_text(t.description) end ilike $11)"""
@@ -64,6 +65,7 @@ def _submitted_order(name: str, direction: str, compare: str) -> Order:
 LIST = ListSpec(
     name="serviceRequests",
     table="service_request",
+    join=RECORD_REGION,
     columns=COLUMNS,
     filters=FILTERS,
     filter_count=8,
@@ -113,11 +115,16 @@ def filters(
 
 
 # name: service-requests-by-id
-BY_ID = f"""select {COLUMNS} from service_request t
+BY_ID = f"""select {COLUMNS} from service_request t {RECORD_REGION}
 where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
+# name: service-request-histories — read only when asked for: it is the widest column.
+HISTORIES = """select t.id, t.path::text as path,
+    case when t.path <@ any($2::ltree[]) then t.history else mask_history(t.history) end as history
+from service_request t where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+
 # name: service-requests-by-reference
-BY_REFERENCE = f"""select {COLUMNS} from service_request t
+BY_REFERENCE = f"""select {COLUMNS} from service_request t {RECORD_REGION}
 where t.reference = any($3::text[]) and t.path <@ any($1::ltree[])"""
 
 
@@ -131,3 +138,9 @@ async def by_references(
     session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], refs: list[str]
 ) -> list[asyncpg.Record]:
     return await session.fetch_records("ServiceRequest", BY_REFERENCE, list(read), list(pii), refs)
+
+
+async def histories(
+    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
+) -> list[asyncpg.Record]:
+    return await session.fetch_records("ServiceRequest", HISTORIES, list(read), list(pii), ids)

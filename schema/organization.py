@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,12 +13,8 @@ from resolvers.context import Context
 from resolvers.ids import global_id
 from resolvers.loaders.records import OrganizationByIdLoader, OrganizationChildrenLoader
 from schema.enums import OrganizationKind
+from schema.region import Region
 from schema.relay import Node, Person
-
-if TYPE_CHECKING:
-    from schema.region import Region
-
-RegionT = Annotated["Region", strawberry.lazy("schema.region")]
 
 
 @strawberry.input(description="Narrows an organization list; every given condition must hold.")
@@ -41,6 +37,7 @@ class Organization(Node):
     )
     leader: Person | None
     founded_on: dt.date | None
+    region: Region = strawberry.field(description="The region it belongs to.")
     key: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]
     parent_id: strawberry.Private[uuid.UUID | None]
@@ -60,6 +57,7 @@ class Organization(Node):
             party_member_count=row["party_member_count"],
             leader=leader,
             founded_on=row["founded_on"],
+            region=Region.from_record(row),
             key=row["id"],
             region_code=row["region_code"],
             parent_id=row["parent_id"],
@@ -75,14 +73,6 @@ class Organization(Node):
         if parsed is None or parsed[0] != "Organization":
             return None
         return await load_organization(info.context, uuid.UUID(parsed[1]))
-
-    @strawberry.field(description="The region the organization belongs to.")
-    async def region(self, info: Info[Context, None]) -> RegionT:
-        from schema.region import load_region
-
-        found = await load_region(info.context, self.region_code)
-        assert found is not None  # a visible organization's region is in scope
-        return found
 
     @strawberry.field(description="The organization above; null when you cannot see it.")
     async def parent(self, info: Info[Context, None]) -> Organization | None:

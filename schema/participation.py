@@ -16,13 +16,12 @@ from resolvers.labels import PARTICIPANT_GROUP
 from resolvers.loaders.records import ParticipationEventByIdLoader, ResolutionsByEventLoader
 from resolvers.services import CST
 from schema.enums import ParticipationKind, ResolutionStatus
+from schema.region import Region
 from schema.relay import KindCount, Node
 
 if TYPE_CHECKING:
     from schema.organization import Organization
-    from schema.region import Region
 
-RegionT = Annotated["Region", strawberry.lazy("schema.region")]
 OrganizationT = Annotated["Organization", strawberry.lazy("schema.organization")]
 
 
@@ -79,6 +78,7 @@ class ParticipationEvent(Node):
     topic: str | None
     participant_count: int
     participants_by_group: list[KindCount]
+    region: Region = strawberry.field(description="The region it belongs to.")
     key: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]
     organizer_id: strawberry.Private[uuid.UUID | None]
@@ -97,6 +97,7 @@ class ParticipationEvent(Node):
                 KindCount(key=k, label=PARTICIPANT_GROUP.get(k, k), count=int(v))
                 for k, v in groups.items()
             ],
+            region=Region.from_record(row),
             key=row["id"],
             region_code=row["region_code"],
             organizer_id=row["organizer_id"],
@@ -110,14 +111,6 @@ class ParticipationEvent(Node):
         if parsed is None or parsed[0] != "ParticipationEvent":
             return None
         return await load_event(info.context, uuid.UUID(parsed[1]))
-
-    @strawberry.field(description="Where the event was held.")
-    async def region(self, info: Info[Context, None]) -> RegionT:
-        from schema.region import load_region
-
-        found = await load_region(info.context, self.region_code)
-        assert found is not None
-        return found
 
     @strawberry.field(description="The organizing organization; null when you cannot see it.")
     async def organizer(self, info: Info[Context, None]) -> OrganizationT | None:

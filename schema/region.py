@@ -64,6 +64,20 @@ class Region(Node):
         )
 
     @classmethod
+    def from_record(cls, row: Any) -> Region:
+        """The region selected beside a record (`RECORD_REGION_COLUMNS`): a full one."""
+        return cls(
+            id=strawberry.ID(global_id("Region", row["region_code"])),
+            code=row["region_code"],
+            name=row["region_name"],
+            full_name=row["region_full_name"],
+            level=RegionLevel(row["region_level"]),
+            access=RegionAccess.FULL,
+            path=row["path"],
+            parent_code=row["region_parent_code"],
+        )
+
+    @classmethod
     async def resolve_reference(cls, info: Info[Context, None], code: str) -> Region | None:
         return await load_region(info.context, code)
 

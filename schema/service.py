@@ -12,13 +12,17 @@ from strawberry.types import Info
 from resolvers import services
 from resolvers.context import Context
 from resolvers.ids import global_id, parse_global_id
-from resolvers.loaders.records import ServiceRequestByIdLoader, ServiceRequestByReferenceLoader
+from resolvers.loaders.records import (
+    ServiceRequestByIdLoader,
+    ServiceRequestByReferenceLoader,
+    ServiceRequestHistoryLoader,
+)
 from schema.enums import ServiceCategory, ServiceChannel, ServiceStatus
+from schema.region import Region
 from schema.relay import Node, Person
 
 if TYPE_CHECKING:
     from schema.organization import Organization
-    from schema.region import Region
 
 RegionT = Annotated["Region", strawberry.lazy("schema.region")]
 OrganizationT = Annotated["Organization", strawberry.lazy("schema.organization")]
@@ -110,7 +114,8 @@ class ServiceRequest(Node):
     closed_at: dt.datetime | None
     satisfaction: int | None = strawberry.field(description="The resident's rating, 1 to 5.")
     version: int
-    history_rows: strawberry.Private[list[dict[str, Any]]]
+    region: Region = strawberry.field(description="Where the request was raised; never changes.")
+    key: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]
     handling_region_code: strawberry.Private[str]
     handled_by_id: strawberry.Private[uuid.UUID | None]
@@ -139,7 +144,8 @@ class ServiceRequest(Node):
             closed_at=_cst(row["closed_at"]),
             satisfaction=row["satisfaction"],
             version=row["version"],
-            history_rows=row["history"],
+            region=Region.from_record(row),
+            key=row["id"],
             region_code=row["region_code"],
             handling_region_code=row["handling_region_code"],
             handled_by_id=row["handled_by"],
@@ -159,14 +165,6 @@ class ServiceRequest(Node):
         if parsed is None or parsed[0] != "ServiceRequest":
             return None
         return await load_service_request(info.context, uuid.UUID(parsed[1]))
-
-    @strawberry.field(description="Where the request was raised; never changes.")
-    async def region(self, info: Info[Context, None]) -> RegionT:
-        from schema.region import load_region
-
-        found = await load_region(info.context, self.region_code)
-        assert found is not None
-        return found
 
     @strawberry.field(
         description="The region now handling the request, when it was escalated above the "
@@ -188,8 +186,9 @@ class ServiceRequest(Node):
         return await load_organization(info.context, self.handled_by_id)
 
     @strawberry.field(description="Each transition, oldest first.")
-    def history(self) -> list[ServiceRequestEvent]:
-        return _history(self.history_rows)
+    async def history(self, info: Info[Context, None]) -> list[ServiceRequestEvent]:
+        row = await info.context.loader(ServiceRequestHistoryLoader).load(self.key)
+        return _history(row["history"]) if row is not None else []
 
 
 async def load_service_request(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:

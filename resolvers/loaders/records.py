@@ -37,6 +37,14 @@ class ServiceRequestByIdLoader(RowByKeyLoader[uuid.UUID]):
         return await services.by_ids(c.session, c.caller.read, c.caller.pii, keys)
 
 
+class ServiceRequestHistoryLoader(RowByKeyLoader[uuid.UUID]):
+    """The (masked) history of requests by id."""
+
+    async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
+        c = self.ctx
+        return await services.histories(c.session, c.caller.read, c.caller.pii, keys)
+
+
 class ServiceRequestByReferenceLoader(RowByKeyLoader[str]):
     key_column = "reference"
 

@@ -15,6 +15,7 @@ from resolvers.context import Context
 from resolvers.loaders.records import ServiceRequestByIdLoader
 from resolvers.mutations import service_requests as workflow
 from schema.enums import ServiceCategory, ServiceChannel
+from schema.permissions import NEEDS_EDITOR
 from schema.service import ServiceRequest, load_service_request
 
 KEY = "Repeat a write safely: the same key with the same input returns the first result."
@@ -42,7 +43,9 @@ async def _reread(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:
 
 @strawberry.type
 class ServiceRequestMutation:
-    @strawberry.mutation(description="Raise a request (editor on `regionCode`).")
+    @strawberry.mutation(
+        directives=NEEDS_EDITOR, description="Raise a request (editor on `regionCode`)."
+    )
     async def submit_service_request(
         self,
         info: Info[Context, None],
@@ -66,8 +69,9 @@ class ServiceRequestMutation:
         return await _reread(ctx, key)
 
     @strawberry.mutation(
+        directives=NEEDS_EDITOR,
         description="Accept a SUBMITTED or ESCALATED request, optionally naming the handling "
-        "organization (editor where it is handled)."
+        "organization (editor where it is handled).",
     )
     async def accept_service_request(
         self,
@@ -88,7 +92,7 @@ class ServiceRequestMutation:
         )
         return await _reread(ctx, key)
 
-    @strawberry.mutation(description="Start work on an ACCEPTED request.")
+    @strawberry.mutation(directives=NEEDS_EDITOR, description="Start work on an ACCEPTED request.")
     async def start_service_request(
         self,
         info: Info[Context, None],
@@ -103,7 +107,8 @@ class ServiceRequestMutation:
         return await _reread(ctx, key)
 
     @strawberry.mutation(
-        description="Hand an ACCEPTED or IN_PROGRESS request to the region above, with a reason."
+        directives=NEEDS_EDITOR,
+        description="Hand an ACCEPTED or IN_PROGRESS request to the region above, with a reason.",
     )
     async def escalate_service_request(
         self,
@@ -124,7 +129,10 @@ class ServiceRequestMutation:
         )
         return await _reread(ctx, key)
 
-    @strawberry.mutation(description="Refuse a SUBMITTED or ESCALATED request, with a reason.")
+    @strawberry.mutation(
+        directives=NEEDS_EDITOR,
+        description="Refuse a SUBMITTED or ESCALATED request, with a reason.",
+    )
     async def reject_service_request(
         self,
         info: Info[Context, None],
@@ -144,7 +152,10 @@ class ServiceRequestMutation:
         )
         return await _reread(ctx, key)
 
-    @strawberry.mutation(description="Resolve an ACCEPTED or IN_PROGRESS request, with a note.")
+    @strawberry.mutation(
+        directives=NEEDS_EDITOR,
+        description="Resolve an ACCEPTED or IN_PROGRESS request, with a note.",
+    )
     async def resolve_service_request(
         self,
         info: Info[Context, None],
@@ -164,7 +175,7 @@ class ServiceRequestMutation:
         )
         return await _reread(ctx, key)
 
-    @strawberry.mutation(description="Close a RESOLVED request.")
+    @strawberry.mutation(directives=NEEDS_EDITOR, description="Close a RESOLVED request.")
     async def close_service_request(
         self,
         info: Info[Context, None],
@@ -178,7 +189,10 @@ class ServiceRequestMutation:
         )
         return await _reread(ctx, key)
 
-    @strawberry.mutation(description="Reopen a RESOLVED request within 15 days, with a reason.")
+    @strawberry.mutation(
+        directives=NEEDS_EDITOR,
+        description="Reopen a RESOLVED request within 15 days, with a reason.",
+    )
     async def reopen_service_request(
         self,
         info: Info[Context, None],
@@ -199,7 +213,8 @@ class ServiceRequestMutation:
         return await _reread(ctx, key)
 
     @strawberry.mutation(
-        description="Withdraw a SUBMITTED or ACCEPTED request; it leaves every figure."
+        directives=NEEDS_EDITOR,
+        description="Withdraw a SUBMITTED or ACCEPTED request; it leaves every figure.",
     )
     async def withdraw_service_request(
         self,
@@ -221,7 +236,8 @@ class ServiceRequestMutation:
         return await _reread(ctx, key)
 
     @strawberry.mutation(
-        description="Record the resident's rating (1–5) of a RESOLVED or CLOSED request, once."
+        directives=NEEDS_EDITOR,
+        description="Record the resident's rating (1–5) of a RESOLVED or CLOSED request, once.",
     )
     async def rate_service_request(
         self,
