@@ -18,7 +18,7 @@ PII = "t.path <@ any($2::ltree[])"
 
 COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     t.region_code, t.path::text as path, t.parent_id, t.kind::text as kind, t.name,
-    t.member_count, t.party_member_count, t.leader_role, t.founded_on,
+    t.member_count, t.party_member_count, t.version, t.leader_role, t.founded_on,
     case when {PII} then t.leader_name else mask_name(t.leader_name) end as leader_name,
     case when {PII} then t.leader_phone else mask_phone(t.leader_phone) end as leader_phone"""
 

@@ -20,7 +20,7 @@ PII = "t.path <@ any($2::ltree[])"
 
 COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     t.region_code, t.path::text as path, t.organizer_id, t.kind::text as kind,
-    t.starts_at, t.participant_count, t.participants_by_group,
+    t.starts_at, t.participant_count, t.version, t.participants_by_group,
     case when {PII} then t.title else mask_text(t.title) end as title,
     case when {PII} then t.topic else mask_text(t.topic) end as topic"""
 
@@ -64,7 +64,7 @@ def filters(
 BY_ID = f"""select {COLUMNS} from participation_event t {RECORD_REGION}
 where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
 
-RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position,
+RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position, t.version,
     t.status::text as status, t.decided_on,
     t.implemented_on, t.votes_for, t.votes_against,
     case when {PII} then t.text else mask_text(t.text) end as text"""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from schema.mutations.records import RecordMutation
 from schema.mutations.service_requests import ServiceRequestMutation
 
-Mutation = merge_types("Mutation", (ServiceRequestMutation,))
+Mutation = merge_types("Mutation", (ServiceRequestMutation, RecordMutation))

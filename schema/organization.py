@@ -37,6 +37,7 @@ class Organization(Node):
     )
     leader: Person | None
     founded_on: dt.date | None
+    version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
     region: Region = strawberry.field(description="The region it belongs to.")
     key: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]
@@ -57,6 +58,7 @@ class Organization(Node):
             party_member_count=row["party_member_count"],
             leader=leader,
             founded_on=row["founded_on"],
+            version=row["version"],
             region=Region.from_record(row),
             key=row["id"],
             region_code=row["region_code"],

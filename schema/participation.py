@@ -55,6 +55,7 @@ class Resolution(Node):
     implemented_on: dt.date | None
     votes_for: int | None
     votes_against: int | None
+    version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
 
     @classmethod
     def from_row(cls, row: Any) -> Resolution:
@@ -66,6 +67,7 @@ class Resolution(Node):
             implemented_on=row["implemented_on"],
             votes_for=row["votes_for"],
             votes_against=row["votes_against"],
+            version=row["version"],
         )
 
 
@@ -78,6 +80,7 @@ class ParticipationEvent(Node):
     topic: str | None
     participant_count: int
     participants_by_group: list[KindCount]
+    version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
     region: Region = strawberry.field(description="The region it belongs to.")
     key: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]
@@ -93,6 +96,7 @@ class ParticipationEvent(Node):
             starts_at=row["starts_at"].astimezone(CST),
             topic=row["topic"],
             participant_count=row["participant_count"],
+            version=row["version"],
             participants_by_group=[
                 KindCount(key=k, label=PARTICIPANT_GROUP.get(k, k), count=int(v))
                 for k, v in groups.items()

@@ -35,6 +35,22 @@ values ($1, $2, $3, $4, $5, $6)
 """
 
 
+MAX_TEXT = 10_000
+
+
+def clean_text(
+    value: str | None, argument: str, *, required: bool = False, limit: int = MAX_TEXT
+) -> str | None:
+    """Free text as stored: stripped, bounded, without NUL; empty means absent."""
+    if value is None or value.strip() == "":
+        if required:
+            raise BadUserInput(f"`{argument}` must not be empty")
+        return None
+    if len(value) > limit or "\x00" in value:
+        raise BadUserInput(f"`{argument}` takes at most {limit} characters, without NUL")
+    return value.strip()
+
+
 def require_role(ctx: Context, role: str) -> None:
     if not ctx.caller.scope(role):
         raise Forbidden(f"This needs the {role} role")
@@ -104,15 +120,9 @@ async def audit(
         region_code,
         record_type,
         record_id,
-        _json(before),
-        _json(after),
+        before,
+        after,
     )
-
-
-def _json(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
 
 
 Written = tuple[str, uuid.UUID]

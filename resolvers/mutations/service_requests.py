@@ -19,6 +19,7 @@ from resolvers.mutations.common import (
     Written,
     audit,
     check_version,
+    clean_text,
     record_key,
     region_for_write,
     require_editor,
@@ -29,7 +30,6 @@ from resolvers.scope import is_under
 
 CST = dt.timezone(dt.timedelta(hours=8))
 REOPEN_DAYS = 15
-MAX_TEXT = 10_000
 
 SNAPSHOT = "to_jsonb(t) - 'history' - 'path'"
 
@@ -91,16 +91,6 @@ ACTIONS = {
 }
 
 
-def _text(value: str | None, argument: str, *, required: bool = False) -> str | None:
-    if value is None or value.strip() == "":
-        if required:
-            raise BadUserInput(f"`{argument}` must not be empty")
-        return None
-    if len(value) > MAX_TEXT or "\x00" in value:
-        raise BadUserInput(f"`{argument}` takes at most {MAX_TEXT} characters, without NUL")
-    return value.strip()
-
-
 def _entry(ctx: Context, action: str, old: str | None, new: str, note: str | None) -> list[Any]:
     return [
         {
@@ -127,10 +117,10 @@ class Submission:
 
 async def submit(ctx: Context, given: Submission, key: str | None) -> uuid.UUID:
     require_role(ctx, "editor")
-    title = _text(given.title, "title", required=True)
-    description = _text(given.description, "description")
-    name = _text(given.requester_name, "requesterName")
-    phone = _text(given.requester_phone, "requesterPhone")
+    title = clean_text(given.title, "title", required=True)
+    description = clean_text(given.description, "description")
+    name = clean_text(given.requester_name, "requesterName")
+    phone = clean_text(given.requester_phone, "requesterPhone")
     if phone is not None and not phone.replace("-", "").isdigit():
         raise BadUserInput("`requesterPhone` takes digits (and dashes) only")
 
@@ -189,7 +179,7 @@ async def act(
     require_role(ctx, "editor")
     ident = record_key(request_id, "ServiceRequest", "id")
     needs_note = action_name in ("escalate", "reject", "resolve", "reopen", "withdraw")
-    note = _text(note, "reason" if action_name != "resolve" else "note", required=needs_note)
+    note = clean_text(note, "reason" if action_name != "resolve" else "note", required=needs_note)
     if action_name == "rate" and (satisfaction is None or not 1 <= satisfaction <= 5):
         raise BadUserInput("`satisfaction` is a whole number from 1 to 5")
 

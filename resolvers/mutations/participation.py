@@ -1,0 +1,197 @@
+"""Recording participation events and their resolutions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import asdict, dataclass
+
+from resolvers.context import Context
+from resolvers.errors import BadUserInput, NotFound
+from resolvers.labels import PARTICIPANT_GROUP
+from resolvers.loaders.records import OrganizationByIdLoader
+from resolvers.mutations.common import (
+    Written,
+    audit,
+    check_version,
+    clean_text,
+    record_key,
+    region_for_write,
+    require_editor,
+    require_role,
+    write,
+)
+
+CST = dt.timezone(dt.timedelta(hours=8))
+
+# name: participation-event-record
+RECORD = """
+insert into participation_event as t (region_code, organizer_id, kind, title, topic, starts_at,
+    participant_count, participants_by_group)
+values ($1, $2, $3::participation_kind, $4, $5, $6, $7, $8::jsonb)
+returning t.id, to_jsonb(t) - 'path' as doc
+"""
+
+# name: participation-event-for-resolution — an event the caller can read, locked.
+EVENT = """
+select t.id, t.region_code, t.path::text as path from participation_event t
+where t.id = $2 and t.path <@ any($1::ltree[])
+for update
+"""
+
+# name: resolution-add
+ADD = """
+insert into resolution as r (event_id, region_code, position, text)
+select $1, $2, coalesce(max(x.position), 0) + 1, $3 from resolution x where x.event_id = $1
+returning r.id, to_jsonb(r) - 'path' as doc
+"""
+
+# name: resolution-current
+RESOLUTION = """
+select t.id, t.region_code, t.path::text as path, t.status::text as status, t.version,
+       t.decided_on, to_jsonb(t) - 'path' as doc
+from resolution t where t.id = $2 and t.path <@ any($1::ltree[])
+for update
+"""
+
+# name: resolution-set-status
+SET_STATUS = """
+update resolution t set status = $2::resolution_status, decided_on = $3, implemented_on = $4,
+    version = t.version + 1, updated_at = now()
+where t.id = $1
+returning to_jsonb(t) - 'path' as doc
+"""
+
+NEXT = {"PROPOSED": {"ADOPTED", "REJECTED"}, "ADOPTED": {"IMPLEMENTED"}}
+MAX_PARTICIPANTS = 1_000_000
+
+
+@dataclass(frozen=True)
+class EventFields:
+    region_code: str
+    kind: str
+    title: str
+    topic: str | None
+    starts_at: dt.datetime
+    organizer_id: str | None
+    participants: tuple[tuple[str, int], ...]
+
+
+async def record_event(ctx: Context, given: EventFields, key: str | None) -> uuid.UUID:
+    require_role(ctx, "editor")
+    title = clean_text(given.title, "title", required=True, limit=500)
+    topic = clean_text(given.topic, "topic")
+    if given.starts_at.tzinfo is None:
+        raise BadUserInput("`startsAt` needs a time zone offset")
+    groups: dict[str, int] = {}
+    for group, count in given.participants:
+        if group not in PARTICIPANT_GROUP:
+            raise BadUserInput(
+                f"Unknown participant group {group!r}; use one of {', '.join(PARTICIPANT_GROUP)}"
+            )
+        if not 0 <= count <= MAX_PARTICIPANTS or group in groups:
+            raise BadUserInput("Each participant group is given once, with a count ≥ 0")
+        groups[group] = count
+
+    async def run() -> Written:
+        path = await region_for_write(ctx, given.region_code, "regionCode")
+        organizer = None
+        if given.organizer_id is not None:
+            organizer = record_key(given.organizer_id, "Organization", "organizerId")
+            row = await ctx.loader(OrganizationByIdLoader).load(organizer)
+            if row is None:
+                raise NotFound("No organization matches `organizerId`")
+            if not (path == row["path"] or path.startswith(row["path"] + ".")):
+                raise BadUserInput("The organizer must belong to the region or one above it")
+        row = await ctx.session.fetchrow(
+            RECORD,
+            given.region_code,
+            organizer,
+            given.kind,
+            title,
+            topic,
+            given.starts_at,
+            sum(groups.values()),
+            groups,
+        )
+        assert row is not None
+        await audit(
+            ctx,
+            "recordParticipationEvent",
+            given.region_code,
+            "ParticipationEvent",
+            row["id"],
+            None,
+            row["doc"],
+        )
+        return "ParticipationEvent", row["id"]
+
+    return (await write(ctx, "recordParticipationEvent", key, asdict(given), run))[1]
+
+
+async def add_resolution(ctx: Context, event_id: str, text: str, key: str | None) -> uuid.UUID:
+    require_role(ctx, "editor")
+    event = record_key(event_id, "ParticipationEvent", "eventId")
+    body = clean_text(text, "text", required=True, limit=2000)
+
+    async def run() -> Written:
+        row = await ctx.session.fetchrow(EVENT, list(ctx.caller.read), event)
+        if row is None:
+            raise NotFound("No participation event matches `eventId`")
+        require_editor(ctx, row["path"])
+        added = await ctx.session.fetchrow(ADD, event, row["region_code"], body)
+        assert added is not None
+        await audit(
+            ctx, "addResolution", row["region_code"], "Resolution", added["id"], None, added["doc"]
+        )
+        return "Resolution", added["id"]
+
+    return (await write(ctx, "addResolution", key, {"eventId": event_id, "text": body}, run))[1]
+
+
+async def set_status(
+    ctx: Context,
+    ident: str,
+    status: str,
+    on: dt.date | None,
+    expected_version: int | None,
+    key: str | None,
+) -> uuid.UUID:
+    require_role(ctx, "editor")
+    own = record_key(ident, "Resolution", "id")
+    day = on or ctx.now.astimezone(CST).date()
+
+    async def run() -> Written:
+        row = await ctx.session.fetchrow(RESOLUTION, list(ctx.caller.read), own)
+        if row is None:
+            raise NotFound("No resolution matches `id`")
+        require_editor(ctx, row["path"])
+        check_version(expected_version, row["version"])
+        if status not in NEXT.get(row["status"], set()):
+            raise BadUserInput(
+                f"A {row['status']} resolution cannot become {status}",
+                reason="INVALID_TRANSITION",
+                status=row["status"],
+            )
+        decided, implemented = row["decided_on"], None
+        if status == "IMPLEMENTED":
+            if decided is not None and day < decided:
+                raise BadUserInput("A resolution is implemented on or after the day it was adopted")
+            implemented = day
+        else:
+            decided = day
+        after = await ctx.session.fetchrow(SET_STATUS, own, status, decided, implemented)
+        assert after is not None
+        await audit(
+            ctx,
+            "setResolutionStatus",
+            row["region_code"],
+            "Resolution",
+            own,
+            row["doc"],
+            after["doc"],
+        )
+        return "Resolution", own
+
+    inputs = {"id": ident, "status": status, "on": on, "expectedVersion": expected_version}
+    return (await write(ctx, "setResolutionStatus", key, inputs, run))[1]
