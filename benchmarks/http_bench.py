@@ -212,9 +212,18 @@ def start_hub(data_dir: Path, port: int) -> Hub:
     return Hub(process, port, log_path, started)
 
 
-def issue_token(data_dir: Path) -> str:
+def issue_token(data_dir: Path, jurisdiction: str = "341126") -> str:
     done = subprocess.run(
-        [_grassroots(), "token", "--sub", "bench", "--jurisdiction", "341126", "--role", "viewer"],
+        [
+            _grassroots(),
+            "token",
+            "--sub",
+            "bench",
+            "--jurisdiction",
+            jurisdiction,
+            "--role",
+            "viewer",
+        ],
         env=_hub_env(data_dir),
         cwd=ROOT,
         capture_output=True,
@@ -621,6 +630,13 @@ def main(argv: list[str] | None = None) -> int:
         help=f"the hub's data folder (default {DEFAULT_DATA_DIR.relative_to(ROOT)})",
     )
     parser.add_argument(
+        "--jurisdiction",
+        default="341126",
+        metavar="CODE",
+        help="the token's jurisdiction (default 341126, the county; 100000 covers everything, "
+        "to measure what the scope costs on the same queries)",
+    )
+    parser.add_argument(
         "--fresh", action="store_true", help="wipe the data folder first (measures the first start)"
     )
     parser.add_argument(
@@ -646,6 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         "concurrency": args.concurrency,
         "client_processes": args.client_processes,
         "client": args.client,
+        "jurisdiction": args.jurisdiction,
         "data_dir": str(data_dir),
         "note": f"the load generator runs on the same {os.cpu_count()} cores as the hub and "
         "its PostgreSQL; see cpu_cores_used",
@@ -659,7 +676,7 @@ def main(argv: list[str] | None = None) -> int:
         hub.wait_ready()
         startup_key = "first_start_seconds" if empty else "warm_start_seconds"
         report["startup"] = {startup_key: round(hub.ready_seconds, 2)}
-        token = issue_token(data_dir)
+        token = issue_token(data_dir, args.jurisdiction)
         report["memory_after_start"] = memory(hub, data_dir)
 
         def phase(name: str, clients: int, seconds: float) -> dict[str, Any]:

@@ -103,3 +103,12 @@ class ResolutionStatus(Enum):
     ADOPTED = "ADOPTED"
     REJECTED = "REJECTED"
     IMPLEMENTED = "IMPLEMENTED"
+
+
+@strawberry.enum(description="What a breakdown splits a region's figures by.")
+class Breakdown(Enum):
+    CHILD = "CHILD"
+    MONTH = "MONTH"
+    SERVICE_CATEGORY = "SERVICE_CATEGORY"
+    ORGANIZATION_KIND = "ORGANIZATION_KIND"
+    PARTICIPATION_KIND = "PARTICIPATION_KIND"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from resolvers import listing, organizations, participation, regions, services
+from resolvers import stats as figures
 from resolvers.context import Context
+from resolvers.errors import BadUserInput
 from resolvers.ids import global_id
 from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
 from resolvers.loaders.regions import (
@@ -17,9 +20,10 @@ from resolvers.loaders.regions import (
     RegionChildrenLoader,
 )
 from resolvers.pagination import Page, make_page, page_size
-from schema.enums import RegionAccess, RegionLevel, ServiceRequestOrder
+from schema.enums import Breakdown, RegionAccess, RegionLevel, ServiceRequestOrder
 from schema.permissions import InJurisdiction
 from schema.relay import Connection, Node, connection
+from schema.stats import BreakdownRow, RegionStats
 
 if TYPE_CHECKING:
     from schema.organization import Organization, OrganizationFilter
@@ -33,6 +37,11 @@ ServiceRequestFilterT = Annotated["ServiceRequestFilter", strawberry.lazy("schem
 EventT = Annotated["ParticipationEvent", strawberry.lazy("schema.participation")]
 EventFilterT = Annotated["ParticipationEventFilter", strawberry.lazy("schema.participation")]
 
+MAX_CHILDREN = 100_000
+Day = Annotated[
+    dt.date | None,
+    strawberry.argument(name="from", description="First day (China Standard Time), inclusive."),
+]
 CHILDREN_LIST = "children"
 DESCENDANTS = "Records of this region's whole subtree (true) or of this region itself (false)."
 
@@ -194,6 +203,57 @@ class Region(Node):
             ParticipationEvent.from_row,
         )
 
+    @strawberry.field(
+        description="Figures of this region's whole subtree; `from`/`to` are inclusive days "
+        "(China Standard Time), omitted = unbounded.",
+        permission_classes=[InJurisdiction],
+    )
+    async def stats(
+        self, info: Info[Context, None], from_: Day = None, to: dt.date | None = None
+    ) -> RegionStats | None:
+        ctx = info.context
+        period = _period(from_, to)
+        sections = await figures.whole(ctx.session, self.path, ctx.caller.read, period, ctx.now)
+        return RegionStats.of(*sections)
+
+    @strawberry.field(
+        description="This region's figures split by child region, month, category or kind.",
+        permission_classes=[InJurisdiction],
+    )
+    async def breakdown(
+        self,
+        info: Info[Context, None],
+        by: Breakdown,
+        from_: Day = None,
+        to: dt.date | None = None,
+    ) -> list[BreakdownRow] | None:
+        ctx = info.context
+        period = _period(from_, to)
+        children = []
+        if by is Breakdown.CHILD:
+            children = await regions.children(
+                ctx.session, ctx.caller.read, [self.code], MAX_CHILDREN, None
+            )
+        rows = await figures.breakdown(
+            ctx.session,
+            {"path": self.path, "level": self.level.value},
+            ctx.caller.read,
+            period,
+            ctx.now,
+            by.value,
+            children,
+        )
+        return [
+            BreakdownRow(
+                key=r.key,
+                label=r.label,
+                region=Region.from_row(r.region) if r.region is not None else None,
+                month=r.month,
+                stats=RegionStats.of(*r.sections),
+            )
+            for r in rows
+        ]
+
     async def _records(
         self,
         info: Info[Context, None],
@@ -215,6 +275,14 @@ class Region(Node):
 
         page: Page = listing.page_of(spec, ctx.cursors, args, rows, count)
         return connection(page, convert)
+
+
+
+
+def _period(start: dt.date | None, end: dt.date | None) -> figures.Period:
+    if start is not None and end is not None and start > end:
+        raise BadUserInput("`from` must not be after `to`")
+    return figures.Period(start, end)
 
 
 async def load_region(ctx: Context, code: str) -> Region | None:

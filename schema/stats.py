@@ -1,0 +1,141 @@
+"""Figures for higher-level offices: RegionStats and breakdown rows (DESIGN.md §4–5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+
+from resolvers import stats as figures
+from resolvers.labels import (
+    ORGANIZATION_KIND,
+    PARTICIPATION_KIND,
+    SERVICE_CATEGORY,
+    SERVICE_STATUS,
+)
+from schema.relay import KindCount
+
+if TYPE_CHECKING:
+    from schema.region import Region
+
+RegionT = Annotated["Region", strawberry.lazy("schema.region")]
+
+
+def _counts(labels: Mapping[str, str], found: Mapping[str, int], skip: str = "") -> list[KindCount]:
+    return [
+        KindCount(key=key, label=label, count=int(found.get(key, 0)))
+        for key, label in labels.items()
+        if key != skip
+    ]
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+@strawberry.type(description="Service requests submitted in the period, withdrawn ones left out.")
+class ServiceStats:
+    total: int = strawberry.field(description="Requests submitted in the period.")
+    open: int = strawberry.field(description="SUBMITTED, ACCEPTED, IN_PROGRESS or ESCALATED.")
+    resolved: int = strawberry.field(description="RESOLVED or CLOSED.")
+    overdue: int = strawberry.field(description="Open requests whose dueAt has passed (now).")
+    response_rate: float | None = strawberry.field(
+        description="Answered (first accept or reject) within 24 hours of submission ÷ "
+        "requests whose 24 hours have passed or that were so answered; null when none."
+    )
+    resolution_rate: float | None = strawberry.field(
+        description="RESOLVED or CLOSED ÷ (total − REJECTED); null when that is 0."
+    )
+    satisfaction_rate: float | None = strawberry.field(
+        description="Rated 4 or 5 ÷ rated; null when none were rated."
+    )
+    average_hours_to_resolve: float | None = strawberry.field(
+        description="Mean hours from submission to the latest resolution, over resolved "
+        "requests; null when none."
+    )
+    by_status: list[KindCount] = strawberry.field(description="Requests per status.")
+    by_category: list[KindCount] = strawberry.field(description="Requests per category.")
+
+    @classmethod
+    def of(cls, f: figures.ServiceFigures) -> ServiceStats:
+        return cls(
+            total=f.total,
+            open=f.open,
+            resolved=f.resolved,
+            overdue=f.overdue,
+            response_rate=_rate(f.answered_in_time, f.answer_due),
+            resolution_rate=_rate(f.resolved, f.total - f.rejected),
+            satisfaction_rate=_rate(f.satisfied, f.rated),
+            average_hours_to_resolve=f.resolve_hours / f.resolved if f.resolved else None,
+            by_status=_counts(SERVICE_STATUS, f.by_status, skip="WITHDRAWN"),
+            by_category=_counts(SERVICE_CATEGORY, f.by_category),
+        )
+
+
+@strawberry.type(description="Participation events starting in the period, and resolutions.")
+class ParticipationStats:
+    events: int = strawberry.field(description="Events whose startsAt falls in the period.")
+    participants: int = strawberry.field(description="Their participants, summed.")
+    by_kind: list[KindCount] = strawberry.field(description="Events per kind.")
+    resolutions_adopted: int = strawberry.field(
+        description="Resolutions ADOPTED or IMPLEMENTED, decided (decidedOn) in the period."
+    )
+    resolutions_implemented: int = strawberry.field(
+        description="Resolutions implemented (implementedOn) in the period."
+    )
+
+    @classmethod
+    def of(cls, f: figures.ParticipationFigures) -> ParticipationStats:
+        return cls(
+            events=f.events,
+            participants=f.participants,
+            by_kind=_counts(PARTICIPATION_KIND, f.by_kind),
+            resolutions_adopted=f.adopted,
+            resolutions_implemented=f.implemented,
+        )
+
+
+@strawberry.type(
+    description="A subtree's figures. Organizations are a stock: the period does not apply to "
+    "them. Sections that do not apply to a breakdown row are null."
+)
+class RegionStats:
+    organizations: int | None = strawberry.field(description="Organizations in the subtree.")
+    organizations_by_kind: list[KindCount] | None = strawberry.field(
+        description="Organizations per kind."
+    )
+    party_members: int | None = strawberry.field(
+        description="Party members, each counted once at the lowest party organization."
+    )
+    service_requests: ServiceStats | None
+    participation: ParticipationStats | None
+
+    @classmethod
+    def of(
+        cls,
+        organizations: figures.OrganizationFigures | None,
+        services: figures.ServiceFigures | None,
+        participation: figures.ParticipationFigures | None,
+    ) -> RegionStats:
+        return cls(
+            organizations=organizations.total if organizations else None,
+            organizations_by_kind=_counts(ORGANIZATION_KIND, organizations.by_kind)
+            if organizations
+            else None,
+            party_members=organizations.party_members if organizations else None,
+            service_requests=ServiceStats.of(services) if services else None,
+            participation=ParticipationStats.of(participation) if participation else None,
+        )
+
+
+@strawberry.type(description="One row of a breakdown.")
+class BreakdownRow:
+    key: str = strawberry.field(description="The child's code, the month (2026-03) or the value.")
+    label: str = strawberry.field(
+        description="The child's name, the month, or the value's Chinese name."
+    )
+    region: RegionT | None = strawberry.field(description="The child region, in CHILD rows.")
+    month: dt.date | None = strawberry.field(description="The month's first day, in MONTH rows.")
+    stats: RegionStats
