@@ -7,6 +7,7 @@ come as errors with `extensions.code`, like every other error of the hub.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -39,6 +40,65 @@ async def _reread(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:
     if loader.cache_map.get(key) is not None:
         loader.clear(key)
     return await load_service_request(ctx, key)
+
+
+async def _act(
+    info: Info[Context, None],
+    action: str,
+    id: strawberry.ID,
+    note: str | None,
+    expected_version: int | None,
+    idempotency_key: str | None,
+) -> ServiceRequest | None:
+    ctx = info.context
+    key = await workflow.act(
+        ctx, action, str(id), note=note, expected_version=expected_version, key=idempotency_key
+    )
+    return await _reread(ctx, key)
+
+
+def _plain(action: str, description: str) -> Any:
+    """A workflow mutation that takes no text."""
+
+    async def resolve(
+        info: Info[Context, None],
+        id: strawberry.ID,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ServiceRequest | None:
+        return await _act(info, action, id, None, expected_version, idempotency_key)
+
+    return strawberry.mutation(resolver=resolve, directives=NEEDS_EDITOR, description=description)
+
+
+def _with_reason(action: str, description: str) -> Any:
+    """A workflow mutation that needs a `reason`."""
+
+    async def resolve(
+        info: Info[Context, None],
+        id: strawberry.ID,
+        reason: str,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ServiceRequest | None:
+        return await _act(info, action, id, reason, expected_version, idempotency_key)
+
+    return strawberry.mutation(resolver=resolve, directives=NEEDS_EDITOR, description=description)
+
+
+def _with_note(action: str, description: str) -> Any:
+    """A workflow mutation that needs a `note`."""
+
+    async def resolve(
+        info: Info[Context, None],
+        id: strawberry.ID,
+        note: str,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> ServiceRequest | None:
+        return await _act(info, action, id, note, expected_version, idempotency_key)
+
+    return strawberry.mutation(resolver=resolve, directives=NEEDS_EDITOR, description=description)
 
 
 @strawberry.type
@@ -92,148 +152,23 @@ class ServiceRequestMutation:
         )
         return await _reread(ctx, key)
 
-    @strawberry.mutation(directives=NEEDS_EDITOR, description="Start work on an ACCEPTED request.")
-    async def start_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx, "start", str(id), expected_version=expected_version, key=idempotency_key
-        )
-        return await _reread(ctx, key)
-
-    @strawberry.mutation(
-        directives=NEEDS_EDITOR,
-        description="Hand an ACCEPTED or IN_PROGRESS request to the region above, with a reason.",
+    start_service_request = _plain("start", "Start work on an ACCEPTED request.")
+    escalate_service_request = _with_reason(
+        "escalate", "Hand an ACCEPTED or IN_PROGRESS request to the region above, with a reason."
     )
-    async def escalate_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        reason: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx,
-            "escalate",
-            str(id),
-            note=reason,
-            expected_version=expected_version,
-            key=idempotency_key,
-        )
-        return await _reread(ctx, key)
-
-    @strawberry.mutation(
-        directives=NEEDS_EDITOR,
-        description="Refuse a SUBMITTED or ESCALATED request, with a reason.",
+    reject_service_request = _with_reason(
+        "reject", "Refuse a SUBMITTED or ESCALATED request, with a reason."
     )
-    async def reject_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        reason: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx,
-            "reject",
-            str(id),
-            note=reason,
-            expected_version=expected_version,
-            key=idempotency_key,
-        )
-        return await _reread(ctx, key)
-
-    @strawberry.mutation(
-        directives=NEEDS_EDITOR,
-        description="Resolve an ACCEPTED or IN_PROGRESS request, with a note.",
+    resolve_service_request = _with_note(
+        "resolve", "Resolve an ACCEPTED or IN_PROGRESS request, with a note."
     )
-    async def resolve_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        note: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx,
-            "resolve",
-            str(id),
-            note=note,
-            expected_version=expected_version,
-            key=idempotency_key,
-        )
-        return await _reread(ctx, key)
-
-    @strawberry.mutation(directives=NEEDS_EDITOR, description="Close a RESOLVED request.")
-    async def close_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx, "close", str(id), expected_version=expected_version, key=idempotency_key
-        )
-        return await _reread(ctx, key)
-
-    @strawberry.mutation(
-        directives=NEEDS_EDITOR,
-        description="Reopen a RESOLVED request within 15 days, with a reason.",
+    close_service_request = _plain("close", "Close a RESOLVED request.")
+    reopen_service_request = _with_reason(
+        "reopen", "Reopen a RESOLVED request within 15 days, with a reason."
     )
-    async def reopen_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        reason: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx,
-            "reopen",
-            str(id),
-            note=reason,
-            expected_version=expected_version,
-            key=idempotency_key,
-        )
-        return await _reread(ctx, key)
-
-    @strawberry.mutation(
-        directives=NEEDS_EDITOR,
-        description="Withdraw a SUBMITTED or ACCEPTED request; it leaves every figure.",
+    withdraw_service_request = _with_reason(
+        "withdraw", "Withdraw a SUBMITTED or ACCEPTED request; it leaves every figure."
     )
-    async def withdraw_service_request(
-        self,
-        info: Info[Context, None],
-        id: strawberry.ID,
-        reason: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> ServiceRequest | None:
-        ctx = info.context
-        key = await workflow.act(
-            ctx,
-            "withdraw",
-            str(id),
-            note=reason,
-            expected_version=expected_version,
-            key=idempotency_key,
-        )
-        return await _reread(ctx, key)
 
     @strawberry.mutation(
         directives=NEEDS_EDITOR,
