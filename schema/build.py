@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
-from strawberry.types import ExecutionContext
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
+from resolvers.errors import BadUserInput
 from schema.audit import AuditEntry
 from schema.limits import QueryLimits
 from schema.mutation import Mutation
@@ -18,6 +23,7 @@ from schema.participation import ParticipationEvent, Resolution
 from schema.query import Query
 from schema.region import Region
 from schema.service import ServiceRequest
+from schema.subscription import OVER_WEBSOCKET, Subscription
 
 SDL_PATH = Path(__file__).parent / "schema.graphql"
 
@@ -30,6 +36,40 @@ class HubSchema(strawberry.federation.Schema):
         # endpoint, which also masks them).
         return None
 
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Queries and mutations (subscriptions stream over WebSocket); a document without
+        the named operation, or a subscription, is refused as BAD_USER_INPUT."""
+        if allowed_operation_types is None:
+            allowed_operation_types = (OperationType.QUERY, OperationType.MUTATION)
+        try:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        except InvalidOperationTypeError as error:
+            refused = (
+                OVER_WEBSOCKET
+                if error.operation_type is OperationType.SUBSCRIPTION
+                else f"{error.operation_type.value.capitalize()}s are not served here"
+            )
+            return ExecutionResult(data=None, errors=[BadUserInput(refused)])
+        except CannotGetOperationTypeError as error:
+            return ExecutionResult(data=None, errors=[BadUserInput(error.as_http_error_reason())])
+
 
 def build_schema(*, production: bool = False) -> HubSchema:
     """The schema; in production without introspection or field suggestions."""
@@ -37,6 +77,7 @@ def build_schema(*, production: bool = False) -> HubSchema:
     return HubSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution, AuditEntry],
         extensions=[
             lambda: ParserCache(maxsize=1024),

@@ -10,17 +10,19 @@ from dataclasses import dataclass, field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from db import pool as db_pool
 from db.roles import check_runtime_role
 from db.setup import Database, prepare
+from resolvers.changes import ChangeFeed
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from schema.build import build_schema
 from server.auth import KeySet
 from server.graphql import Services, graphql_endpoint
 from server.settings import Settings
+from server.websocket import LiveEndpoint, graphql_socket
 
 log = logging.getLogger("grassroots.app")
 
@@ -75,6 +77,8 @@ def create_app(
             max_size=settings.pool_max_size,
             statement_timeout_ms=settings.statement_timeout_ms,
         )
+        # One LISTEN connection for every subscriber, as the runtime role.
+        feed = ChangeFeed(db.runtime_dsn)
         try:
             async with pool.acquire() as conn:
                 await check_runtime_role(conn)
@@ -86,10 +90,13 @@ def create_app(
                 cursors=CursorCodec(settings.jwt_secret),
                 keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
             )
+            await feed.start()
+            app.state.live = LiveEndpoint(app.state.services, feed)
             readiness.ready, readiness.reason = True, "ready"
             yield
         finally:
             readiness.ready, readiness.reason = False, "stopping"
+            await feed.stop()
             await pool.close()
             if database is None:
                 db.stop()
@@ -98,6 +105,7 @@ def create_app(
         debug=False,
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_socket),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

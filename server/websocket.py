@@ -1,0 +1,287 @@
+"""WebSocket /graphql: subscriptions over graphql-transport-ws (the `graphql-ws` library's
+protocol), on Strawberry's protocol handler with the hub's own authentication, one context
+per operation, one session per delivery and the hub's error shape.
+
+Close codes (besides the protocol's own 4400, 4406, 4408, 4409, 4429):
+
+- 4401 Unauthorized: `connection_init` without a valid token (missing, malformed, badly
+  signed, expired, unknown jurisdiction), as HTTP answers 401. The graphql-ws client takes
+  4401 as fatal and does not retry with the same credentials.
+- 4403 Forbidden: the token expired on an open socket (closed at its `exp`). The
+  graphql-ws client retries 4403, calling `connectionParams` again, so a client holding a
+  refreshed token reconnects and resubscribes on its own; one without gets 4401 and stops.
+- 1013 Try Again Later: a subscription fell behind (its queue of changes overflowed) or the
+  change feed was interrupted, so changes were missed. The client reconnects after its
+  back-off and should refetch what it shows (graphql-ws reports `connected` with
+  `wasRetry`).
+- 4500: authentication could not be checked (the database failed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import jwt
+from graphql import GraphQLError, GraphQLFormattedError
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    ErrorMessage,
+    Message,
+    NextMessage,
+    NextMessagePayload,
+)
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+
+from resolvers.changes import ChangeFeed, FellBehind, LiveContext
+from resolvers.errors import BadUserInput, HubError
+from resolvers.scope import Caller
+from resolvers.session import RequestSession
+from schema.limits import too_many_tokens
+from server.auth import authenticate
+from server.graphql import Services, format_error
+
+log = logging.getLogger("grassroots.websocket")
+
+UNAUTHORIZED = 4401
+EXPIRED = 4403
+FELL_BEHIND = 1013
+INTERNAL = 4500
+INIT_TIMEOUT = timedelta(seconds=10)
+MAX_SUBSCRIPTIONS = 32
+SUBSCRIPTIONS_ONLY = "This socket serves subscriptions; send queries and mutations with POST"
+PROTOCOL_ERRORS = (InvalidOperationTypeError, CannotGetOperationTypeError, MissingQueryError)
+
+
+@dataclass
+class Connection:
+    """One socket: what it serves from, and its caller once `connection_init` proved one."""
+
+    services: Services
+    feed: ChangeFeed
+    caller: Caller | None = None
+
+
+def _reason(text: str) -> str:
+    """A close reason fits in 123 bytes of UTF-8."""
+    encoded = text.encode()
+    return text if len(encoded) <= 123 else encoded[:120].decode(errors="ignore") + "…"
+
+
+def _authorization(payload: dict[str, Any]) -> str | None:
+    """The bearer credential of a `connection_init` payload, as an Authorization header."""
+    for name in ("Authorization", "authorization"):
+        value = payload.get(name)
+        if isinstance(value, str):
+            return value
+    token = payload.get("token")
+    if isinstance(token, str) and token.strip():
+        token = token.strip()
+        return token if token.lower().startswith("bearer ") else f"Bearer {token}"
+    return None
+
+
+def _expiry(header: str) -> float:
+    """The `exp` of a token that `authenticate` has just verified."""
+    token = header.partition(" ")[2].strip()
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return float(claims["exp"])
+
+
+def _format(error: GraphQLError) -> GraphQLFormattedError:
+    """The hub's error shape; a document that names no runnable subscription is the
+    client's mistake, not an internal error."""
+    if isinstance(error.original_error, InvalidOperationTypeError):
+        return BadUserInput(SUBSCRIPTIONS_ONLY).formatted
+    if isinstance(error.original_error, PROTOCOL_ERRORS):
+        return BadUserInput(error.message).formatted
+    return format_error(error)  # type: ignore[return-value]
+
+
+def _fell_behind(result: ExecutionResult) -> FellBehind | None:
+    for error in result.errors or ():
+        if isinstance(error.original_error, FellBehind):
+            return error.original_error
+    return None
+
+
+class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
+    """graphql-transport-ws with the hub's authentication, expiry and per-operation context."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._expiry: asyncio.Task[None] | None = None
+        self._closing = False
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        if self.connection_timed_out:
+            return
+        if self.connection_init_timeout_task:
+            self.connection_init_timeout_task.cancel()
+        payload = message.get("payload")
+        if payload is None:
+            payload = {}
+        if not isinstance(payload, dict):
+            await self.close(4400, "Invalid connection init payload")
+            return
+        if self.connection_init_received:
+            await self.close(4429, "Too many initialisation requests")
+            return
+        self.connection_init_received = True
+
+        services = self.context.services
+        header = _authorization(payload)
+        try:
+            caller = await authenticate(
+                header, services.settings, services.directory, services.keys
+            )
+            expires = _expiry(header or "")
+        except HubError as error:
+            await self.close(UNAUTHORIZED, error.message)
+            return
+        except Exception:
+            log.exception("could not authenticate a WebSocket connection")
+            await self.close(INTERNAL, "Internal server error")
+            return
+        remaining = expires - time.time()
+        if remaining <= 0:
+            # Within the clock-skew leeway HTTP allows, but a socket lives until `exp` only.
+            await self.close(EXPIRED, "The token has expired; connect with a new one")
+            return
+        self.context.caller = caller
+        self._expiry = asyncio.create_task(self._expire(remaining))
+        await self.send_message({"type": "connection_ack"})
+        self.connection_acknowledged = True
+
+    async def _expire(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self.close(EXPIRED, "The token has expired; connect with a new one")
+
+    async def close(self, code: int, reason: str) -> None:
+        """End every operation, then close the socket (once)."""
+        if self._closing:
+            return
+        self._closing = True
+        current = asyncio.current_task()
+        for operation in list(self.operations.values()):
+            if operation.task is not None and operation.task is not current:
+                operation.task.cancel()
+        with contextlib.suppress(Exception):
+            await self.websocket.close(code=code, reason=_reason(reason))
+
+    async def handle_invalid_message(self, error_message: str) -> None:
+        await self.close(4400, error_message)
+
+    async def send_message(self, message: Message) -> None:
+        if not self._closing:
+            await self.websocket.send_json(message)
+
+    async def shutdown(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
+        await super().shutdown()
+
+    async def run_operation(self, operation: Operation[Connection, None]) -> None:
+        caller = self.context.caller
+        assert caller is not None  # the base class refuses `subscribe` before the ack
+        services = self.context.services
+        ctx = LiveContext(
+            caller,
+            RequestSession(services.pool, caller),
+            services.cursors,
+            services.directory,
+            pool=services.pool,
+            feed=self.context.feed,
+        )
+        try:
+            await self._run(operation, ctx)
+        except Exception:
+            if not self._closing:
+                log.exception("a subscription failed")
+                with contextlib.suppress(Exception):
+                    await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        finally:
+            with contextlib.suppress(Exception):
+                await ctx.release()
+
+    async def _run(self, operation: Operation[Connection, None], ctx: LiveContext) -> None:
+        refused = _refusal(operation)
+        if refused is not None:
+            await operation.send_initial_errors([refused])
+            return
+        source = await self.schema.subscribe(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=ctx,
+            operation_name=operation.operation_name,
+        )
+        async with contextlib.aclosing(source):
+            async for result in source:
+                # The delivery's transaction ends before anything is sent: a slow client
+                # must not hold a pooled connection.
+                await ctx.release()
+                lagged = _fell_behind(result)
+                if lagged is not None:
+                    await self.close(FELL_BEHIND, str(lagged))
+                    return
+                errors = [_format(e) for e in result.errors or ()]
+                if isinstance(result, PreExecutionError) or (result.data is None and errors):
+                    failed: ErrorMessage = {"id": operation.id, "type": "error", "payload": errors}
+                    await operation.send_operation_message(failed)
+                    return
+                payload: NextMessagePayload = {"data": result.data}
+                if errors:
+                    payload["errors"] = errors
+                delivered: NextMessage = {"id": operation.id, "type": "next", "payload": payload}
+                await operation.send_operation_message(delivered)
+        await operation.send_operation_message({"id": operation.id, "type": "complete"})
+
+
+def _refusal(operation: Operation[Connection, None]) -> HubError | None:
+    if not isinstance(operation.query, str) or not operation.query.strip():
+        return BadUserInput("The subscribe message has no `query` string")
+    if operation.variables is not None and not isinstance(operation.variables, dict):
+        return BadUserInput("`variables` must be a JSON object")
+    return too_many_tokens(operation.query)
+
+
+class LiveEndpoint(GraphQL[Connection, None]):
+    """Strawberry's ASGI view, for WebSocket only and graphql-transport-ws only."""
+
+    graphql_transport_ws_handler_class = LiveHandler
+
+    def __init__(self, services: Services, feed: ChangeFeed) -> None:
+        super().__init__(
+            services.schema,
+            graphql_ide=None,
+            allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=INIT_TIMEOUT,
+            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+        )
+        self.services = services
+        self.feed = feed
+
+    async def get_context(self, request: Any, response: Any) -> Connection:
+        return Connection(self.services, self.feed)
+
+
+async def graphql_socket(websocket: WebSocket) -> None:
+    endpoint: LiveEndpoint = websocket.app.state.live
+    await endpoint.run(websocket)
