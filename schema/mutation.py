@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from strawberry.tools import merge_types
 
+from schema.mutations.ingest import IngestMutation
 from schema.mutations.records import RecordMutation
 from schema.mutations.service_requests import ServiceRequestMutation
 
-Mutation = merge_types("Mutation", (ServiceRequestMutation, RecordMutation))
+Mutation = merge_types("Mutation", (ServiceRequestMutation, RecordMutation, IngestMutation))

@@ -277,8 +277,6 @@ class Region(Node):
         return connection(page, convert)
 
 
-
-
 def _period(start: dt.date | None, end: dt.date | None) -> figures.Period:
     if start is not None and end is not None and start > end:
         raise BadUserInput("`from` must not be after `to`")

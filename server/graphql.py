@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
@@ -27,6 +27,14 @@ from server.settings import Settings
 log = logging.getLogger("grassroots.graphql")
 
 MAX_BODY = 1_000_000
+# An `ingest` mutation alone may send up to 16 MB, and only an editor's: the caller is
+# authenticated before more than MAX_BODY bytes are read, and the parsed document must be
+# that one mutation field (`_ingest_only`).
+INGEST_MAX_BODY = 16_000_000
+TOO_LARGE = (
+    f"The request body exceeds {MAX_BODY} bytes; only a request holding one `ingest` mutation "
+    f"(editor role) may send up to {INGEST_MAX_BODY}"
+)
 MAX_BATCH = 10
 
 
@@ -62,16 +70,65 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     return masked
 
 
-async def _read_body(request: Request) -> bytes | Response:
+async def _read_body(
+    request: Request, services: Services
+) -> tuple[bytes, Caller | None] | Response:
+    """The body, and the caller when it had to be known first: past MAX_BODY bytes, reading
+    goes on (to INGEST_MAX_BODY) only for an authenticated editor."""
+    limit, caller = MAX_BODY, None
+
+    async def widen() -> Response | None:
+        nonlocal limit, caller
+        try:
+            caller = await _caller(request, services)
+        except HubError as error:
+            return error_response(401, error)
+        if not caller.scope("editor"):
+            return error_response(413, BadUserInput(TOO_LARGE))
+        limit = INGEST_MAX_BODY
+        return None
+
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        return error_response(413, BadUserInput(f"The request body exceeds {MAX_BODY} bytes"))
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        refused = await widen()
+        if refused is not None:
+            return refused
+        if int(declared) > limit:
+            return error_response(413, BadUserInput(TOO_LARGE))
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
-            return error_response(413, BadUserInput(f"The request body exceeds {MAX_BODY} bytes"))
-    return bytes(body)
+        if len(body) > limit:
+            refused = await widen() if limit == MAX_BODY else None
+            if refused is not None:
+                return refused
+            if len(body) > limit:
+                return error_response(413, BadUserInput(TOO_LARGE))
+    return bytes(body), caller
+
+
+def _ingest_only(query: str) -> bool:
+    """Whether the document is one mutation selecting one field, `ingest` (with its batch in
+    the variables: the document itself stays within the ordinary limit)."""
+    if len(query) > MAX_BODY:
+        return False
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return False
+    if len(document.definitions) != 1:
+        return False
+    definition = document.definitions[0]
+    if not isinstance(definition, OperationDefinitionNode):
+        return False
+    if definition.operation != OperationType.MUTATION:
+        return False
+    selections = definition.selection_set.selections
+    return (
+        len(selections) == 1
+        and isinstance(selections[0], FieldNode)
+        and selections[0].name.value == "ingest"
+    )
 
 
 def _operation(item: Any) -> tuple[str, dict[str, Any] | None, str | None] | HubError:
@@ -151,15 +208,16 @@ async def graphql_endpoint(request: Request) -> Response:
         if services.settings.production:
             return error_response(405, BadUserInput("Send GraphQL operations with POST"))
         return HTMLResponse(get_graphql_ide_html())
-    body = await _read_body(request)
-    if isinstance(body, Response):
-        return body
+    read = await _read_body(request, services)
+    if isinstance(read, Response):
+        return read
+    body, known = read
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         return error_response(400, BadUserInput(f"The request body is not valid JSON: {error}"))
     try:
-        caller = await _caller(request, services)
+        caller = known or await _caller(request, services)
     except HubError as error:
         return error_response(401, error)
 
@@ -167,6 +225,10 @@ async def graphql_endpoint(request: Request) -> Response:
     items = payload if batch else [payload]
     if batch and not 0 < len(items) <= MAX_BATCH:
         return error_response(400, BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations"))
+    if len(body) > MAX_BODY and (
+        batch or not isinstance(payload, dict) or not _ingest_only(str(payload.get("query")))
+    ):
+        return error_response(413, BadUserInput(TOO_LARGE))
 
     answers: list[dict[str, Any]] = []
     statements = 0

@@ -54,7 +54,11 @@ async def test_service_figures_equal_direct_counts(
     day = lambda v: dt.date.fromisoformat(v) if v else None  # noqa: E731
     e = await owner.fetchrow(EXPECTED_SERVICES, code, day(start), day(end))
     assert (got["total"], got["open"], got["resolved"], got["overdue"]) == (
-        e["total"], e["open"], e["resolved"], e["overdue"])
+        e["total"],
+        e["open"],
+        e["resolved"],
+        e["overdue"],
+    )
     assert got["total"] > 0 or start == end  # a village may see nothing on one day
     assert got["responseRate"] == pytest.approx(_rate(e["in_time"], e["due"]))
     assert got["resolutionRate"] == pytest.approx(_rate(e["resolved"], e["total"] - e["rejected"]))
@@ -74,25 +78,40 @@ async def test_organization_and_participation_figures_equal_direct_counts(
     got = body["data"]["region"]["stats"]
     orgs = await owner.fetchrow(
         "select count(*) n, coalesce(sum(party_member_count), 0) p from organization "
-        "where region_code like $1 || '%'", code)
+        "where region_code like $1 || '%'",
+        code,
+    )
     assert (got["organizations"], got["partyMembers"]) == (orgs["n"], orgs["p"])
     events = await owner.fetchrow(
         "select count(*) n, coalesce(sum(participant_count), 0) p from participation_event "
         "where region_code like $1 || '%' and (starts_at at time zone 'Asia/Shanghai')::date "
-        "between $2 and $3", code, start, end)
+        "between $2 and $3",
+        code,
+        start,
+        end,
+    )
     adopted = await owner.fetchval(
         "select count(*) from resolution where region_code like $1 || '%' and status in "
-        "('ADOPTED', 'IMPLEMENTED') and decided_on between $2 and $3", code, start, end)
+        "('ADOPTED', 'IMPLEMENTED') and decided_on between $2 and $3",
+        code,
+        start,
+        end,
+    )
     implemented = await owner.fetchval(
         "select count(*) from resolution where region_code like $1 || '%' "
-        "and implemented_on between $2 and $3", code, start, end)
+        "and implemented_on between $2 and $3",
+        code,
+        start,
+        end,
+    )
     part = got["participation"]
     assert (part["events"], part["participants"]) == (events["n"], events["p"])
     assert (part["resolutionsAdopted"], part["resolutionsImplemented"]) == (adopted, implemented)
     assert adopted > 0 and implemented > 0
 
 
-BREAKDOWN = """query ($code: String!, $by: Breakdown!, $from: Date, $to: Date) { region(code: $code) {
+BREAKDOWN = """query ($code: String!, $by: Breakdown!, $from: Date, $to: Date) {
+  region(code: $code) {
   breakdown(by: $by, from: $from, to: $to) { key label month region { code name }
     stats { organizations serviceRequests { total resolved } participation { events } } } } }"""
 
@@ -100,13 +119,15 @@ BREAKDOWN = """query ($code: String!, $by: Breakdown!, $from: Date, $to: Date) {
 async def test_child_rows_cover_every_child_and_add_up(hub: Hub, owner: asyncpg.Connection) -> None:
     body = await hub.query(BREAKDOWN, {"code": "341126", "by": "CHILD"})
     rows = body["data"]["region"]["breakdown"]
-    children = await owner.fetch("select code, name from region where parent_code = '341126' "
-                                 "order by code")
+    children = await owner.fetch(
+        "select code, name from region where parent_code = '341126' order by code"
+    )
     assert [(r["key"], r["label"]) for r in rows] == [(c["code"], c["name"]) for c in children]
     assert all(r["region"]["code"] == r["key"] for r in rows)
     at_county = await owner.fetchval(
         "select count(*) from service_request where region_code = '341126' "
-        "and status <> 'WITHDRAWN'")
+        "and status <> 'WITHDRAWN'"
+    )
     whole = await hub.query(STATS, {"code": "341126"})
     total = whole["data"]["region"]["stats"]["serviceRequests"]["total"]
     assert sum(r["stats"]["serviceRequests"]["total"] for r in rows) == total - at_county
@@ -121,24 +142,31 @@ async def test_a_province_office_sees_every_city_even_without_records(hub: Hub) 
 
 
 async def test_month_rows_are_clipped_to_the_period(hub: Hub, owner: asyncpg.Connection) -> None:
-    body = await hub.query(BREAKDOWN, {"code": "341126", "by": "MONTH", "from": "2026-02-15",
-                                       "to": "2026-04-10"})
+    body = await hub.query(
+        BREAKDOWN, {"code": "341126", "by": "MONTH", "from": "2026-02-15", "to": "2026-04-10"}
+    )
     rows = body["data"]["region"]["breakdown"]
     assert [(r["key"], r["label"], r["month"]) for r in rows] == [
-        ("2026-02", "2026年2月", "2026-02-01"), ("2026-03", "2026年3月", "2026-03-01"),
-        ("2026-04", "2026年4月", "2026-04-01")]
+        ("2026-02", "2026年2月", "2026-02-01"),
+        ("2026-03", "2026年3月", "2026-03-01"),
+        ("2026-04", "2026年4月", "2026-04-01"),
+    ]
     february = await owner.fetchval(
         "select count(*) from service_request where region_code like '341126%' and status <> "
         "'WITHDRAWN' and (submitted_at at time zone 'Asia/Shanghai')::date "
-        "between '2026-02-15' and '2026-02-28'")
+        "between '2026-02-15' and '2026-02-28'"
+    )
     assert rows[0]["stats"]["serviceRequests"]["total"] == february
     assert all(r["stats"]["organizations"] is None for r in rows)
 
 
 @pytest.mark.parametrize(
     ("by", "count", "section"),
-    [("SERVICE_CATEGORY", 12, "serviceRequests"), ("ORGANIZATION_KIND", 10, "organizations"),
-     ("PARTICIPATION_KIND", 7, "participation")],
+    [
+        ("SERVICE_CATEGORY", 12, "serviceRequests"),
+        ("ORGANIZATION_KIND", 10, "organizations"),
+        ("PARTICIPATION_KIND", 7, "participation"),
+    ],
 )
 async def test_value_rows_list_every_value_with_a_chinese_label(
     hub: Hub, by: str, count: int, section: str
@@ -168,14 +196,22 @@ async def test_figures_follow_writes_at_once(hub: Hub) -> None:
 
     before = totals(await hub.query(STATS, {"code": "341126"}))
     token = hub.token("341126101001", roles=("viewer", "editor"))
-    made = (await hub.post(
-        """mutation { submitServiceRequest(input: {regionCode: "341126101001",
-           category: OTHER, channel: ONLINE, title: "统计测试"}) { id } }""", token=token)).json()
+    made = (
+        await hub.post(
+            """mutation { submitServiceRequest(input: {regionCode: "341126101001",
+           category: OTHER, channel: ONLINE, title: "统计测试"}) { id } }""",
+            token=token,
+        )
+    ).json()
     assert made["data"]["submitServiceRequest"]["id"]
     after = totals(await hub.query(STATS, {"code": "341126"}))
     assert after == (before[0] + 1, before[1] + 1)
-    withdrawn = (await hub.post(
-        'mutation ($id: ID!) { withdrawServiceRequest(id: $id, reason: "撤回") { status } }',
-        {"id": made["data"]["submitServiceRequest"]["id"]}, token=token)).json()
+    withdrawn = (
+        await hub.post(
+            'mutation ($id: ID!) { withdrawServiceRequest(id: $id, reason: "撤回") { status } }',
+            {"id": made["data"]["submitServiceRequest"]["id"]},
+            token=token,
+        )
+    ).json()
     assert withdrawn["data"]["withdrawServiceRequest"]["status"] == "WITHDRAWN"
     assert totals(await hub.query(STATS, {"code": "341126"})) == before
