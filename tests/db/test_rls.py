@@ -108,3 +108,16 @@ async def test_a_superuser_is_refused_as_a_runtime_role(database: Database) -> N
             await check_runtime_role(conn)
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("column", ["source", "external_id", "imported_version", "region_code"])
+async def test_the_runtime_role_cannot_rewrite_what_ingestion_and_history_rely_on(
+    runtime: asyncpg.Connection, column: str
+) -> None:
+    async with runtime.transaction():
+        await runtime.execute(
+            "select set_config('hub.read_scope', '{100000}', true), "
+            "set_config('hub.editor_scope', '{100000}', true)"
+        )
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await runtime.execute(f"update service_request set {column} = {column} where false")
