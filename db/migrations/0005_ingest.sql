@@ -519,13 +519,14 @@ begin
     update pg_temp.ingest_counter d set first = c.last - d.n
     from counted c where c.region_code = d.region_code and c.year = d.year;
     with made as (
-        insert into service_request (reference, region_code, handling_region_code, handled_by,
-            category, channel, status, title, description, requester_name, requester_phone,
-            submitted_at, first_responded_at, accepted_at, due_at, resolved_at, closed_at,
-            satisfaction, history, version, imported_version, source, external_id)
+        insert into service_request (reference, region_code, path, handling_region_code,
+            handled_by, category, channel, status, title, description, requester_name,
+            requester_phone, submitted_at, first_responded_at, accepted_at, due_at,
+            resolved_at, closed_at, satisfaction, history, version, imported_version, source,
+            external_id)
         select n.region_code || '-' || n.year::text || '-' || lpad(n.number::text,
                    greatest(6, length(n.number::text)), '0'),
-               n.region_code, coalesce(n.escalated_to, n.region_code), n.handled_by_id,
+               n.region_code, n.path, coalesce(n.escalated_to, n.region_code), n.handled_by_id,
                n.category, n.channel, n.status, n.title, n.description, n.requester_name,
                n.requester_phone, n.submitted_at, n.first_responded_at, n.accepted_at,
                coalesce(n.due_at,

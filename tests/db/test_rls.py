@@ -121,3 +121,26 @@ async def test_the_runtime_role_cannot_rewrite_what_ingestion_and_history_rely_o
         )
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await runtime.execute(f"update service_request set {column} = {column} where false")
+
+
+async def test_a_path_given_by_the_runtime_role_is_replaced_by_its_regions(
+    runtime: asyncpg.Connection,
+) -> None:
+    async with runtime.transaction():
+        await runtime.execute(
+            "select set_config('hub.read_scope', $1, true), set_config('hub.editor_scope', $1, "
+            "true)",
+            "{" + TOWNSHIP_PATH + "}",
+        )
+        path = await runtime.fetchval(
+            "insert into organization (region_code, kind, name) "
+            "values ($1, 'VOLUNTEER_TEAM', 'x') returning path::text",
+            TOWNSHIP,
+        )
+        assert path == TOWNSHIP_PATH
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await runtime.execute(
+                "insert into organization (region_code, path, kind, name) "
+                "values ($1, '100000.11', 'VOLUNTEER_TEAM', 'x')",
+                TOWNSHIP,
+            )
