@@ -30,16 +30,13 @@ create policy service_request_update on service_request for update to hub_runtim
     with check (path <@ any ((select scope_paths('read'))::ltree[]));
 
 -- Refused transitions never reach the table, whatever the code above it does. The table's
--- owner (the ingestion function runs as it) is exempt: it checks consistency instead.
+-- owner (the ingestion function runs as it) is exempt: it checks consistency instead. The
+-- trigger's WHEN clause decides that against the owner's name as this migration sees it, so
+-- the owner's bulk writes cost no function call per row.
 create function check_service_request_change() returns trigger
     language plpgsql
 as $$
-declare
-    owner name := (select pg_get_userbyid(relowner) from pg_class where oid = tg_relid);
 begin
-    if current_user = owner then
-        return new;
-    end if;
     if tg_op = 'INSERT' then
         if new.status <> 'SUBMITTED' or new.version <> 1 then
             raise exception 'a new request starts as SUBMITTED at version 1'
@@ -85,8 +82,14 @@ begin
     return new;
 end
 $$;
-create trigger service_request_workflow before insert or update on service_request
-    for each row execute function check_service_request_change();
+do $$
+begin
+    execute format(
+        'create trigger service_request_workflow before insert or update on service_request
+             for each row when (current_user <> %L)
+             execute function check_service_request_change()', current_user);
+end
+$$;
 
 -- Idempotency keys, kept per caller: the same key with the same input replays the result.
 create table idempotency_key (
@@ -105,14 +108,19 @@ create policy idempotency_key_own on idempotency_key for all to hub_runtime
     with check (subject = current_setting('hub.subject', true));
 grant select, insert on idempotency_key to hub_runtime;
 
--- Subscribers hear only which request changed, and re-read it under their own scope.
-create function notify_service_request_change() returns trigger
+-- Subscribers hear only which request changed, and re-read it under their own scope; one
+-- statement's changes are announced together, after it.
+create function notify_service_request_changes() returns trigger
     language plpgsql
 as $$
 begin
-    perform pg_notify('service_request_changed', new.id::text);
+    perform pg_notify('service_request_changed', c.id::text) from changed c;
     return null;
 end
 $$;
-create trigger service_request_notify after insert or update on service_request
-    for each row execute function notify_service_request_change();
+create trigger service_request_inserted after insert on service_request
+    referencing new table as changed
+    for each statement execute function notify_service_request_changes();
+create trigger service_request_updated after update on service_request
+    referencing new table as changed
+    for each statement execute function notify_service_request_changes();
