@@ -1,31 +1,37 @@
 """Figures of a region's subtree (DESIGN.md §5), whole or broken down by a key.
 
-Each section (organizations, service requests, participation) is one grouped statement over
-the subtree's code range, grouped by the breakdown key and the few columns the section
-splits by; the rates and totals are folded from those groups here. Withdrawn requests are
-left out of every figure. Days are China Standard Time days.
+The nation, provinces and cities read roll-ups (resolvers/rollups.py). Counties and below
+count their base rows: each section (organizations, service requests, participation) is one
+grouped statement over the subtree's code range, grouped by the breakdown key and the few
+columns the section splits by. Both fold into the sections of resolvers/figures.py, where
+the rates and totals are derived. Withdrawn requests are left out of every figure. Days are
+China Standard Time days.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from resolvers import rollups
+from resolvers.figures import (
+    OPEN,
+    RESOLVED,
+    SUBTREE,
+    Clock,
+    OrganizationFigures,
+    ParticipationFigures,
+    Period,
+    ServiceFigures,
+)
 from resolvers.labels import ORGANIZATION_KIND, PARTICIPATION_KIND, SERVICE_CATEGORY
 from resolvers.scope import Path
-from resolvers.services import day_start
 from resolvers.session import RequestSession
 
-OPEN = ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED")
-RESOLVED = ("RESOLVED", "CLOSED")
+__all__ = ["Period", "Row", "Sections", "breakdown", "whole"]
 CHILD_CODE_LENGTH = {"NATION": 2, "PROVINCE": 4, "CITY": 6, "COUNTY": 9, "TOWNSHIP": 12}
-
-# The subtree of `$1` (a path, in the read scope), as a range of region codes.
-SUBTREE = """$1::ltree <@ any($2::ltree[]) and $3::int >= 0
-    and t.region_code >= subtree_low($1::ltree) collate "C"
-    and t.region_code < (subtree_low($1::ltree) || ':') collate "C\""""
 
 # Breakdown keys, chosen from these constants; `$3` is the length of a child's code.
 NO_KEY = "''"
@@ -82,7 +88,7 @@ group by 1, 2
 RESOLUTIONS = f"""
 select key, sum(adopted)::bigint as adopted, sum(implemented)::bigint as implemented from (
     select {{decided}} as key, 1 as adopted, 0 as implemented from resolution t
-    where {SUBTREE} and t.status in ('ADOPTED', 'IMPLEMENTED')
+    where {SUBTREE} and t.status in ('ADOPTED', 'IMPLEMENTED') and t.decided_on is not null
         and ($4::date is null or t.decided_on >= $4) and ($5::date is null or t.decided_on <= $5)
     union all
     select {{implemented}}, 0, 1 from resolution t
@@ -91,63 +97,6 @@ select key, sum(adopted)::bigint as adopted, sum(implemented)::bigint as impleme
         and ($5::date is null or t.implemented_on <= $5)
 ) x group by key
 """
-
-
-@dataclass
-class ServiceFigures:
-    total: int = 0
-    open: int = 0
-    resolved: int = 0
-    rejected: int = 0
-    overdue: int = 0
-    answered_in_time: int = 0
-    answer_due: int = 0
-    rated: int = 0
-    satisfied: int = 0
-    resolve_hours: float = 0.0
-    by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-    def add(self, row: Any) -> None:
-        n = int(row["n"])
-        self.total += n
-        status = row["status"]
-        self.open += n if status in OPEN else 0
-        self.resolved += n if status in RESOLVED else 0
-        self.rejected += n if status == "REJECTED" else 0
-        self.overdue += int(row["overdue"])
-        self.answered_in_time += int(row["answered_in_time"])
-        self.answer_due += int(row["answer_due"])
-        self.rated += int(row["rated"])
-        self.satisfied += int(row["satisfied"])
-        self.resolve_hours += float(row["resolve_hours"] or 0)
-        self.by_status[status] += n
-        self.by_category[row["category"]] += n
-
-
-@dataclass
-class OrganizationFigures:
-    total: int = 0
-    party_members: int = 0
-    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-@dataclass
-class ParticipationFigures:
-    events: int = 0
-    participants: int = 0
-    adopted: int = 0
-    implemented: int = 0
-    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-
-
-@dataclass(frozen=True)
-class Period:
-    start: dt.date | None
-    end: dt.date | None
-
-    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
-        return day_start(self.start), day_start(self.end, 1)
 
 
 def _args(path: Path, read: tuple[Path, ...], child_length: int) -> list[Any]:
@@ -179,10 +128,7 @@ async def organizations(
     rows = await session.fetch(ORGANIZATIONS.format(key=key), *_args(path, read, child_length))
     figures: dict[str, OrganizationFigures] = defaultdict(OrganizationFigures)
     for row in rows:
-        found = figures[row["key"]]
-        found.total += int(row["n"])
-        found.party_members += int(row["party_members"] or 0)
-        found.by_kind[row["kind"]] += int(row["n"])
+        figures[row["key"]].add(row)
     return figures
 
 
@@ -200,32 +146,114 @@ async def participation(
     base = _args(path, read, child_length)
     figures: dict[str, ParticipationFigures] = defaultdict(ParticipationFigures)
     for row in await session.fetch(EVENTS.format(key=event_key), *base, start, end):
-        found = figures[row["key"]]
-        found.events += int(row["n"])
-        found.participants += int(row["participants"] or 0)
-        found.by_kind[row["kind"]] += int(row["n"])
+        figures[row["key"]].add_events(row)
     if decided_key:
         sql = RESOLUTIONS.format(decided=decided_key, implemented=implemented_key)
         for row in await session.fetch(sql, *base, period.start, period.end):
-            found = figures[row["key"]]
-            found.adopted += int(row["adopted"])
-            found.implemented += int(row["implemented"])
+            figures[row["key"]].add_resolutions(row)
     return figures
 
 
 Sections = tuple[OrganizationFigures | None, ServiceFigures | None, ParticipationFigures | None]
+Found = tuple[
+    dict[str, OrganizationFigures] | None,
+    dict[str, ServiceFigures] | None,
+    dict[str, ParticipationFigures] | None,
+]
+
+
+@dataclass(frozen=True)
+class Split:
+    """The keys of one breakdown: over base rows, per section, and over roll-up rows.
+
+    A section whose key is None does not apply to the split. Base participation keys are
+    those of events, of resolutions decided and of resolutions implemented.
+    """
+
+    organizations: str | None
+    services: str | None
+    participation: tuple[str, str, str] | None
+    rollup_organizations: str | None
+    rollup_services: str | None
+    rollup_participation: str | None
+
+
+SPLITS = {
+    "": Split(
+        NO_KEY, NO_KEY, (NO_KEY, NO_KEY, NO_KEY),
+        rollups.NO_KEY, rollups.NO_KEY, rollups.NO_KEY,
+    ),
+    "CHILD": Split(
+        CHILD_KEY, CHILD_KEY, (CHILD_KEY, CHILD_KEY, CHILD_KEY),
+        rollups.REGION_KEY, rollups.REGION_KEY, rollups.REGION_KEY,
+    ),
+    "MONTH": Split(
+        None, MONTH_SUBMITTED, (MONTH_STARTS, MONTH_DECIDED, MONTH_IMPLEMENTED),
+        None, rollups.MONTH_KEY, rollups.MONTH_KEY,
+    ),
+    "SERVICE_CATEGORY": Split(None, CATEGORY_KEY, None, None, rollups.CATEGORY_KEY, None),
+    "ORGANIZATION_KIND": Split(KIND_KEY, None, None, rollups.KIND_KEY, None, None),
+    "PARTICIPATION_KIND": Split(
+        None, None, (KIND_KEY, EVENT_KIND_KEY, EVENT_KIND_KEY), None, None, rollups.KIND_KEY
+    ),
+}  # fmt: skip
+
+
+async def _found(
+    session: RequestSession,
+    region: Any,
+    read: tuple[Path, ...],
+    period: Period,
+    now: dt.datetime,
+    by: str,
+    children: list[Any],
+) -> Found:
+    """The figures of `region` split by `by`: from roll-ups when the split's rows (the region,
+    or its children for CHILD) have them, else from base rows."""
+    split, path = SPLITS[by], region["path"]
+    length = CHILD_CODE_LENGTH.get(region["level"], 0) if by == "CHILD" else 0
+    codes = [c["code"] for c in children] if by == "CHILD" else [region["code"]]
+    keyed_path = f"{path}.x" if by == "CHILD" else path
+    if rollups.has_rollups(keyed_path):
+        clock = Clock(now)
+        return (
+            None
+            if split.rollup_organizations is None
+            else await rollups.organizations(session, codes, split.rollup_organizations),
+            None
+            if split.rollup_services is None or split.services is None
+            else await rollups.services(
+                session, codes, path, read, period, clock,
+                (split.rollup_services, split.services), length,
+            ),
+            None
+            if split.rollup_participation is None
+            else await rollups.participation(
+                session, codes, period, clock, split.rollup_participation
+            ),
+        )  # fmt: skip
+    return (
+        None
+        if split.organizations is None
+        else await organizations(session, path, read, split.organizations, length),
+        None
+        if split.services is None
+        else await services(session, path, read, period, now, split.services, length),
+        None
+        if split.participation is None
+        else await participation(session, path, read, period, split.participation, length),
+    )
 
 
 async def whole(
-    session: RequestSession, path: Path, read: tuple[Path, ...], period: Period, now: dt.datetime
+    session: RequestSession, region: Any, read: tuple[Path, ...], period: Period, now: dt.datetime
 ) -> Sections:
     """The subtree's figures, every section."""
-    orgs = await organizations(session, path, read, NO_KEY)
-    services_found = await services(session, path, read, period, now, NO_KEY)
-    events = await participation(session, path, read, period, (NO_KEY, NO_KEY, NO_KEY))
+    orgs, found, events = await _found(session, region, read, period, now, "", [])
+    assert orgs is not None and found is not None and events is not None
     return (
         orgs.get("", OrganizationFigures()),
-        services_found.get("", ServiceFigures()),
+        found.get("", ServiceFigures()),
         events.get("", ParticipationFigures()),
     )
 
@@ -253,6 +281,14 @@ def _months(period: Period, found: set[str]) -> list[str]:
     return months
 
 
+def _labelled(by: str) -> dict[str, str]:
+    return {
+        "SERVICE_CATEGORY": SERVICE_CATEGORY,
+        "ORGANIZATION_KIND": ORGANIZATION_KIND,
+        "PARTICIPATION_KIND": PARTICIPATION_KIND,
+    }[by]
+
+
 async def breakdown(
     session: RequestSession,
     region: Any,
@@ -263,59 +299,27 @@ async def breakdown(
     children: list[Any],
 ) -> list[Row]:
     """Rows of `region`'s figures split by `by`; `children` are its visible child rows."""
-    path = region["path"]
+    if by == "CHILD" and not children:
+        return []
+    orgs, found, events = await _found(session, region, read, period, now, by, children)
+
+    def sections(key: str) -> Sections:
+        return (
+            None if orgs is None else orgs.get(key, OrganizationFigures()),
+            None if found is None else found.get(key, ServiceFigures()),
+            None if events is None else events.get(key, ParticipationFigures()),
+        )
+
     if by == "CHILD":
-        length = CHILD_CODE_LENGTH.get(region["level"], 0)
-        if not children:
-            return []
-        orgs = await organizations(session, path, read, CHILD_KEY, length)
-        found = await services(session, path, read, period, now, CHILD_KEY, length)
-        events = await participation(
-            session, path, read, period, (CHILD_KEY, CHILD_KEY, CHILD_KEY), length
-        )
-        return [
-            Row(
-                c["code"],
-                c["name"],
-                (
-                    orgs.get(c["code"], OrganizationFigures()),
-                    found.get(c["code"], ServiceFigures()),
-                    events.get(c["code"], ParticipationFigures()),
-                ),
-                region=c,
-            )
-            for c in children
-        ]
+        return [Row(c["code"], c["name"], sections(c["code"]), region=c) for c in children]
     if by == "MONTH":
-        found = await services(session, path, read, period, now, MONTH_SUBMITTED)
-        events = await participation(
-            session, path, read, period, (MONTH_STARTS, MONTH_DECIDED, MONTH_IMPLEMENTED)
-        )
         return [
             Row(
                 key,
                 f"{key[:4]}年{int(key[5:])}月",
-                (None, found.get(key, ServiceFigures()), events.get(key, ParticipationFigures())),
+                sections(key),
                 month=dt.date.fromisoformat(key + "-01"),
             )
-            for key in _months(period, set(found) | set(events))
+            for key in _months(period, set(found or ()) | set(events or ()))
         ]
-    if by == "SERVICE_CATEGORY":
-        found = await services(session, path, read, period, now, CATEGORY_KEY)
-        return [
-            Row(k, label, (None, found.get(k, ServiceFigures()), None))
-            for k, label in SERVICE_CATEGORY.items()
-        ]
-    if by == "ORGANIZATION_KIND":
-        orgs = await organizations(session, path, read, KIND_KEY)
-        return [
-            Row(k, label, (orgs.get(k, OrganizationFigures()), None, None))
-            for k, label in ORGANIZATION_KIND.items()
-        ]
-    events = await participation(
-        session, path, read, period, (KIND_KEY, EVENT_KIND_KEY, EVENT_KIND_KEY)
-    )
-    return [
-        Row(k, label, (None, None, events.get(k, ParticipationFigures())))
-        for k, label in PARTICIPATION_KIND.items()
-    ]
+    return [Row(key, label, sections(key)) for key, label in _labelled(by).items()]

@@ -96,6 +96,9 @@ class Region(Node):
             return None
         return await load_region(info.context, self.parent_code)
 
+    def _figures_key(self) -> dict[str, str]:
+        return {"code": self.code, "path": self.path, "level": self.level.value}
+
     @strawberry.field(description="Every region above this one, the nation first.")
     async def ancestors(self, info: Info[Context, None]) -> list[Region]:
         codes = self.path.split(".")[:-1]
@@ -213,7 +216,9 @@ class Region(Node):
     ) -> RegionStats | None:
         ctx = info.context
         period = _period(from_, to)
-        sections = await figures.whole(ctx.session, self.path, ctx.caller.read, period, ctx.now)
+        sections = await figures.whole(
+            ctx.session, self._figures_key(), ctx.caller.read, period, ctx.now
+        )
         return RegionStats.of(*sections)
 
     @strawberry.field(
@@ -236,7 +241,7 @@ class Region(Node):
             )
         rows = await figures.breakdown(
             ctx.session,
-            {"path": self.path, "level": self.level.value},
+            self._figures_key(),
             ctx.caller.read,
             period,
             ctx.now,

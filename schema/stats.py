@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import stats as figures
+from resolvers import figures
 from resolvers.labels import (
     ORGANIZATION_KIND,
     PARTICIPATION_KIND,

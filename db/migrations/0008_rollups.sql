@@ -1,0 +1,378 @@
+-- Roll-ups: the figures of every region at city level and above (nation, provinces, cities),
+-- per day and per month, so a higher office's figures never count base rows by the million.
+-- Counties and below count their base rows, a few thousand per county.
+--
+-- Each base row contributes to the roll-up row of each of its ancestors at those levels,
+-- once per grain ('d': the day, 'm': its month). Statement-level triggers fold a statement's
+-- transition tables into signed deltas and add them with one upsert per roll-up table, in
+-- key order, so concurrent writers queue on the same rows in the same order and every
+-- increment lands (row locks, no lost updates). The trigger functions run as the owner
+-- (security definer): a village editor's write moves the nation's figures though row-level
+-- security hides those roll-up rows from that editor.
+--
+-- What moves with the clock, not with writes, is kept by its date: open requests by due day
+-- (`overdue` is the open ones due before now), and requests by submission day (the response
+-- rate's denominator takes those whose 24 hours have passed). The hub adds the rows of the
+-- current day from base rows, through the two partial indexes at the end.
+
+create table rollup_service (
+    region_code      text collate "C" not null,
+    path             ltree not null,
+    grain            "char" not null check (grain in ('d', 'm')),
+    bucket           date not null,
+    category         service_category not null,
+    submitted        integer not null default 0,
+    accepted         integer not null default 0,
+    in_progress      integer not null default 0,
+    escalated        integer not null default 0,
+    resolved         integer not null default 0,
+    closed           integer not null default 0,
+    rejected         integer not null default 0,
+    answered_in_time integer not null default 0,
+    rated            integer not null default 0,
+    satisfied        integer not null default 0,
+    resolve_seconds  numeric not null default 0,
+    primary key (region_code, grain, bucket, category)
+);
+
+create table rollup_open (
+    region_code text collate "C" not null,
+    path        ltree not null,
+    grain       "char" not null check (grain in ('d', 'm')),
+    bucket      date not null,
+    category    service_category not null,
+    due_day     date not null,
+    open        integer not null default 0,
+    primary key (region_code, grain, bucket, category, due_day)
+);
+
+create table rollup_participation (
+    region_code  text collate "C" not null,
+    path         ltree not null,
+    grain        "char" not null check (grain in ('d', 'm')),
+    bucket       date not null,
+    kind         participation_kind not null,
+    events       integer not null default 0,
+    participants bigint not null default 0,
+    adopted      integer not null default 0,
+    implemented  integer not null default 0,
+    primary key (region_code, grain, bucket, kind)
+);
+
+create table rollup_organization (
+    region_code   text collate "C" not null,
+    path          ltree not null,
+    kind          organization_kind not null,
+    organizations integer not null default 0,
+    party_members bigint not null default 0,
+    primary key (region_code, kind)
+);
+
+create table rollup_state (
+    only_row    boolean primary key default true check (only_row),
+    rebuilt_at  timestamptz not null
+);
+
+do $$
+declare
+    t text;
+begin
+    foreach t in array array['rollup_service', 'rollup_open', 'rollup_participation',
+                             'rollup_organization']
+    loop
+        execute format('alter table %I enable row level security', t);
+        execute format(
+            'create policy %I on %I for select to hub_runtime
+                 using (path <@ any ((select scope_paths(''read''))::ltree[]))', t || '_read', t);
+        execute format('grant select on %I to hub_runtime', t);
+    end loop;
+end
+$$;
+grant select on rollup_state to hub_runtime;
+
+-- The roll-up levels of a row's path: the nation, its province and its city (k = 1..3).
+create function rollup_levels(p ltree) returns table (region_code text, path ltree)
+    language sql immutable parallel safe strict
+as $$
+    select ltree2text(subltree(p, k - 1, k)), subpath(p, 0, k)
+    from generate_series(1, least(3, nlevel(p))) k
+$$;
+
+-- A China Standard Time day.
+create function cst_day(t timestamptz) returns date
+    language sql immutable parallel safe strict
+as $$ select (t at time zone 'Asia/Shanghai')::date $$;
+
+create function month_start(d date) returns date
+    language sql immutable parallel safe strict
+as $$ select d - (extract(day from d)::int - 1) $$;
+
+-- The per-row contributions of a relation of requests, events or resolutions, signed. These
+-- queries are the figures' definitions (DESIGN.md §5); the hub's base-row statements in
+-- resolvers/stats.py count the same way.
+create function rollup_service_rows(source text, sign integer) returns text
+    language sql immutable
+as $$
+    select format($q$
+        select path, cst_day(submitted_at) as day, category,
+            %1$s * (status = 'SUBMITTED')::int as submitted,
+            %1$s * (status = 'ACCEPTED')::int as accepted,
+            %1$s * (status = 'IN_PROGRESS')::int as in_progress,
+            %1$s * (status = 'ESCALATED')::int as escalated,
+            %1$s * (status = 'RESOLVED')::int as resolved,
+            %1$s * (status = 'CLOSED')::int as closed,
+            %1$s * (status = 'REJECTED')::int as rejected,
+            %1$s * coalesce(first_responded_at - submitted_at <= interval '24 hours', false)::int
+                as answered_in_time,
+            %1$s * (satisfaction is not null)::int as rated,
+            %1$s * coalesce(satisfaction >= 4, false)::int as satisfied,
+            %1$s * case when status in ('RESOLVED', 'CLOSED')
+                then coalesce(extract(epoch from resolved_at - submitted_at), 0) else 0 end
+                as resolve_seconds
+        from %2$s where status <> 'WITHDRAWN'$q$, sign, source)
+$$;
+
+create function rollup_open_rows(source text, sign integer) returns text
+    language sql immutable
+as $$
+    select format($q$
+        select path, cst_day(submitted_at) as day, category, cst_day(due_at) as due_day,
+            %1$s as open
+        from %2$s
+        where status in ('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED')
+            and due_at is not null$q$, sign, source)
+$$;
+
+-- Events count on the day they start (when `with_events`); resolutions on the day decided
+-- (adopted or implemented ones) and on the day implemented, under their event's kind.
+create function rollup_participation_rows(
+    events text, resolutions text, sign integer, with_events boolean
+) returns text
+    language sql immutable
+as $$
+    select case when with_events then format($q$
+        select path, cst_day(starts_at) as day, kind, %1$s as events,
+            %1$s * participant_count::bigint as participants, 0 as adopted, 0 as implemented
+        from %2$s
+        union all $q$, sign, events) else '' end
+    || format($q$
+        select r.path, r.decided_on as day, e.kind, 0 as events, 0::bigint as participants,
+            %1$s as adopted, 0 as implemented
+        from %3$s r join %2$s e on e.id = r.event_id
+        where r.status in ('ADOPTED', 'IMPLEMENTED') and r.decided_on is not null
+        union all
+        select r.path, r.implemented_on, e.kind, 0, 0, 0, %1$s
+        from %3$s r join %2$s e on e.id = r.event_id
+        where r.implemented_on is not null$q$, sign, events, resolutions)
+$$;
+
+create function rollup_organization_rows(source text, sign integer) returns text
+    language sql immutable
+as $$
+    select format($q$
+        select path, kind, %1$s as organizations,
+            %1$s * party_member_count::bigint as party_members
+        from %2$s$q$, sign, source)
+$$;
+
+-- `rows`: a query of signed per-row contributions. The statement that adds them to every
+-- level and grain; the trigger runs it itself, since only its own statements see the
+-- transition tables.
+create function rollup_service_upsert(rows text) returns text
+    language sql immutable
+as $$
+    select format($q$
+        insert into rollup_service as t (region_code, path, grain, bucket, category, submitted,
+            accepted, in_progress, escalated, resolved, closed, rejected, answered_in_time, rated,
+            satisfied, resolve_seconds)
+        select l.region_code, l.path, g.grain,
+            case g.grain when 'd' then x.day else month_start(x.day) end,
+            x.category, sum(submitted), sum(accepted), sum(in_progress), sum(escalated),
+            sum(resolved), sum(closed), sum(rejected), sum(answered_in_time), sum(rated),
+            sum(satisfied), sum(resolve_seconds)
+        from (%s) x
+            cross join lateral rollup_levels(x.path) l
+            cross join (values ('d'::"char"), ('m'::"char")) g (grain)
+        group by 1, 2, 3, 4, 5
+        having sum(submitted) <> 0 or sum(accepted) <> 0 or sum(in_progress) <> 0
+            or sum(escalated) <> 0 or sum(resolved) <> 0 or sum(closed) <> 0
+            or sum(rejected) <> 0 or sum(answered_in_time) <> 0 or sum(rated) <> 0
+            or sum(satisfied) <> 0 or sum(resolve_seconds) <> 0
+        order by 1, 3, 4, 5
+        on conflict (region_code, grain, bucket, category) do update set
+            submitted = t.submitted + excluded.submitted,
+            accepted = t.accepted + excluded.accepted,
+            in_progress = t.in_progress + excluded.in_progress,
+            escalated = t.escalated + excluded.escalated,
+            resolved = t.resolved + excluded.resolved,
+            closed = t.closed + excluded.closed,
+            rejected = t.rejected + excluded.rejected,
+            answered_in_time = t.answered_in_time + excluded.answered_in_time,
+            rated = t.rated + excluded.rated,
+            satisfied = t.satisfied + excluded.satisfied,
+            resolve_seconds = t.resolve_seconds + excluded.resolve_seconds$q$, rows)
+$$;
+
+create function rollup_open_upsert(rows text) returns text
+    language sql immutable
+as $$
+    select format($q$
+        insert into rollup_open as t (region_code, path, grain, bucket, category, due_day, open)
+        select l.region_code, l.path, g.grain,
+            case g.grain when 'd' then x.day else month_start(x.day) end,
+            x.category, x.due_day, sum(x.open)
+        from (%s) x
+            cross join lateral rollup_levels(x.path) l
+            cross join (values ('d'::"char"), ('m'::"char")) g (grain)
+        group by 1, 2, 3, 4, 5, 6
+        having sum(x.open) <> 0
+        order by 1, 3, 4, 5, 6
+        on conflict (region_code, grain, bucket, category, due_day) do update set
+            open = t.open + excluded.open$q$, rows)
+$$;
+
+create function rollup_participation_upsert(rows text) returns text
+    language sql immutable
+as $$
+    select format($q$
+        insert into rollup_participation as t (region_code, path, grain, bucket, kind, events,
+            participants, adopted, implemented)
+        select l.region_code, l.path, g.grain,
+            case g.grain when 'd' then x.day else month_start(x.day) end,
+            x.kind, sum(x.events), sum(x.participants), sum(x.adopted), sum(x.implemented)
+        from (%s) x
+            cross join lateral rollup_levels(x.path) l
+            cross join (values ('d'::"char"), ('m'::"char")) g (grain)
+        group by 1, 2, 3, 4, 5
+        having sum(x.events) <> 0 or sum(x.participants) <> 0 or sum(x.adopted) <> 0
+            or sum(x.implemented) <> 0
+        order by 1, 3, 4, 5
+        on conflict (region_code, grain, bucket, kind) do update set
+            events = t.events + excluded.events,
+            participants = t.participants + excluded.participants,
+            adopted = t.adopted + excluded.adopted,
+            implemented = t.implemented + excluded.implemented$q$, rows)
+$$;
+
+create function rollup_organization_upsert(rows text) returns text
+    language sql immutable
+as $$
+    select format($q$
+        insert into rollup_organization as t (region_code, path, kind, organizations,
+            party_members)
+        select l.region_code, l.path, x.kind, sum(x.organizations), sum(x.party_members)
+        from (%s) x cross join lateral rollup_levels(x.path) l
+        group by 1, 2, 3
+        having sum(x.organizations) <> 0 or sum(x.party_members) <> 0
+        order by 1, 3
+        on conflict (region_code, kind) do update set
+            organizations = t.organizations + excluded.organizations,
+            party_members = t.party_members + excluded.party_members$q$, rows)
+$$;
+
+-- The triggers: the statement's new rows count up, its old rows down. An update that changes
+-- nothing a figure reads cancels out and writes nothing.
+create function rollup_delta(op text, new_rows text, old_rows text) returns text
+    language sql immutable
+as $$
+    select case op when 'INSERT' then new_rows when 'DELETE' then old_rows
+        else new_rows || ' union all ' || old_rows end
+$$;
+
+create function rollup_service_request_changed() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp
+as $$
+begin
+    execute rollup_service_upsert(rollup_delta(tg_op,
+        rollup_service_rows('new_rows', 1), rollup_service_rows('old_rows', -1)));
+    execute rollup_open_upsert(rollup_delta(tg_op,
+        rollup_open_rows('new_rows', 1), rollup_open_rows('old_rows', -1)));
+    return null;
+end
+$$;
+
+create function rollup_organization_changed() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp
+as $$
+begin
+    execute rollup_organization_upsert(rollup_delta(tg_op,
+        rollup_organization_rows('new_rows', 1), rollup_organization_rows('old_rows', -1)));
+    return null;
+end
+$$;
+
+-- An event's own figures, and, when its kind changes, its resolutions' under the new kind.
+create function rollup_participation_event_changed() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp
+as $$
+begin
+    execute rollup_participation_upsert(rollup_delta(tg_op,
+        rollup_participation_rows('new_rows', 'resolution', 1, true),
+        rollup_participation_rows('old_rows', 'resolution', -1, true)));
+    return null;
+end
+$$;
+
+create function rollup_resolution_changed() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp
+as $$
+begin
+    execute rollup_participation_upsert(rollup_delta(tg_op,
+        rollup_participation_rows('participation_event', 'new_rows', 1, false),
+        rollup_participation_rows('participation_event', 'old_rows', -1, false)));
+    return null;
+end
+$$;
+
+do $$
+declare
+    t record;
+    op text;
+begin
+    for t in select * from (values
+        ('service_request', 'rollup_service_request_changed'),
+        ('organization', 'rollup_organization_changed'),
+        ('participation_event', 'rollup_participation_event_changed'),
+        ('resolution', 'rollup_resolution_changed')) v (tab, fn)
+    loop
+        foreach op in array array['insert', 'update', 'delete']
+        loop
+            execute format(
+                'create trigger %I after %s on %I referencing %s for each statement
+                     execute function %I()',
+                t.tab || '_rollup_' || op, op, t.tab,
+                case op when 'insert' then 'new table as new_rows'
+                        when 'delete' then 'old table as old_rows'
+                        else 'old table as old_rows new table as new_rows' end,
+                t.fn);
+        end loop;
+    end loop;
+end
+$$;
+
+-- Every roll-up from the base rows, with writers held off so none is missed.
+create function rebuild_rollups() returns void
+    language plpgsql volatile security definer set search_path = public, pg_temp
+as $$
+begin
+    lock table organization, service_request, participation_event, resolution in share mode;
+    truncate rollup_service, rollup_open, rollup_participation, rollup_organization;
+    execute rollup_service_upsert(rollup_service_rows('service_request', 1));
+    execute rollup_open_upsert(rollup_open_rows('service_request', 1));
+    execute rollup_participation_upsert(
+        rollup_participation_rows('participation_event', 'resolution', 1, true));
+    execute rollup_organization_upsert(rollup_organization_rows('organization', 1));
+    insert into rollup_state (rebuilt_at) values (now())
+        on conflict (only_row) do update set rebuilt_at = excluded.rebuilt_at;
+end
+$$;
+revoke all on function rebuild_rollups() from public;
+
+select rebuild_rollups();
+
+-- The current day's part of the clock-bound figures comes from base rows: requests not
+-- answered within 24 hours, by submission time, and open requests, by due time.
+create index service_request_unanswered on service_request (submitted_at)
+    where first_responded_at is null or first_responded_at - submitted_at > interval '24 hours';
+create index service_request_open_due on service_request (due_at)
+    where status in ('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED');

@@ -1,0 +1,155 @@
+"""The figures of DESIGN.md §5 as they are folded from grouped rows, and the period they cover.
+
+Rows come from base tables (resolvers/stats.py) or from roll-ups (resolvers/rollups.py); both
+fold into the same sections here, so a figure has one definition on the Python side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from resolvers.services import CST, day_start
+
+OPEN = ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED")
+RESOLVED = ("RESOLVED", "CLOSED")
+# The status columns of a roll-up row, in the order of the enum (WITHDRAWN is never counted).
+STATUS_COLUMNS = {
+    "SUBMITTED": "submitted",
+    "ACCEPTED": "accepted",
+    "IN_PROGRESS": "in_progress",
+    "ESCALATED": "escalated",
+    "RESOLVED": "resolved",
+    "CLOSED": "closed",
+    "REJECTED": "rejected",
+}
+RESPONSE_HOURS = 24
+
+# Base rows `t` of the subtree of `$1` (a path in the read scope `$2`), as a range of region
+# codes; `$3` is the length of a child's code, for keys by child region.
+SUBTREE = """$1::ltree <@ any($2::ltree[]) and $3::int >= 0
+    and t.region_code >= subtree_low($1::ltree) collate "C"
+    and t.region_code < (subtree_low($1::ltree) || ':') collate "C\""""
+
+
+@dataclass
+class ServiceFigures:
+    total: int = 0
+    open: int = 0
+    resolved: int = 0
+    rejected: int = 0
+    overdue: int = 0
+    answered_in_time: int = 0
+    answer_due: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    resolve_hours: float = 0.0
+    by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def count(self, status: str, category: str, n: int) -> None:
+        self.total += n
+        self.open += n if status in OPEN else 0
+        self.resolved += n if status in RESOLVED else 0
+        self.rejected += n if status == "REJECTED" else 0
+        self.by_status[status] += n
+        self.by_category[category] += n
+
+    def add_clock(self, row: Any) -> None:
+        """Counts that move with the clock: `overdue`, and requests whose answer fell due."""
+        self.overdue += int(row["overdue"] or 0)
+        self.answer_due += int(row["answer_due"] or 0)
+
+    def add(self, row: Any) -> None:
+        """A base-row group of one status and category."""
+        self.count(row["status"], row["category"], int(row["n"]))
+        self.add_clock(row)
+        self.answered_in_time += int(row["answered_in_time"])
+        self.rated += int(row["rated"])
+        self.satisfied += int(row["satisfied"])
+        self.resolve_hours += float(row["resolve_hours"] or 0)
+
+    def add_rollup(self, row: Any) -> None:
+        """A roll-up group of one category, with a column per status."""
+        for status, column in STATUS_COLUMNS.items():
+            if n := int(row[column]):
+                self.count(status, row["category"], n)
+        answered = int(row["answered_in_time"])
+        self.answered_in_time += answered
+        self.answer_due += answered
+        self.rated += int(row["rated"])
+        self.satisfied += int(row["satisfied"])
+        self.resolve_hours += float(row["resolve_seconds"]) / 3600
+
+
+@dataclass
+class OrganizationFigures:
+    total: int = 0
+    party_members: int = 0
+    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, row: Any) -> None:
+        self.total += int(row["n"])
+        self.party_members += int(row["party_members"] or 0)
+        self.by_kind[row["kind"]] += int(row["n"])
+
+
+@dataclass
+class ParticipationFigures:
+    events: int = 0
+    participants: int = 0
+    adopted: int = 0
+    implemented: int = 0
+    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add_events(self, row: Any) -> None:
+        self.events += int(row["n"])
+        self.participants += int(row["participants"] or 0)
+        self.by_kind[row["kind"]] += int(row["n"])
+
+    def add_resolutions(self, row: Any) -> None:
+        self.adopted += int(row["adopted"])
+        self.implemented += int(row["implemented"])
+
+
+@dataclass(frozen=True)
+class Period:
+    start: dt.date | None
+    end: dt.date | None
+
+    def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        return day_start(self.start), day_start(self.end, 1)
+
+
+def cst_day(at: dt.datetime) -> dt.date:
+    return at.astimezone(CST).date()
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+@dataclass(frozen=True)
+class Clock:
+    """`now` and the two boundaries the clock-bound figures move at."""
+
+    now: dt.datetime
+
+    @property
+    def today(self) -> dt.date:
+        return cst_day(self.now)
+
+    @property
+    def answer_cutoff(self) -> dt.datetime:
+        """Requests submitted at or before this have had their 24 hours."""
+        return self.now - dt.timedelta(hours=RESPONSE_HOURS)
+
+    @property
+    def answer_cutoff_day(self) -> dt.date:
+        return cst_day(self.answer_cutoff)

@@ -1,0 +1,219 @@
+"""Figures of the nation, a province or a city, read from the roll-up tables (0008_rollups.sql).
+
+A period of whole days is read as whole months from the month rows and the days at its ends
+from the day rows. Two counts move with the clock and come partly from base rows:
+`overdue` (open requests due before now: roll-up rows due before today, base rows due today)
+and the response rate's denominator (requests whose 24 hours have passed: roll-up rows of
+days before the cut-off day, base rows of the cut-off day since). The current month is
+always read by day so the cut-off day splits cleanly. Row-level security admits roll-up rows
+of regions in the read scope only; callers ask only for regions in scope.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from resolvers.figures import (
+    OPEN,
+    SUBTREE,
+    Clock,
+    OrganizationFigures,
+    ParticipationFigures,
+    Period,
+    ServiceFigures,
+    month_start,
+    next_month,
+)
+from resolvers.scope import Path
+from resolvers.services import day_start
+from resolvers.session import RequestSession
+
+ROLLUP_DEPTH = 3  # nation, province, city: the levels with roll-up rows
+FIRST_DAY = dt.date(1, 1, 1)
+LAST_DAY = dt.date(9999, 11, 30)  # far enough; a month's end with a next month
+EMPTY = (LAST_DAY, FIRST_DAY)
+
+# Keys of roll-up rows, chosen from these constants.
+NO_KEY = "''"
+REGION_KEY = "t.region_code"
+MONTH_KEY = "to_char(t.bucket, 'YYYY-MM')"
+CATEGORY_KEY = "t.category::text"
+KIND_KEY = "t.kind::text"
+
+
+def has_rollups(path: Path) -> bool:
+    return path.count(".") < ROLLUP_DEPTH
+
+
+def _picked(table: str, first: int = 1) -> str:
+    """Rows of regions `$first` in the period: months [+1, +2), days [+3, +4] and [+5, +6]."""
+    codes, m1, m2, b1, b2, a1, a2 = (f"${first + i}" for i in range(7))
+    return f"""(
+    select * from {table} t
+    where t.region_code = any({codes}::text[]) and t.grain = 'm'
+        and t.bucket >= {m1} and t.bucket < {m2}
+    union all
+    select * from {table} t
+    where t.region_code = any({codes}::text[]) and t.grain = 'd' and t.bucket between {b1} and {b2}
+    union all
+    select * from {table} t
+    where t.region_code = any({codes}::text[]) and t.grain = 'd' and t.bucket between {a1} and {a2}
+) t"""
+
+
+# name: rollup-services — status counts and write-bound figures; `late`: requests not
+# answered within 24 hours whose day is before the cut-off day `$8`.
+SERVICES = f"""
+select {{key}} as key, t.category::text as category,
+    sum(t.submitted) as submitted, sum(t.accepted) as accepted,
+    sum(t.in_progress) as in_progress, sum(t.escalated) as escalated,
+    sum(t.resolved) as resolved, sum(t.closed) as closed, sum(t.rejected) as rejected,
+    sum(t.answered_in_time) as answered_in_time, sum(t.rated) as rated,
+    sum(t.satisfied) as satisfied, sum(t.resolve_seconds) as resolve_seconds,
+    coalesce(sum(t.submitted + t.accepted + t.in_progress + t.escalated + t.resolved
+        + t.closed + t.rejected - t.answered_in_time) filter (where t.bucket < $8), 0) as late
+from {_picked("rollup_service")}
+group by 1, 2
+"""
+
+# name: rollup-clock — overdue: roll-up rows due before today `$11`, base rows due today
+# [$12, $13 = now); requests whose answer fell due: base rows of the cut-off day, submitted
+# in [$16, $17 = now - 24 h] and not answered within 24 hours. The period is [$14, $15) in
+# time; base rows are those of the subtree `$1` (SUBTREE), keyed as over base rows.
+CLOCK = f"""
+select key, category, sum(overdue)::bigint as overdue, sum(answer_due)::bigint as answer_due
+from (
+    select {{key}} as key, t.category::text as category, t.open as overdue, 0 as answer_due
+    from {_picked("rollup_open", 4)}
+    where t.due_day < $11
+    union all
+    select {{base_key}}, t.category::text, 1, 0
+    from service_request t
+    where {SUBTREE} and t.status in {OPEN}
+        and t.due_at >= $12 and t.due_at < $13
+        and ($14::timestamptz is null or t.submitted_at >= $14)
+        and ($15::timestamptz is null or t.submitted_at < $15)
+    union all
+    select {{base_key}}, t.category::text, 0, 1
+    from service_request t
+    where {SUBTREE} and t.status <> 'WITHDRAWN'
+        and (t.first_responded_at is null
+            or t.first_responded_at - t.submitted_at > interval '24 hours')
+        and t.submitted_at >= $16 and t.submitted_at <= $17
+        and ($14::timestamptz is null or t.submitted_at >= $14)
+        and ($15::timestamptz is null or t.submitted_at < $15)
+) x
+group by 1, 2
+"""
+
+# name: rollup-participation — events by the day they start, resolutions by the days
+# decided and implemented.
+PARTICIPATION = f"""
+select {{key}} as key, t.kind::text as kind, sum(t.events) as n,
+    sum(t.participants) as participants, sum(t.adopted) as adopted,
+    sum(t.implemented) as implemented
+from {_picked("rollup_participation")}
+group by 1, 2
+"""
+
+# name: rollup-organizations — the stock, by kind.
+ORGANIZATIONS = """
+select {key} as key, t.kind::text as kind, sum(t.organizations) as n,
+    sum(t.party_members) as party_members
+from rollup_organization t
+where t.region_code = any($1::text[])
+group by 1, 2
+"""
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """The roll-up rows a period reads: whole months, and the days before and after them."""
+
+    months: tuple[dt.date, dt.date]  # [from, until)
+    days_before: tuple[dt.date, dt.date]  # [first, last]
+    days_after: tuple[dt.date, dt.date]
+
+    @classmethod
+    def of(cls, period: Period, clock: Clock) -> Buckets:
+        first = max(period.start or FIRST_DAY, FIRST_DAY)
+        last = min(period.end or LAST_DAY, LAST_DAY)
+        months_from = first if first.day == 1 else next_month(first)
+        # The month of the response cut-off and later are read by day.
+        months_until = month_start(clock.answer_cutoff_day)
+        if next_month(last) - dt.timedelta(days=1) == last:
+            months_until = min(months_until, next_month(last))
+        else:
+            months_until = min(months_until, month_start(last))
+        if months_from >= months_until:
+            return cls(EMPTY, (first, last), EMPTY)
+        before = (first, months_from - dt.timedelta(days=1)) if first < months_from else EMPTY
+        return cls((months_from, months_until), before, (months_until, last))
+
+    def args(self) -> list[Any]:
+        return [*self.months, *self.days_before, *self.days_after]
+
+
+async def services(
+    session: RequestSession,
+    codes: list[str],
+    path: Path,
+    read: tuple[Path, ...],
+    period: Period,
+    clock: Clock,
+    keys: tuple[str, str],
+    child_length: int = 0,
+) -> dict[str, ServiceFigures]:
+    """`keys`: the key of roll-up rows, and the same key over base rows."""
+    key, base_key = keys
+    buckets = Buckets.of(period, clock).args()
+    cutoff_day = clock.answer_cutoff_day
+    figures: dict[str, ServiceFigures] = defaultdict(ServiceFigures)
+    rows = await session.fetch(SERVICES.format(key=key), codes, *buckets, cutoff_day)
+    for row in rows:
+        found = figures[row["key"]]
+        found.add_rollup(row)
+        found.answer_due += int(row["late"])
+    start, end = period.bounds()
+    rows = await session.fetch(
+        CLOCK.format(key=key, base_key=base_key),
+        path,
+        list(read),
+        child_length,
+        codes,
+        *buckets,
+        clock.today,
+        day_start(clock.today),
+        clock.now,
+        start,
+        end,
+        day_start(cutoff_day),
+        clock.answer_cutoff,
+    )
+    for row in rows:
+        figures[row["key"]].add_clock(row)
+    return figures
+
+
+async def participation(
+    session: RequestSession, codes: list[str], period: Period, clock: Clock, key: str
+) -> dict[str, ParticipationFigures]:
+    buckets = Buckets.of(period, clock).args()
+    figures: dict[str, ParticipationFigures] = defaultdict(ParticipationFigures)
+    for row in await session.fetch(PARTICIPATION.format(key=key), codes, *buckets):
+        found = figures[row["key"]]
+        found.add_events(row)
+        found.add_resolutions(row)
+    return figures
+
+
+async def organizations(
+    session: RequestSession, codes: list[str], key: str
+) -> dict[str, OrganizationFigures]:
+    figures: dict[str, OrganizationFigures] = defaultdict(OrganizationFigures)
+    for row in await session.fetch(ORGANIZATIONS.format(key=key), codes):
+        figures[row["key"]].add(row)
+    return figures
