@@ -73,7 +73,7 @@ async def _with_owner(
 
 
 async def _db(settings: Settings, args: argparse.Namespace) -> int:
-    from db import demo, divisions, migrate
+    from db import demo, divisions, migrate, rollups
 
     if args.action == "migrate":
 
@@ -90,6 +90,14 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
                 "total": report.total,
                 "seconds": round(time.perf_counter() - started, 2),
             }
+    elif args.action == "rebuild-rollups":
+
+        async def run(conn: asyncpg.Connection) -> Any:
+            return await rollups.rebuild(conn)
+    elif args.action == "check-rollups":
+
+        async def run(conn: asyncpg.Connection) -> Any:
+            return {"differences": await rollups.check(conn)}
     elif args.action == "seed-demo":
 
         async def run(conn: asyncpg.Connection) -> Any:
@@ -122,7 +130,7 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
         print(f"import-divisions: {error}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-    return 0
+    return 1 if any(result.get("differences", {}).values()) else 0
 
 
 async def ingest_as(
@@ -255,6 +263,10 @@ def parser() -> argparse.ArgumentParser:
     imports.add_argument("dir", nargs="?", help="folder of the five files (default: the demo)")
     actions.add_parser("seed-demo", help="import the demo county and seed its records")
     actions.add_parser("status", help="migrations and row counts")
+    actions.add_parser("rebuild-rollups", help="rebuild the roll-up tables from the base rows")
+    actions.add_parser(
+        "check-rollups", help="compare the roll-up tables with a rebuild (exit 1 if they differ)"
+    )
 
     ingest = commands.add_parser(
         "ingest", help="ingest a batch of a source's records (JSON Lines or CSV) as the token"

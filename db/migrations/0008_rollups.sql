@@ -90,14 +90,6 @@ end
 $$;
 grant select on rollup_state to hub_runtime;
 
--- The roll-up levels of a row's path: the nation, its province and its city (k = 1..3).
-create function rollup_levels(p ltree) returns table (region_code text, path ltree)
-    language sql immutable parallel safe strict
-as $$
-    select ltree2text(subltree(p, k - 1, k)), subpath(p, 0, k)
-    from generate_series(1, least(3, nlevel(p))) k
-$$;
-
 -- A China Standard Time day.
 create function cst_day(t timestamptz) returns date
     language sql immutable parallel safe strict
@@ -175,99 +167,81 @@ as $$
         from %2$s$q$, sign, source)
 $$;
 
--- `rows`: a query of signed per-row contributions. The statement that adds them to every
--- level and grain; the trigger runs it itself, since only its own statements see the
--- transition tables.
-create function rollup_service_upsert(rows text) returns text
-    language sql immutable
+-- The statement that adds `source`, a query of signed per-row contributions (a `path`, a
+-- `day` when `dated`, the `dims` and the `counts`), to the roll-up rows of every level (the
+-- nation, the province and the city of each path) and grain of `target`. Rows are summed per
+-- city first, then per level, and written in key order. The trigger runs the statement
+-- itself, since only its own statements see the transition tables.
+create function rollup_upsert(
+    target text, dims text[], counts text[], dated boolean, source text
+) returns text
+    language plpgsql immutable
 as $$
-    select format($q$
-        insert into rollup_service as t (region_code, path, grain, bucket, category, submitted,
-            accepted, in_progress, escalated, resolved, closed, rejected, answered_in_time, rated,
-            satisfied, resolve_seconds)
-        select l.region_code, l.path, g.grain,
-            case g.grain when 'd' then x.day else month_start(x.day) end,
-            x.category, sum(submitted), sum(accepted), sum(in_progress), sum(escalated),
-            sum(resolved), sum(closed), sum(rejected), sum(answered_in_time), sum(rated),
-            sum(satisfied), sum(resolve_seconds)
-        from (%s) x
-            cross join lateral rollup_levels(x.path) l
-            cross join (values ('d'::"char"), ('m'::"char")) g (grain)
-        group by 1, 2, 3, 4, 5
-        having sum(submitted) <> 0 or sum(accepted) <> 0 or sum(in_progress) <> 0
-            or sum(escalated) <> 0 or sum(resolved) <> 0 or sum(closed) <> 0
-            or sum(rejected) <> 0 or sum(answered_in_time) <> 0 or sum(rated) <> 0
-            or sum(satisfied) <> 0 or sum(resolve_seconds) <> 0
-        order by 1, 3, 4, 5
-        on conflict (region_code, grain, bucket, category) do update set
-            submitted = t.submitted + excluded.submitted,
-            accepted = t.accepted + excluded.accepted,
-            in_progress = t.in_progress + excluded.in_progress,
-            escalated = t.escalated + excluded.escalated,
-            resolved = t.resolved + excluded.resolved,
-            closed = t.closed + excluded.closed,
-            rejected = t.rejected + excluded.rejected,
-            answered_in_time = t.answered_in_time + excluded.answered_in_time,
-            rated = t.rated + excluded.rated,
-            satisfied = t.satisfied + excluded.satisfied,
-            resolve_seconds = t.resolve_seconds + excluded.resolve_seconds$q$, rows)
+declare
+    keys text[] := case when dated then array['grain', 'bucket'] else '{}' end || dims;
+    inner_keys text[] := case when dated then array['day'] else '{}' end || dims;
+    outer_keys text[] := case when dated
+        then array['g.grain', 'case g.grain when ''d'' then x.day else month_start(x.day) end']
+        else '{}' end
+        || array(select 'x.' || d from unnest(dims) d);
+begin
+    return format($q$
+        insert into %1$I as t (region_code, path, %2$s, %3$s)
+        select ltree2text(subltree(x.top, k - 1, k)), subpath(x.top, 0, k), %4$s, %5$s
+        from (
+            select subpath(r.path, 0, least(3, nlevel(r.path))) as top, %6$s, %7$s
+            from (%8$s) r
+            group by %9$s
+        ) x cross join generate_series(1, 3) k %10$s
+        where k <= nlevel(x.top)
+        group by %11$s
+        having %12$s
+        order by %13$s
+        on conflict (region_code, %2$s) do update set %14$s$q$,
+        target,
+        array_to_string(keys, ', '),
+        array_to_string(counts, ', '),
+        array_to_string(outer_keys, ', '),
+        (select string_agg(format('sum(x.%I)', c), ', ') from unnest(counts) c),
+        array_to_string(inner_keys, ', '),
+        (select string_agg(format('sum(r.%1$I) as %1$I', c), ', ') from unnest(counts) c),
+        source,
+        (select string_agg(i::text, ', ') from generate_series(1, 1 + cardinality(inner_keys)) i),
+        case when dated then 'cross join (values (''d''::"char"), (''m''::"char"))  g (grain)'
+            else '' end,
+        (select string_agg(i::text, ', ') from generate_series(1, 2 + cardinality(keys)) i),
+        (select string_agg(format('sum(x.%I) <> 0', c), ' or ') from unnest(counts) c),
+        (select string_agg(i::text, ', ')
+            from generate_series(1, 2 + cardinality(keys)) i where i <> 2),
+        (select string_agg(format('%1$I = t.%1$I + excluded.%1$I', c), ', ')
+            from unnest(counts) c));
+end
 $$;
 
-create function rollup_open_upsert(rows text) returns text
+create function rollup_service_upsert(source text) returns text
     language sql immutable
 as $$
-    select format($q$
-        insert into rollup_open as t (region_code, path, grain, bucket, category, due_day, open)
-        select l.region_code, l.path, g.grain,
-            case g.grain when 'd' then x.day else month_start(x.day) end,
-            x.category, x.due_day, sum(x.open)
-        from (%s) x
-            cross join lateral rollup_levels(x.path) l
-            cross join (values ('d'::"char"), ('m'::"char")) g (grain)
-        group by 1, 2, 3, 4, 5, 6
-        having sum(x.open) <> 0
-        order by 1, 3, 4, 5, 6
-        on conflict (region_code, grain, bucket, category, due_day) do update set
-            open = t.open + excluded.open$q$, rows)
+    select rollup_upsert('rollup_service', array['category'], array['submitted', 'accepted',
+        'in_progress', 'escalated', 'resolved', 'closed', 'rejected', 'answered_in_time', 'rated',
+        'satisfied', 'resolve_seconds'], true, source)
 $$;
 
-create function rollup_participation_upsert(rows text) returns text
+create function rollup_open_upsert(source text) returns text
+    language sql immutable
+as $$ select rollup_upsert('rollup_open', array['category', 'due_day'], array['open'], true, source) $$;
+
+create function rollup_participation_upsert(source text) returns text
     language sql immutable
 as $$
-    select format($q$
-        insert into rollup_participation as t (region_code, path, grain, bucket, kind, events,
-            participants, adopted, implemented)
-        select l.region_code, l.path, g.grain,
-            case g.grain when 'd' then x.day else month_start(x.day) end,
-            x.kind, sum(x.events), sum(x.participants), sum(x.adopted), sum(x.implemented)
-        from (%s) x
-            cross join lateral rollup_levels(x.path) l
-            cross join (values ('d'::"char"), ('m'::"char")) g (grain)
-        group by 1, 2, 3, 4, 5
-        having sum(x.events) <> 0 or sum(x.participants) <> 0 or sum(x.adopted) <> 0
-            or sum(x.implemented) <> 0
-        order by 1, 3, 4, 5
-        on conflict (region_code, grain, bucket, kind) do update set
-            events = t.events + excluded.events,
-            participants = t.participants + excluded.participants,
-            adopted = t.adopted + excluded.adopted,
-            implemented = t.implemented + excluded.implemented$q$, rows)
+    select rollup_upsert('rollup_participation', array['kind'],
+        array['events', 'participants', 'adopted', 'implemented'], true, source)
 $$;
 
-create function rollup_organization_upsert(rows text) returns text
+create function rollup_organization_upsert(source text) returns text
     language sql immutable
 as $$
-    select format($q$
-        insert into rollup_organization as t (region_code, path, kind, organizations,
-            party_members)
-        select l.region_code, l.path, x.kind, sum(x.organizations), sum(x.party_members)
-        from (%s) x cross join lateral rollup_levels(x.path) l
-        group by 1, 2, 3
-        having sum(x.organizations) <> 0 or sum(x.party_members) <> 0
-        order by 1, 3
-        on conflict (region_code, kind) do update set
-            organizations = t.organizations + excluded.organizations,
-            party_members = t.party_members + excluded.party_members$q$, rows)
+    select rollup_upsert('rollup_organization', array['kind'],
+        array['organizations', 'party_members'], false, source)
 $$;
 
 -- The triggers: the statement's new rows count up, its old rows down. An update that changes
@@ -356,6 +330,7 @@ create function rebuild_rollups() returns void
 as $$
 begin
     lock table organization, service_request, participation_event, resolution in share mode;
+    set local work_mem = '1GB';
     truncate rollup_service, rollup_open, rollup_participation, rollup_organization;
     execute rollup_service_upsert(rollup_service_rows('service_request', 1));
     execute rollup_open_upsert(rollup_open_rows('service_request', 1));
