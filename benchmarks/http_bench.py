@@ -194,13 +194,13 @@ class Hub:
         }
 
 
-def start_hub(data_dir: Path, port: int) -> Hub:
+def start_hub(data_dir: Path, port: int, demo: bool = True) -> Hub:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-hub.log"
     log = log_path.open("wb")
     started = time.monotonic()
     process = subprocess.Popen(
-        [_grassroots(), "serve", "--demo", "--port", str(port)],
+        [_grassroots(), "serve", *(["--demo"] if demo else []), "--port", str(port)],
         env=_hub_env(data_dir),
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
