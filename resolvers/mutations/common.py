@@ -7,7 +7,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
@@ -102,6 +102,27 @@ async def refusals() -> AsyncIterator[None]:
         raise NotFound("A record this change links to does not exist") from None
 
 
+T = TypeVar("T")
+
+# Every writer of a region and day adds to the same roll-up rows (0008_rollups.sql). A
+# statement takes them in key order, but a transaction of several statements (ingestion) can
+# still meet a writer in a deadlock, which PostgreSQL breaks by aborting one of them.
+RETRIED = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+ATTEMPTS = 3
+
+
+async def atomically(ctx: Context, work: Callable[[], Awaitable[T]]) -> T:
+    """`work` in a savepoint, database refusals as errors; undone and run again when it is
+    chosen to break a deadlock (rolling back to the savepoint releases its locks)."""
+    for _ in range(ATTEMPTS):
+        try:
+            async with ctx.session.atomic(), refusals():
+                return await work()
+        except RETRIED:
+            continue
+    raise Conflict("The records this write changes were busy; try again")
+
+
 async def audit(
     ctx: Context,
     operation: str,
@@ -142,7 +163,8 @@ async def write(
     digest = hashlib.sha256(
         json.dumps([operation, inputs], sort_keys=True, default=str).encode()
     ).hexdigest()
-    async with ctx.session.atomic(), refusals():
+
+    async def once() -> Written:
         if key is not None:
             kept = await ctx.session.fetchrow(IDEMPOTENCY_FIND, ctx.caller.subject, key)
             if kept is not None:
@@ -155,3 +177,5 @@ async def write(
                 IDEMPOTENCY_KEEP, ctx.caller.subject, key, operation, digest, *written
             )
         return written
+
+    return await atomically(ctx, once)

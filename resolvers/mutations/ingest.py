@@ -20,7 +20,7 @@ import asyncpg
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.ingest_formats import MAX_PROBLEMS, Problem, read_batch
-from resolvers.mutations.common import refusals, require_role
+from resolvers.mutations.common import atomically, require_role
 
 FORMATS = ("jsonl", "csv")
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
@@ -121,19 +121,23 @@ async def ingest(ctx: Context, source: str, format: str, data: str) -> IngestRep
     batch = read_batch(format, data)
     if batch.problems:
         raise refused([p.as_dict() for p in batch.problems])
+
+    async def once() -> dict[str, Any]:
+        await ctx.session.execute(TIMEOUT, STATEMENT_TIMEOUT)
+        result: dict[str, Any] = await ctx.session.fetchval(
+            INGEST,
+            source,
+            ctx.caller.client,
+            _json(batch.organizations),
+            _json(batch.requests),
+            _json(batch.events),
+        )
+        if "errors" in result:
+            raise refused(result["errors"], result["errorCount"])
+        return result
+
     try:
-        async with ctx.session.atomic(), refusals():
-            await ctx.session.execute(TIMEOUT, STATEMENT_TIMEOUT)
-            result: dict[str, Any] = await ctx.session.fetchval(
-                INGEST,
-                source,
-                ctx.caller.client,
-                _json(batch.organizations),
-                _json(batch.requests),
-                _json(batch.events),
-            )
-            if "errors" in result:
-                raise refused(result["errors"], result["errorCount"])
+        result = await atomically(ctx, once)
     except asyncpg.DataError as error:  # a value Python read and PostgreSQL does not
         raise _problem("data", f"holds a value the database cannot read: {error}") from None
     return IngestReport(

@@ -433,3 +433,57 @@ async def test_owner_changes_and_deletions_keep_roll_ups_exact(owner: asyncpg.Co
            where region_code like '341126%' order by submitted_at limit 50)"""
     )
     await assert_rollups_equal_a_rebuild(owner)
+
+
+async def test_a_write_chosen_to_break_a_deadlock_is_run_again(
+    hub: Hub, owner: asyncpg.Connection, database: Database
+) -> None:
+    """A maintenance transaction takes the nation's roll-up rows in the other order than a
+    submission does; PostgreSQL aborts one of them, and the submission goes through."""
+    today = dt.datetime.now(CST).date()
+    due = today + dt.timedelta(days=15)  # deadline_days('OTHER')
+    for sql, args in (
+        (
+            "insert into rollup_service (region_code, path, grain, bucket, category) "
+            "values ('100000', '100000', 'd', $1, 'OTHER') on conflict do nothing",
+            (today,),
+        ),
+        (
+            "insert into rollup_open (region_code, path, grain, bucket, category, due_day) "
+            "values ('100000', '100000', 'd', $1, 'OTHER', $2) on conflict do nothing",
+            (today, due),
+        ),
+    ):
+        await owner.execute(sql, *args)
+    before = await hub.query(STATS, {"code": NATION}, as_=NATION)
+    other = await asyncpg.connect(database.owner_dsn)
+    try:
+        async with other.transaction():
+            await other.execute(
+                "select 1 from rollup_open where region_code = '100000' and grain = 'd' "
+                "and bucket = $1 and category = 'OTHER' and due_day = $2 for update",
+                today,
+                due,
+            )
+            token = hub.token(VILLAGE, roles=("viewer", "editor"), sub="deadlocked-clerk")
+            submitting = asyncio.create_task(
+                hub.post(
+                    """mutation { submitServiceRequest(input: {regionCode: "341126101001",
+                       category: OTHER, channel: HOTLINE, title: "死锁后重试"}) { id } }""",
+                    token=token,
+                )
+            )
+            await asyncio.sleep(0.5)  # the submission holds the day's row, waits for ours
+            await other.execute(
+                "select 1 from rollup_service where region_code = '100000' and grain = 'd' "
+                "and bucket = $1 and category = 'OTHER' for update",
+                today,
+            )
+        body = (await submitting).json()
+    finally:
+        await other.close()
+    assert "errors" not in body, body
+    after = await hub.query(STATS, {"code": NATION}, as_=NATION)
+    total = lambda b: b["data"]["region"]["stats"]["serviceRequests"]["total"]  # noqa: E731
+    assert total(after) == total(before) + 1
+    await assert_rollups_equal_a_rebuild(owner)
