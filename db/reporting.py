@@ -29,12 +29,6 @@ select s.role_name::text as role, s.jurisdictions, s.granted_at,
 from reporting_scope s left join pg_roles r on r.rolname = s.role_name
 order by s.role_name
 """
-# name: allowlist-add / allowlist-remove / allowlist-list
-ALLOWLIST_ADD = """
-insert into allowlist_client (client) values ($1) on conflict (client) do nothing returning client
-"""
-ALLOWLIST_REMOVE = "delete from allowlist_client where client = $1 returning client"
-ALLOWLIST_LIST = "select client, added_at from allowlist_client order by client"
 
 
 class ReportingError(ValueError):

@@ -64,6 +64,7 @@ def create_app(
             database_url=settings.database_url,
             runtime_database_url=settings.runtime_database_url,
             runtime_password=settings.runtime_password,
+            listen=settings.postgres_listen,
         )
         readiness.database = db
         if seed_demo:
