@@ -82,3 +82,18 @@ async def test_a_reporting_login_connects_over_tcp_with_its_password(
             database=embedded.DATABASE,
             ssl=False,
         )
+
+
+@pytest.mark.parametrize("value", ["5433", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999", ":5433"])
+def test_a_malformed_listen_address_is_refused_naming_the_setting(value: str) -> None:
+    from server.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="HUB_POSTGRES_LISTEN"):
+        load_settings({"HUB_JWT_SECRET": "x" * 40, "HUB_POSTGRES_LISTEN": value})
+
+
+def test_a_listen_address_is_kept() -> None:
+    from server.settings import load_settings
+
+    settings = load_settings({"HUB_JWT_SECRET": "x" * 40, "HUB_POSTGRES_LISTEN": "0.0.0.0:5433"})
+    assert settings.postgres_listen == "0.0.0.0:5433"

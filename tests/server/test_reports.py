@@ -229,3 +229,23 @@ async def test_gateway_entity_fetches_for_an_allowlist_client_are_not_affected(
         ENTITIES, {"r": [{"__typename": "Region", "code": COUNTY}]}, token=listed
     )
     assert direct.status_code == 403
+
+
+async def test_an_allowlist_client_cannot_subscribe(
+    hub: Hub, database: Database, settings: Settings
+) -> None:
+    from server.app import create_app
+    from tests.server.test_subscriptions import Socket
+
+    app = create_app(settings, database=database)
+    async with app.router.lifespan_context(app):
+        socket = await Socket(app).__aenter__()
+        try:
+            await socket.init({"Authorization": f"Bearer {token(hub, client=LISTED)}"})
+            assert await socket.receive() == {"type": "connection_ack"}
+            await socket.subscribe("1")
+            refused = await socket.receive()
+        finally:
+            await socket.__aexit__()
+    assert refused["type"] == "error" and refused["id"] == "1"
+    assert refused["payload"][0]["extensions"] == {"code": "FORBIDDEN", "reason": "REPORT_REQUIRED"}
