@@ -4,7 +4,9 @@ scram-sha-256 passwords, as a BI tool connects."""
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -22,11 +24,16 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def listening(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, int]]:
-    port = free_port()
-    db = start_embedded(tmp_path_factory.mktemp("tcp"), durable=False, listen=f"127.0.0.1:{port}")
-    yield db, port
-    db.stop()
+def listening() -> Iterator[tuple[Database, int]]:
+    # Not pytest's tmp_path: concurrent pytest sessions reset its root to 0700, which the
+    # server's own system user (when run as root) could then not traverse.
+    with tempfile.TemporaryDirectory(prefix="hub-tcp-") as folder:
+        port = free_port()
+        db = start_embedded(Path(folder), durable=False, listen=f"127.0.0.1:{port}")
+        try:
+            yield db, port
+        finally:
+            db.stop()
 
 
 async def test_a_reporting_login_connects_over_tcp_with_its_password(
