@@ -62,6 +62,22 @@ create policy resolution_reporting on resolution for select to hub_reporting_own
 
 -- Creates or updates a reporting login with its scope; the owner alone may run it. The
 -- password arrives as a SCRAM-SHA-256 verifier computed by the CLI, never in clear text.
+-- Whether a role is one `reporting_grant` made (or may make): a plain login of the group and
+-- of no other role, so that a login given more (say hub_runtime) is never taken for one.
+create function is_reporting_login(p_role text) returns boolean
+    language sql stable set search_path = public, pg_temp
+as $$
+    select p_role ~ '^[a-z][a-z0-9_]{0,62}$' and p_role !~ '^(pg_|hub_)'
+        and exists (select from pg_roles r
+                    join pg_auth_members m on m.member = r.oid
+                    where r.rolname = p_role and m.roleid = 'hub_reporting'::regrole
+                      and not (r.rolsuper or r.rolbypassrls or r.rolcreaterole
+                               or r.rolcreatedb or r.rolreplication)
+                      and not exists (select from pg_auth_members o where o.member = r.oid
+                                      and o.roleid <> 'hub_reporting'::regrole))
+$$;
+revoke all on function is_reporting_login(text) from public;
+
 create function reporting_grant(p_role text, p_codes text[], p_verifier text) returns text
     language plpgsql security invoker set search_path = public, pg_temp
 as $$
@@ -84,9 +100,7 @@ begin
     from region r where r.code = any(p_codes);
     select true into v_exists from pg_roles where rolname = p_role;
     if v_exists then
-        if not pg_has_role(p_role, 'hub_reporting', 'member')
-           or exists (select from pg_roles where rolname = p_role
-                      and (rolsuper or rolbypassrls or rolcreaterole or rolcreatedb)) then
+        if not is_reporting_login(p_role) then
             raise exception 'role % exists and is not a reporting login', p_role
                 using errcode = 'duplicate_object';
         end if;
@@ -111,9 +125,7 @@ declare
     v_found boolean;
 begin
     delete from reporting_scope where role_name = p_role returning true into v_found;
-    if exists (select from pg_roles where rolname = p_role)
-       and pg_has_role(p_role, 'hub_reporting', 'member')
-       and not exists (select from pg_roles where rolname = p_role and rolsuper) then
+    if is_reporting_login(p_role) then
         execute format('drop role %I', p_role);
         v_found := true;
     end if;

@@ -97,3 +97,37 @@ async def test_client_allowlist_adds_lists_and_removes(database: Database) -> No
     assert json.loads(out)["status"] == "removed"
     code, out, _ = await grassroots("client", "list", database=database)
     assert json.loads(out) == []
+
+
+@pytest.mark.parametrize("role", ["hub_app", "postgres", "hub_owner", "no_such_login"])
+async def test_revoke_drops_reporting_logins_only(database: Database, role: str) -> None:
+    code, out, _ = await grassroots("reporting", "revoke", role, database=database)
+    assert code == 0 and json.loads(out) == {"role": role, "status": "not found"}
+    owner = await asyncpg.connect(database.owner_dsn)
+    try:
+        exists = await owner.fetchval("select count(*) from pg_roles where rolname = $1", role)
+    finally:
+        await owner.close()
+    assert exists == (role != "no_such_login")
+
+
+async def test_a_login_given_another_role_is_no_longer_taken_for_a_reporting_login(
+    database: Database,
+) -> None:
+    role = f"bi_{uuid.uuid4().hex[:8]}"
+    code, _, _ = await grassroots(
+        "reporting", "grant", role, "--jurisdiction", "341126", database=database
+    )
+    assert code == 0
+    owner = await asyncpg.connect(database.owner_dsn)
+    try:
+        await owner.execute(f"grant hub_runtime to {role}")
+        code, _, err = await grassroots(
+            "reporting", "grant", role, "--jurisdiction", "100000", database=database
+        )
+        assert code == 1 and "is not a reporting login" in err
+        await owner.execute(f"revoke hub_runtime from {role}")
+    finally:
+        await owner.close()
+    code, out, _ = await grassroots("reporting", "revoke", role, database=database)
+    assert json.loads(out)["status"] == "revoked"
