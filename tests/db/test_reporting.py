@@ -277,3 +277,44 @@ async def test_a_login_without_a_scope_row_sees_nothing(
             assert await conn.fetchval(f"select count(*) from reporting.{view}") == 0
     finally:
         await conn.close()
+
+
+LEAK = """
+create function pg_temp.leak(code text, phone text) returns boolean
+    language plpgsql cost 0.0000001 as $$
+begin
+    raise notice 'saw % %', code, phone;
+    return true;
+end $$
+"""
+
+
+async def test_a_cheap_leaky_function_in_a_filter_sees_only_scoped_masked_rows(
+    township: asyncpg.Connection,
+) -> None:
+    seen: list[str] = []
+    township.add_log_listener(lambda _conn, message: seen.append(message.message))
+    await township.execute(LEAK)
+    await township.fetch(
+        "select id from reporting.service_requests "
+        "where pg_temp.leak(region_code, requester_phone) and category = 'HEALTH'"
+    )
+    assert seen
+    for notice in seen:
+        _, code, phone = notice.split(" ", 2)
+        assert code.startswith(TOWNSHIP) and not PHONE.search(phone), notice
+
+
+async def test_the_request_role_cannot_read_the_reporting_views(database: Database) -> None:
+    from db.pool import connect
+
+    runtime = await connect(database.runtime_dsn)
+    try:
+        async with runtime.transaction():
+            await runtime.execute("select set_config('hub.read_scope', '{100000}', true)")
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await runtime.fetch("select * from reporting.service_requests")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await runtime.fetch("select * from allowlist_client")
+    finally:
+        await runtime.close()
