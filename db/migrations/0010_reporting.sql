@@ -49,16 +49,16 @@ grant select on region, organization, service_request, participation_event, reso
     to hub_reporting_owner;
 
 create policy region_reporting on region for select to hub_reporting_owner
-    using (path <@ any ((select reporting_paths())) or path @> any ((select reporting_paths())));
+    using (path <@ any ((select reporting_paths())::ltree[]) or path @> any ((select reporting_paths())::ltree[]));
 create policy organization_reporting on organization for select to hub_reporting_owner
-    using (path <@ any ((select reporting_paths())));
+    using (path <@ any ((select reporting_paths())::ltree[]));
 create policy service_request_reporting on service_request for select to hub_reporting_owner
-    using (path <@ any ((select reporting_paths())));
+    using (path <@ any ((select reporting_paths())::ltree[]));
 create policy participation_event_reporting on participation_event for select
     to hub_reporting_owner
-    using (path <@ any ((select reporting_paths())));
+    using (path <@ any ((select reporting_paths())::ltree[]));
 create policy resolution_reporting on resolution for select to hub_reporting_owner
-    using (path <@ any ((select reporting_paths())));
+    using (path <@ any ((select reporting_paths())::ltree[]));
 
 -- Creates or updates a reporting login with its scope; the owner alone may run it. The
 -- password arrives as a SCRAM-SHA-256 verifier computed by the CLI, never in clear text.
@@ -166,7 +166,7 @@ left join region c on r.level >= 'CITY' and c.code = left(r.code, 4)
 left join region o on r.level >= 'COUNTY' and o.code = left(r.code, 6)
 left join region t on r.level >= 'TOWNSHIP' and t.code = left(r.code, 9)
 left join region v on r.level >= 'VILLAGE' and v.code = r.code
-where r.path <@ any ((select reporting_paths()));
+where r.path <@ any ((select reporting_paths())::ltree[]);
 
 create view reporting.organizations with (security_barrier) as
 select t.id, t.name, t.kind::text as kind,
@@ -261,47 +261,57 @@ with parts as (
     from resolution t
     where t.implemented_on is not null
     group by 1, 2
+),
+totals as (
+    select region_code, day,
+        sum(submitted)::bigint as submitted, sum(open)::bigint as open,
+        sum(resolved)::bigint as resolved, sum(rejected)::bigint as rejected,
+        sum(overdue)::bigint as overdue,
+        sum(answered_within_24h)::bigint as answered_within_24h,
+        sum(answer_due)::bigint as answer_due,
+        sum(rated)::bigint as rated, sum(satisfied)::bigint as satisfied,
+        sum(hours_to_resolve)::double precision as hours_to_resolve,
+        sum(events)::bigint as events, sum(participants)::bigint as participants,
+        sum(resolutions_adopted)::bigint as resolutions_adopted,
+        sum(resolutions_implemented)::bigint as resolutions_implemented
+    from parts
+    group by region_code, day
 )
 select g.code as region_code, g.name as region_name, g.level as region_level,
     g.province_code, g.province_name, g.city_code, g.city_name,
     g.county_code, g.county_name, g.township_code, g.township_name,
     g.village_code, g.village_name,
-    x.day,
-    sum(x.submitted)::bigint as submitted, sum(x.open)::bigint as open,
-    sum(x.resolved)::bigint as resolved, sum(x.rejected)::bigint as rejected,
-    sum(x.overdue)::bigint as overdue,
-    sum(x.answered_within_24h)::bigint as answered_within_24h,
-    sum(x.answer_due)::bigint as answer_due,
-    sum(x.rated)::bigint as rated, sum(x.satisfied)::bigint as satisfied,
-    sum(x.hours_to_resolve)::double precision as hours_to_resolve,
-    sum(x.events)::bigint as events, sum(x.participants)::bigint as participants,
-    sum(x.resolutions_adopted)::bigint as resolutions_adopted,
-    sum(x.resolutions_implemented)::bigint as resolutions_implemented
-from parts x
-join reporting.regions g on g.code = x.region_code
-group by g.code, g.name, g.level, g.province_code, g.province_name, g.city_code, g.city_name,
-    g.county_code, g.county_name, g.township_code, g.township_name, g.village_code,
-    g.village_name, x.day;
+    x.day, x.submitted, x.open, x.resolved, x.rejected, x.overdue, x.answered_within_24h,
+    x.answer_due, x.rated, x.satisfied, x.hours_to_resolve, x.events, x.participants,
+    x.resolutions_adopted, x.resolutions_implemented
+from totals x
+join reporting.regions g on g.code = x.region_code;
 
 -- The same per region and calendar month (`month` its first day).
 create view reporting.monthly_figures with (security_barrier) as
-select region_code, region_name, region_level,
-    province_code, province_name, city_code, city_name, county_code, county_name,
-    township_code, township_name, village_code, village_name,
-    date_trunc('month', day)::date as month,
-    sum(submitted)::bigint as submitted, sum(open)::bigint as open,
-    sum(resolved)::bigint as resolved, sum(rejected)::bigint as rejected,
-    sum(overdue)::bigint as overdue, sum(answered_within_24h)::bigint as answered_within_24h,
-    sum(answer_due)::bigint as answer_due, sum(rated)::bigint as rated,
-    sum(satisfied)::bigint as satisfied,
-    sum(hours_to_resolve)::double precision as hours_to_resolve,
-    sum(events)::bigint as events, sum(participants)::bigint as participants,
-    sum(resolutions_adopted)::bigint as resolutions_adopted,
-    sum(resolutions_implemented)::bigint as resolutions_implemented
-from reporting.daily_figures
-group by region_code, region_name, region_level, province_code, province_name, city_code,
-    city_name, county_code, county_name, township_code, township_name, village_code,
-    village_name, date_trunc('month', day);
+with totals as (
+    select region_code, date_trunc('month', day)::date as month,
+        sum(submitted)::bigint as submitted, sum(open)::bigint as open,
+        sum(resolved)::bigint as resolved, sum(rejected)::bigint as rejected,
+        sum(overdue)::bigint as overdue, sum(answered_within_24h)::bigint as answered_within_24h,
+        sum(answer_due)::bigint as answer_due, sum(rated)::bigint as rated,
+        sum(satisfied)::bigint as satisfied,
+        sum(hours_to_resolve)::double precision as hours_to_resolve,
+        sum(events)::bigint as events, sum(participants)::bigint as participants,
+        sum(resolutions_adopted)::bigint as resolutions_adopted,
+        sum(resolutions_implemented)::bigint as resolutions_implemented
+    from reporting.daily_figures
+    group by region_code, date_trunc('month', day)
+)
+select g.code as region_code, g.name as region_name, g.level as region_level,
+    g.province_code, g.province_name, g.city_code, g.city_name,
+    g.county_code, g.county_name, g.township_code, g.township_name,
+    g.village_code, g.village_name,
+    x.month, x.submitted, x.open, x.resolved, x.rejected, x.overdue, x.answered_within_24h,
+    x.answer_due, x.rated, x.satisfied, x.hours_to_resolve, x.events, x.participants,
+    x.resolutions_adopted, x.resolutions_implemented
+from totals x
+join reporting.regions g on g.code = x.region_code;
 
 grant select on all tables in schema reporting to hub_reporting;
 reset role;
