@@ -205,6 +205,11 @@ async def test_base_tables_are_refused(township: asyncpg.Connection, table: str)
         "select ingest_batch('s', 'x', '[]', '[]', '[]')",
         "select regions_by_code('{341125}')",
         "set role hub_reporting_owner",
+        "set role hub_runtime",
+        "set role hub_app",
+        "copy service_request to stdout",
+        "select rolpassword from pg_authid",
+        "select allowlisted_client('x')",
         "set session authorization hub_owner",
     ],
 )
