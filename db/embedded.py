@@ -2,8 +2,10 @@
 
 The wheel's own `get_server()` starts with trust authentication; the hub needs password
 logins for its two roles, so it runs `initdb` and `pg_ctl` itself. The server listens on a
-Unix socket inside the data folder (and on a TCP port only when asked), with passwords kept
-in a file readable by the hub's user alone.
+Unix socket inside the data folder (and on a TCP address only when asked, for BI tools'
+reporting logins: `HUB_POSTGRES_LISTEN`), with passwords kept in a file readable by the
+hub's user alone. Every login authenticates with scram-sha-256; from addresses other than
+loopback only members of `hub_reporting` are admitted.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ OWNER = "hub_owner"
 RUNTIME = "hub_app"
 DATABASE = "hub"
 SOCKET_PORT = 5432
+REPORTING_GROUP = "hub_reporting"
+# Reporting logins (and no other role) may connect from other hosts, with passwords.
+REPORTING_HBA = f"host all +{REPORTING_GROUP} all scram-sha-256"
 
 
 class EmbeddedError(RuntimeError):
@@ -75,12 +80,14 @@ class EmbeddedPostgres:
         data_dir: Path,
         *,
         tcp_port: int | None = None,
+        tcp_host: str = "127.0.0.1",
         durable: bool = True,
         settings: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.pgdata = self.data_dir / "pg"
         self.tcp_port = tcp_port
+        self.tcp_host = tcp_host
         self.port = tcp_port or SOCKET_PORT
         self.durable = durable
         self.extra_settings = settings or {}
@@ -192,7 +199,7 @@ class EmbeddedPostgres:
 
     def _server_options(self) -> str:
         options = {
-            "listen_addresses": "'127.0.0.1'" if self.tcp_port else "''",
+            "listen_addresses": f"'{self.tcp_host}'" if self.tcp_port else "''",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.socket_dir}'",
             "password_encryption": "scram-sha-256",
@@ -225,7 +232,9 @@ class EmbeddedPostgres:
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb(user)
         if self.is_running():
+            self.port = self._running_port()
             return
+        self._allow_reporting_logins()
         self._run(
             [
                 str(POSTGRES_BIN_PATH / "pg_ctl"),
@@ -244,6 +253,18 @@ class EmbeddedPostgres:
             stdin=subprocess.DEVNULL,
         )
         self.started_here = True
+
+    def _running_port(self) -> int:
+        # Another process started the server, perhaps on another port: the socket is named
+        # after the port it actually uses (the fourth line of postmaster.pid).
+        lines = (self.pgdata / "postmaster.pid").read_text().splitlines()
+        return int(lines[3]) if len(lines) > 3 and lines[3].strip().isdigit() else self.port
+
+    def _allow_reporting_logins(self) -> None:
+        hba = self.pgdata / "pg_hba.conf"
+        text = hba.read_text()
+        if REPORTING_HBA not in text.splitlines():
+            hba.write_text(text.rstrip("\n") + "\n" + REPORTING_HBA + "\n")
 
     def stop(self) -> None:
         if not self.started_here:

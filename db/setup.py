@@ -36,10 +36,25 @@ def _with_login(url: str, user: str, password: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{quote(user)}:{quote(password, safe='')}@{host}"))
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (as in `HUB_POSTGRES_LISTEN=127.0.0.1:5433`) to its parts."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SetupError(f"a listen address is HOST:PORT, like 127.0.0.1:5433, not {value!r}")
+    return host.strip("[]"), int(port)
+
+
 def start_embedded(
-    data_dir: Path, *, tcp_port: int | None = None, durable: bool = True
+    data_dir: Path,
+    *,
+    tcp_port: int | None = None,
+    durable: bool = True,
+    listen: str | None = None,
 ) -> Database:
-    server = embedded.EmbeddedPostgres(data_dir, tcp_port=tcp_port, durable=durable)
+    host = "127.0.0.1"
+    if listen is not None:
+        host, tcp_port = parse_listen(listen)
+    server = embedded.EmbeddedPostgres(data_dir, tcp_port=tcp_port, tcp_host=host, durable=durable)
     server.start()
     return Database(server.owner_dsn(), server.runtime_dsn(), server)
 
@@ -51,9 +66,10 @@ async def prepare(
     runtime_database_url: str | None = None,
     runtime_password: str | None = None,
     apply_migrations: bool = True,
+    listen: str | None = None,
 ) -> Database:
     if database_url is None:
-        db = start_embedded(data_dir)
+        db = start_embedded(data_dir, listen=listen)
         assert db.server is not None
         superuser = await asyncpg.connect(db.server.superuser_dsn())
         try:

@@ -15,12 +15,15 @@ from starlette.routing import Route, WebSocketRoute
 from db import pool as db_pool
 from db.roles import check_runtime_role
 from db.setup import Database, prepare
+from resolvers.allowlist import AllowList
 from resolvers.changes import ChangeFeed
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from schema.build import build_schema
+from schema.reports import Reports
 from server.auth import KeySet
 from server.graphql import Services, graphql_endpoint
+from server.reports import reports_endpoint
 from server.settings import Settings
 from server.websocket import LiveEndpoint, graphql_socket
 
@@ -64,6 +67,7 @@ def create_app(
             database_url=settings.database_url,
             runtime_database_url=settings.runtime_database_url,
             runtime_password=settings.runtime_password,
+            listen=settings.postgres_listen,
         )
         readiness.database = db
         if seed_demo:
@@ -82,13 +86,16 @@ def create_app(
         try:
             async with pool.acquire() as conn:
                 await check_runtime_role(conn)
+            schema = build_schema(production=settings.production)
             app.state.services = Services(
                 settings=settings,
-                schema=build_schema(production=settings.production),
+                schema=schema,
                 pool=pool,
                 directory=RegionDirectory(pool),
                 cursors=CursorCodec(settings.jwt_secret),
                 keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
+                reports=Reports.load(schema._schema),
+                allowlist=AllowList(pool),
             )
             await feed.start()
             app.state.live = LiveEndpoint(app.state.services, feed)
@@ -106,6 +113,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_socket),
+            Route("/reports", reports_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from server import reporting_cli
 from server.settings import Settings, SettingsError, load_settings
 
 
@@ -61,6 +62,7 @@ async def _with_owner(
         database_url=settings.database_url,
         runtime_database_url=settings.runtime_database_url,
         runtime_password=settings.runtime_password,
+        listen=settings.postgres_listen,
     )
     try:
         conn = await asyncpg.connect(db.owner_dsn)
@@ -193,6 +195,7 @@ async def _ingest_data(
         database_url=settings.database_url,
         runtime_database_url=settings.runtime_database_url,
         runtime_password=settings.runtime_password,
+        listen=settings.postgres_listen,
     )
     try:
         pool = await create_pool(db.runtime_dsn, min_size=1, max_size=2)
@@ -282,6 +285,7 @@ def parser() -> argparse.ArgumentParser:
     register.add_argument("name")
     register.add_argument("--jurisdiction", required=True, metavar="CODE")
     source_actions.add_parser("list", help="the registered sources")
+    reporting_cli.add_commands(commands)
     return top
 
 
@@ -302,6 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ingest(settings, args)
     if args.command == "source":
         return asyncio.run(_source(settings, args))
+    if args.command in ("reporting", "client"):
+        return asyncio.run(reporting_cli.run(settings, args))
     return asyncio.run(_db(settings, args))
 
 

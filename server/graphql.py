@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types import ExecutionResult
 
+from resolvers.allowlist import AllowList
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, HubError, Internal, Unauthenticated
 from resolvers.ids import CursorCodec
@@ -21,7 +22,9 @@ from resolvers.regions import RegionDirectory
 from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
+from schema.reports import Reports
 from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
+from server.reports import gateway_fetch, named_report, report_required
 from server.settings import Settings
 
 log = logging.getLogger("grassroots.graphql")
@@ -48,6 +51,8 @@ class Services:
     directory: RegionDirectory
     cursors: CursorCodec
     keys: KeySet | None = None
+    reports: Reports | None = None
+    allowlist: AllowList | None = None
 
 
 def error_response(status: int, error: HubError) -> JSONResponse:
@@ -221,6 +226,7 @@ async def graphql_endpoint(request: Request) -> Response:
     except HubError as error:
         return error_response(401, error)
 
+    gateway = gateway_credential(request.headers.get(GATEWAY_HEADER), services.settings) is True
     batch = isinstance(payload, list)
     items = payload if batch else [payload]
     if batch and not 0 < len(items) <= MAX_BATCH:
@@ -233,13 +239,17 @@ async def graphql_endpoint(request: Request) -> Response:
     answers: list[dict[str, Any]] = []
     statements = 0
     all_malformed = True
+    limited = services.allowlist is not None and await services.allowlist.holds(caller.client)
     for item in items:
-        operation = _operation(item)
+        report = named_report(item, services.reports)
+        operation = _operation(item) if report is None else report
         if isinstance(operation, HubError):
             answers.append({"errors": [operation.formatted]})
             continue
         if caller.service_only and not _service_only(operation[0]):
             return error_response(401, Unauthenticated(SERVICE_ONLY))
+        if limited and report is None and not (gateway and gateway_fetch(operation[0])):
+            return error_response(403, report_required())
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
         answer, malformed = await _execute(services, context, *operation)

@@ -35,6 +35,7 @@ class Settings:
     statement_timeout_ms: int
     pool_min_size: int
     pool_max_size: int
+    postgres_listen: str | None = None
 
     @property
     def production(self) -> bool:
@@ -102,4 +103,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         statement_timeout_ms=integer("HUB_STATEMENT_TIMEOUT_MS", 5000, 100, 600_000),
         pool_min_size=integer("HUB_POOL_MIN_SIZE", 2, 1, 100),
         pool_max_size=integer("HUB_POOL_MAX_SIZE", 10, 1, 500),
+        postgres_listen=_listen(config("HUB_POSTGRES_LISTEN", default=None) or None),
     )
+
+
+def _listen(value: str | None) -> str | None:
+    """`HUB_POSTGRES_LISTEN`: where the embedded PostgreSQL also listens over TCP."""
+    if value is None:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsError(f"HUB_POSTGRES_LISTEN is HOST:PORT, like 127.0.0.1:5433, not {value!r}")
+    return value

@@ -54,6 +54,7 @@ from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
 from server.auth import authenticate
 from server.graphql import Services, format_error
+from server.reports import report_required
 
 log = logging.getLogger("grassroots.websocket")
 
@@ -222,6 +223,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
     async def _run(self, operation: Operation[Connection, None], ctx: LiveContext) -> None:
         refused = _refusal(operation)
+        allowlist = self.context.services.allowlist
+        if refused is None and allowlist is not None and await allowlist.holds(ctx.caller.client):
+            refused = report_required()  # registered reports are queries, never subscriptions
         if refused is not None:
             await operation.send_initial_errors([refused])
             return
