@@ -253,72 +253,51 @@ as $$
         else new_rows || ' union all ' || old_rows end
 $$;
 
-create function rollup_service_request_changed() returns trigger
+-- One trigger function for the four tables. An event's update also moves its resolutions,
+-- which count under the event's kind (they cancel out unless the kind changed).
+create function rollup_changed() returns trigger
     language plpgsql security definer set search_path = public, pg_temp
 as $$
 begin
-    execute rollup_service_upsert(rollup_delta(tg_op,
-        rollup_service_rows('new_rows', 1), rollup_service_rows('old_rows', -1)));
-    execute rollup_open_upsert(rollup_delta(tg_op,
-        rollup_open_rows('new_rows', 1), rollup_open_rows('old_rows', -1)));
-    return null;
-end
-$$;
-
-create function rollup_organization_changed() returns trigger
-    language plpgsql security definer set search_path = public, pg_temp
-as $$
-begin
-    execute rollup_organization_upsert(rollup_delta(tg_op,
-        rollup_organization_rows('new_rows', 1), rollup_organization_rows('old_rows', -1)));
-    return null;
-end
-$$;
-
--- An event's own figures, and, when its kind changes, its resolutions' under the new kind.
-create function rollup_participation_event_changed() returns trigger
-    language plpgsql security definer set search_path = public, pg_temp
-as $$
-begin
-    execute rollup_participation_upsert(rollup_delta(tg_op,
-        rollup_participation_rows('new_rows', 'resolution', 1, true),
-        rollup_participation_rows('old_rows', 'resolution', -1, true)));
-    return null;
-end
-$$;
-
-create function rollup_resolution_changed() returns trigger
-    language plpgsql security definer set search_path = public, pg_temp
-as $$
-begin
-    execute rollup_participation_upsert(rollup_delta(tg_op,
-        rollup_participation_rows('participation_event', 'new_rows', 1, false),
-        rollup_participation_rows('participation_event', 'old_rows', -1, false)));
+    case tg_table_name
+    when 'service_request' then
+        execute rollup_service_upsert(rollup_delta(tg_op,
+            rollup_service_rows('new_rows', 1), rollup_service_rows('old_rows', -1)));
+        execute rollup_open_upsert(rollup_delta(tg_op,
+            rollup_open_rows('new_rows', 1), rollup_open_rows('old_rows', -1)));
+    when 'organization' then
+        execute rollup_organization_upsert(rollup_delta(tg_op,
+            rollup_organization_rows('new_rows', 1), rollup_organization_rows('old_rows', -1)));
+    when 'participation_event' then
+        execute rollup_participation_upsert(rollup_delta(tg_op,
+            rollup_participation_rows('new_rows', 'resolution', 1, true),
+            rollup_participation_rows('old_rows', 'resolution', -1, true)));
+    when 'resolution' then
+        execute rollup_participation_upsert(rollup_delta(tg_op,
+            rollup_participation_rows('participation_event', 'new_rows', 1, false),
+            rollup_participation_rows('participation_event', 'old_rows', -1, false)));
+    end case;
     return null;
 end
 $$;
 
 do $$
 declare
-    t record;
+    t text;
     op text;
 begin
-    for t in select * from (values
-        ('service_request', 'rollup_service_request_changed'),
-        ('organization', 'rollup_organization_changed'),
-        ('participation_event', 'rollup_participation_event_changed'),
-        ('resolution', 'rollup_resolution_changed')) v (tab, fn)
+    foreach t in array array['service_request', 'organization', 'participation_event',
+                             'resolution']
     loop
         foreach op in array array['insert', 'update', 'delete']
         loop
             execute format(
                 'create trigger %I after %s on %I referencing %s for each statement
-                     execute function %I()',
-                t.tab || '_rollup_' || op, op, t.tab,
+                     execute function rollup_changed()',
+                t || '_rollup_' || op, op, t,
                 case op when 'insert' then 'new table as new_rows'
                         when 'delete' then 'old table as old_rows'
-                        else 'old table as old_rows new table as new_rows' end,
-                t.fn);
+                        else 'old table as old_rows new table as new_rows' end);
         end loop;
     end loop;
 end
