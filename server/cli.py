@@ -227,6 +227,33 @@ async def _source(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _synthesize(settings: Settings, args: argparse.Namespace) -> int:
+    from db import synthesize
+    from db.setup import prepare
+
+    db = await prepare(
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        runtime_database_url=settings.runtime_database_url,
+        runtime_password=settings.runtime_password,
+    )
+    try:
+        report = await synthesize.synthesize(db.owner_dsn, args.scale, replace=args.replace)
+    except synthesize.SynthesisError as error:
+        print(f"synthesize: {error}", file=sys.stderr)
+        return 1
+    finally:
+        db.stop()
+    result = report.as_dict()
+    result["data_folder_bytes"] = _folder_bytes(settings.data_dir) if settings.embedded else None
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="grassroots", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -255,6 +282,13 @@ def parser() -> argparse.ArgumentParser:
     imports.add_argument("dir", nargs="?", help="folder of the five files (default: the demo)")
     actions.add_parser("seed-demo", help="import the demo county and seed its records")
     actions.add_parser("status", help="migrations and row counts")
+    synth = actions.add_parser(
+        "synthesize", help="fill a subtree with deterministic synthetic records (benchmarks)"
+    )
+    synth.add_argument(
+        "--scale", required=True, metavar="SCALE", help="national, province:CODE or county:CODE"
+    )
+    synth.add_argument("--replace", action="store_true", help="delete the subtree's records first")
 
     ingest = commands.add_parser(
         "ingest", help="ingest a batch of a source's records (JSON Lines or CSV) as the token"
@@ -290,6 +324,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _ingest(settings, args)
     if args.command == "source":
         return asyncio.run(_source(settings, args))
+    if args.action == "synthesize":
+        return asyncio.run(_synthesize(settings, args))
     return asyncio.run(_db(settings, args))
 
 
