@@ -196,7 +196,8 @@ async def _load_unit(conn: asyncpg.Connection, path: str, tally: _Tally) -> None
         started = time.perf_counter()
         status: str = await conn.execute(statement, *args)
         tally.time(name, time.perf_counter() - started)
-        return int(status.rsplit(" ", 1)[-1])
+        count = status.rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
 
     await run("regions", CLEAR_UNIT)
     await run("regions", INSERT_REGIONS, path)
