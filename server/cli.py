@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -251,7 +253,13 @@ async def _synthesize(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _folder_bytes(folder: Path) -> int:
-    return sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    """Bytes of the files under `folder` (ones that vanish or cannot be read are skipped)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
 
 
 def parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from db.synthesize import SynthesisError, synthesize
 from server.settings import Settings
 from tests.conftest import FOREIGN_COUNTY, running
 from tests.db.test_demo import ENUM_COLUMNS, TRANSITIONS
+from tests.server.test_cli import grassroots
 
 COUNTY = "341126"
 ANCHOR = "timestamptz '2026-11-15 12:00+08'"
@@ -271,3 +272,15 @@ async def test_the_records_pass_through_graphql(
     assert len(nodes) == 20 and all(node["history"] for node in nodes)
     masked = [node["requester"]["phone"] for node in nodes if node["requester"]]
     assert masked and all("****" in phone for phone in masked if phone)
+
+
+async def test_the_command_refuses_with_exit_code_1_and_says_why(database: Database) -> None:
+    code, out, err = await grassroots(
+        "db", "synthesize", "--scale", f"county:{FOREIGN_COUNTY}", database=database
+    )
+    assert (code, out) == (1, "")
+    assert "already holds records" in err and "--replace" in err
+    code, _, err = await grassroots(
+        "db", "synthesize", "--scale", "town:341126101", database=database
+    )
+    assert code == 1 and "not national" in err
