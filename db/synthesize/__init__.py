@@ -11,7 +11,8 @@ A small load (a county) runs in one transaction with the indexes in place. A bul
 least `BULK_MIN_REQUESTS` requests, and no fewer than the table holds) first drops the
 loaded tables' keys, indexes and foreign keys and disables their user triggers, in a
 committed transaction, so that several connections can load at once; they are rebuilt
-afterwards, also when the load fails.
+afterwards, also when the load fails. Meanwhile nothing else should write to those tables:
+run it with no hub serving the database.
 """
 
 from __future__ import annotations
