@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -238,6 +240,39 @@ async def _source(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _synthesize(settings: Settings, args: argparse.Namespace) -> int:
+    from db import synthesize
+    from db.setup import prepare
+
+    db = await prepare(
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        runtime_database_url=settings.runtime_database_url,
+        runtime_password=settings.runtime_password,
+    )
+    try:
+        report = await synthesize.synthesize(db.owner_dsn, args.scale, replace=args.replace)
+    except synthesize.SynthesisError as error:
+        print(f"synthesize: {error}", file=sys.stderr)
+        return 1
+    finally:
+        db.stop()
+    result = report.as_dict()
+    result["data_folder_bytes"] = _folder_bytes(settings.data_dir) if settings.embedded else None
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _folder_bytes(folder: Path) -> int:
+    """Bytes of the files under `folder` (ones that vanish or cannot be read are skipped)."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(root, name)).st_size
+    return total
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="grassroots", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -270,6 +305,13 @@ def parser() -> argparse.ArgumentParser:
     actions.add_parser(
         "check-rollups", help="compare the roll-up tables with a rebuild (exit 1 if they differ)"
     )
+    synth = actions.add_parser(
+        "synthesize", help="fill a subtree with deterministic synthetic records (benchmarks)"
+    )
+    synth.add_argument(
+        "--scale", required=True, metavar="SCALE", help="national, province:CODE or county:CODE"
+    )
+    synth.add_argument("--replace", action="store_true", help="delete the subtree's records first")
 
     ingest = commands.add_parser(
         "ingest", help="ingest a batch of a source's records (JSON Lines or CSV) as the token"
@@ -308,6 +350,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_source(settings, args))
     if args.command in ("reporting", "client"):
         return asyncio.run(reporting_cli.run(settings, args))
+    if args.action == "synthesize":
+        return asyncio.run(_synthesize(settings, args))
     return asyncio.run(_db(settings, args))
 
 
