@@ -144,11 +144,11 @@ create function rollup_participation_rows(
 as $$
     select case when with_events then format($q$
         select path, cst_day(starts_at) as day, kind, %1$s as events,
-            %1$s * participant_count::bigint as participants, 0 as adopted, 0 as implemented
+            %1$s * participant_count as participants, 0 as adopted, 0 as implemented
         from %2$s
         union all $q$, sign, events) else '' end
     || format($q$
-        select r.path, r.decided_on as day, e.kind, 0 as events, 0::bigint as participants,
+        select r.path, r.decided_on as day, e.kind, 0 as events, 0 as participants,
             %1$s as adopted, 0 as implemented
         from %3$s r join %2$s e on e.id = r.event_id
         where r.status in ('ADOPTED', 'IMPLEMENTED') and r.decided_on is not null
@@ -163,7 +163,7 @@ create function rollup_organization_rows(source text, sign integer) returns text
 as $$
     select format($q$
         select path, kind, %1$s as organizations,
-            %1$s * party_member_count::bigint as party_members
+            %1$s * party_member_count as party_members
         from %2$s$q$, sign, source)
 $$;
 
@@ -204,7 +204,10 @@ begin
         array_to_string(outer_keys, ', '),
         (select string_agg(format('sum(x.%I)', c), ', ') from unnest(counts) c),
         array_to_string(inner_keys, ', '),
-        (select string_agg(format('sum(r.%1$I) as %1$I', c), ', ') from unnest(counts) c),
+        -- A city's day holds few rows: its counts fit an int, which sums fast at every level.
+        (select string_agg(format('sum(r.%1$I)::%2$s as %1$I', c,
+            case when c like '%\_seconds' then 'numeric' else 'int' end), ', ')
+            from unnest(counts) c),
         source,
         (select string_agg(i::text, ', ') from generate_series(1, 1 + cardinality(inner_keys)) i),
         case when dated then 'cross join (values (''d''::"char"), (''m''::"char"))  g (grain)'
