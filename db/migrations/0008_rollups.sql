@@ -256,51 +256,59 @@ as $$
         else new_rows || ' union all ' || old_rows end
 $$;
 
--- One trigger function for the four tables. An event's update also moves its resolutions,
--- which count under the event's kind (they cancel out unless the kind changed).
-create function rollup_changed() returns trigger
-    language plpgsql security definer set search_path = public, pg_temp
+-- The statements one trigger runs for `op` on `tab`. An event's update also moves its
+-- resolutions, which count under the event's kind (they cancel out unless the kind changed).
+create function rollup_statements(tab text, op text) returns text
+    language sql immutable
 as $$
-begin
-    case tg_table_name
+    select case tab
     when 'service_request' then
-        execute rollup_service_upsert(rollup_delta(tg_op,
-            rollup_service_rows('new_rows', 1), rollup_service_rows('old_rows', -1)));
-        execute rollup_open_upsert(rollup_delta(tg_op,
-            rollup_open_rows('new_rows', 1), rollup_open_rows('old_rows', -1)));
+        rollup_service_upsert(rollup_delta(op,
+            rollup_service_rows('new_rows', 1), rollup_service_rows('old_rows', -1)))
+        || ';
+        ' || rollup_open_upsert(rollup_delta(op,
+            rollup_open_rows('new_rows', 1), rollup_open_rows('old_rows', -1)))
     when 'organization' then
-        execute rollup_organization_upsert(rollup_delta(tg_op,
-            rollup_organization_rows('new_rows', 1), rollup_organization_rows('old_rows', -1)));
+        rollup_organization_upsert(rollup_delta(op,
+            rollup_organization_rows('new_rows', 1), rollup_organization_rows('old_rows', -1)))
     when 'participation_event' then
-        execute rollup_participation_upsert(rollup_delta(tg_op,
+        rollup_participation_upsert(rollup_delta(op,
             rollup_participation_rows('new_rows', 'resolution', 1, true),
-            rollup_participation_rows('old_rows', 'resolution', -1, true)));
+            rollup_participation_rows('old_rows', 'resolution', -1, true)))
     when 'resolution' then
-        execute rollup_participation_upsert(rollup_delta(tg_op,
+        rollup_participation_upsert(rollup_delta(op,
             rollup_participation_rows('participation_event', 'new_rows', 1, false),
-            rollup_participation_rows('participation_event', 'old_rows', -1, false)));
-    end case;
-    return null;
-end
+            rollup_participation_rows('participation_event', 'old_rows', -1, false)))
+    end
 $$;
 
+-- A trigger function per table and operation, its statements written out here as static
+-- SQL, so each session plans them once rather than on every write.
 do $$
 declare
     t text;
     op text;
+    fn text;
 begin
     foreach t in array array['service_request', 'organization', 'participation_event',
                              'resolution']
     loop
         foreach op in array array['insert', 'update', 'delete']
         loop
+            fn := 'rollup_' || t || '_' || op;
+            execute format(
+                'create function %I() returns trigger
+                     language plpgsql security definer set search_path = public, pg_temp
+                 as %L',
+                fn, 'begin ' || rollup_statements(t, upper(op)) || '; return null; end');
             execute format(
                 'create trigger %I after %s on %I referencing %s for each statement
-                     execute function rollup_changed()',
+                     execute function %I()',
                 t || '_rollup_' || op, op, t,
                 case op when 'insert' then 'new table as new_rows'
                         when 'delete' then 'old table as old_rows'
-                        else 'old table as old_rows new table as new_rows' end);
+                        else 'old table as old_rows new table as new_rows' end,
+                fn);
         end loop;
     end loop;
 end
