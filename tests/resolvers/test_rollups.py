@@ -7,6 +7,7 @@ earlier ones, as the figures of a live hub would.
 
 import asyncio
 import datetime as dt
+import json
 from typing import Any
 
 import asyncpg
@@ -15,6 +16,7 @@ import pytest
 from db import rollups
 from db.setup import Database
 from tests.conftest import Hub
+from tests.server.test_cli import grassroots
 
 CST = dt.timezone(dt.timedelta(hours=8))
 NATION, PROVINCE, CITY, COUNTY, TOWNSHIP = "100000", "34", "3411", "341126", "341126101"
@@ -492,3 +494,20 @@ async def test_a_write_chosen_to_break_a_deadlock_is_run_again(
     total = lambda b: b["data"]["region"]["stats"]["serviceRequests"]["total"]  # noqa: E731
     assert total(after) == total(before) + 1
     await assert_rollups_equal_a_rebuild(owner)
+
+
+async def test_check_rollups_finds_a_drifted_row_and_rebuild_rollups_mends_it(
+    owner: asyncpg.Connection, database: Database
+) -> None:
+    code, out, _ = await grassroots("db", "check-rollups", database=database)
+    assert code == 0 and set(json.loads(out)["differences"].values()) == {0}
+    await owner.execute(
+        "update rollup_service set submitted = submitted + 1 where region_code = '34' "
+        "and grain = 'm' and bucket = '2026-03-01' and category = 'HEALTH'"
+    )
+    code, out, _ = await grassroots("db", "check-rollups", database=database)
+    assert code == 1 and json.loads(out)["differences"]["rollup_service"] == 2
+    code, out, _ = await grassroots("db", "rebuild-rollups", database=database)
+    assert code == 0 and json.loads(out)["rows"]["rollup_service"] > 0
+    code, out, _ = await grassroots("db", "check-rollups", database=database)
+    assert code == 0 and set(json.loads(out)["differences"].values()) == {0}
