@@ -341,3 +341,6 @@ create index service_request_unanswered on service_request (submitted_at)
     where first_responded_at is null or first_responded_at - submitted_at > interval '24 hours';
 create index service_request_open_due on service_request (due_at)
     where status in ('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED');
+
+-- A county's figures count its resolutions by region, as its requests and events.
+create index resolution_region on resolution (region_code);
