@@ -5,6 +5,7 @@ With no database URL the embedded server in the data folder is used (started if 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -53,7 +54,8 @@ async def prepare(
     apply_migrations: bool = True,
 ) -> Database:
     if database_url is None:
-        db = start_embedded(data_dir)
+        # initdb and pg_ctl take seconds: off the event loop, which may be serving /readyz.
+        db = await asyncio.to_thread(start_embedded, data_dir)
         assert db.server is not None
         superuser = await asyncpg.connect(db.server.superuser_dsn())
         try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from resolvers.errors import database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
 
 # name: audit-personal-reads — one entry per pii grant and record type that a request read.
@@ -48,14 +49,24 @@ class RequestSession:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
-            self._conn = await self._pool.acquire()
-            self._transaction = self._conn.transaction()
-            await self._transaction.start()
-            await self._conn.execute(
-                SET_SCOPES,
-                *(ltree_array(self._caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
-                self._caller.subject,
-            )
+            with database_reachable():
+                self._conn = await self._pool.acquire()
+            try:
+                with database_reachable():
+                    self._transaction = self._conn.transaction()
+                    await self._transaction.start()
+                    await self._conn.execute(
+                        SET_SCOPES,
+                        *(
+                            ltree_array(self._caller.scope(k))
+                            for k in ("read", "editor", "pii", "auditor")
+                        ),
+                        self._caller.subject,
+                    )
+            except BaseException:
+                broken, self._conn = self._conn, None
+                await self._pool.release(broken)
+                raise
         conn: asyncpg.Connection = self._conn
         return conn
 
@@ -63,7 +74,8 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            with database_reachable():
+                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
             return rows
 
     async def fetch_records(self, record_type: str, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -89,7 +101,8 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             savepoint = conn.transaction()
-            await savepoint.start()
+            with database_reachable():
+                await savepoint.start()
         try:
             yield
         except BaseException:
@@ -104,7 +117,8 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            await conn.execute(sql, *args)
+            with database_reachable():
+                await conn.execute(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)
@@ -118,22 +132,26 @@ class RequestSession:
         if self._conn is None:
             return
         try:
-            if commit and self._personal:
-                entries = [
-                    {
-                        "region_code": grant.rsplit(".", 1)[-1],
-                        "record_type": kind,
-                        "ids": sorted(ids),
-                    }
-                    for (grant, kind), ids in sorted(self._personal.items())
-                ]
-                await self._conn.execute(
-                    AUDIT_READS, self._caller.subject, self._caller.client, entries
-                )
-            if commit:
-                await self._transaction.commit()
-            else:
-                await self._transaction.rollback()
+            with database_reachable():
+                await self._finish(commit=commit)
         finally:
             await self._pool.release(self._conn)
             self._conn = None
+
+    async def _finish(self, *, commit: bool) -> None:
+        if commit and self._personal:
+            entries = [
+                {
+                    "region_code": grant.rsplit(".", 1)[-1],
+                    "record_type": kind,
+                    "ids": sorted(ids),
+                }
+                for (grant, kind), ids in sorted(self._personal.items())
+            ]
+            await self._conn.execute(
+                AUDIT_READS, self._caller.subject, self._caller.client, entries
+            )
+        if commit:
+            await self._transaction.commit()
+        else:
+            await self._transaction.rollback()

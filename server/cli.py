@@ -17,20 +17,9 @@ from server.settings import Settings, SettingsError, load_settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from server.serve import serve
 
-    from server.app import create_app
-
-    app = create_app(settings, seed_demo=args.demo)
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-        loop="auto",
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    return serve(settings, demo=args.demo, host=args.host, port=args.port)
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
