@@ -14,6 +14,9 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     asyncpg.AdminShutdownError,  # 57P01: terminated by a fast shutdown
     asyncpg.CrashShutdownError,  # 57P02
     asyncpg.TooManyConnectionsError,  # 53300
+    # The client's protocol state broke with its connection (seen when a pooled connection
+    # dies under a fast shutdown); it never stems from a statement.
+    asyncpg.InternalClientError,
 )
 
 

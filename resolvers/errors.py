@@ -58,14 +58,15 @@ class ServiceUnavailable(HubError):
 
 
 @contextlib.contextmanager
-def database_reachable() -> Iterator[None]:
-    """Turn an error that says the database is out of reach into `ServiceUnavailable`."""
+def database_reachable(conn: Any = None) -> Iterator[None]:
+    """Turn an error that says the database is out of reach into `ServiceUnavailable`; so
+    is any error on `conn` once that connection has been lost."""
     try:
         yield
     except ServiceUnavailable:
         raise
     except Exception as error:
-        if unreachable(error):
+        if unreachable(error) or (conn is not None and conn.is_closed()):
             raise ServiceUnavailable() from error
         raise
 

@@ -52,7 +52,7 @@ class RequestSession:
             with database_reachable():
                 self._conn = await self._pool.acquire()
             try:
-                with database_reachable():
+                with database_reachable(self._conn):
                     self._transaction = self._conn.transaction()
                     await self._transaction.start()
                     await self._conn.execute(
@@ -64,8 +64,7 @@ class RequestSession:
                         self._caller.subject,
                     )
             except BaseException:
-                broken, self._conn = self._conn, None
-                await self._pool.release(broken)
+                await self._release()
                 raise
         conn: asyncpg.Connection = self._conn
         return conn
@@ -74,7 +73,7 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            with database_reachable():
+            with database_reachable(conn):
                 rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
             return rows
 
@@ -101,7 +100,7 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             savepoint = conn.transaction()
-            with database_reachable():
+            with database_reachable(conn):
                 await savepoint.start()
         try:
             yield
@@ -117,7 +116,7 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            with database_reachable():
+            with database_reachable(conn):
                 await conn.execute(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
@@ -132,11 +131,17 @@ class RequestSession:
         if self._conn is None:
             return
         try:
-            with database_reachable():
+            with database_reachable(self._conn):
                 await self._finish(commit=commit)
         finally:
-            await self._pool.release(self._conn)
-            self._conn = None
+            await self._release()
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        # A connection lost mid-request fails its reset; asyncpg then terminates it and
+        # frees its slot in the pool before raising, so there is nothing left to undo.
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
 
     async def _finish(self, *, commit: bool) -> None:
         if commit and self._personal:
