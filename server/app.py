@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import asyncpg
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -16,8 +17,9 @@ from starlette.websockets import WebSocket
 
 from db import pool as db_pool
 from db.availability import unreachable
-from db.roles import check_runtime_role
-from db.setup import Database, prepare
+from db.embedded import EmbeddedError
+from db.roles import UnsafeRuntimeRole, check_runtime_role
+from db.setup import Database, SetupError, prepare
 from resolvers.changes import ChangeFeed
 from resolvers.errors import ServiceUnavailable
 from resolvers.ids import CursorCodec
@@ -34,6 +36,7 @@ log = logging.getLogger("grassroots.app")
 
 # Waiting for a database that cannot be reached yet (the hub started before PostgreSQL).
 STARTUP_RETRY_SECONDS = 2.0
+EXPECTED_FAILURES = (asyncpg.PostgresError, SetupError, UnsafeRuntimeRole, EmbeddedError)
 
 
 @dataclass
@@ -126,7 +129,9 @@ def create_app(
                 await stop()
                 if not unreachable(error):
                     readiness.failure = f"{type(error).__name__}: {error}"
-                    log.error("start-up failed: %s", readiness.failure, exc_info=error)
+                    # A refusal we know says it all; anything else gets its traceback.
+                    known = isinstance(error, EXPECTED_FAILURES)
+                    log.error("start-up failed: %s", readiness.failure, exc_info=not known)
                     return
                 readiness.phase = f"waiting for the database ({type(error).__name__})"
                 log.warning("the database cannot be reached yet (%s); retrying", error)

@@ -22,6 +22,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -53,7 +54,8 @@ class Deployment:
     process: asyncio.subprocess.Process
     postgres: EmbeddedPostgres
     data_dir: Path
-    phases: list[dict[str, object]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    early: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # while seeding
 
 
 async def wait_ready(deployment: Deployment, within: float) -> None:
@@ -66,6 +68,9 @@ async def wait_ready(deployment: Deployment, within: float) -> None:
                 body = response.json()
                 if body not in deployment.phases:
                     deployment.phases.append(body)
+                if body["checks"]["startup"] == "seeding demo data" and not deployment.early:
+                    early = await client.post(deployment.url + "/graphql", json={"query": REGION})
+                    deployment.early.append((early.status_code, early.json()))
                 if response.status_code == 200:
                     return
             await asyncio.sleep(0.2)
@@ -171,9 +176,43 @@ async def test_the_hub_starts_on_an_external_postgres_with_a_runtime_login_of_it
     assert not (deployment.data_dir / "pg").exists()  # no embedded server was started
 
 
+async def test_a_start_up_refused_by_the_database_exits_1_with_one_line_saying_why(
+    deployment: Deployment,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env |= {
+        "DATABASE_URL": f"postgresql://{OWNER}:wrong@127.0.0.1:{deployment.postgres.port}/hub",
+        "HUB_RUNTIME_PASSWORD": RUNTIME_PASSWORD,
+        "HUB_JWT_SECRET": SECRET,
+        "HUB_DATA_DIR": str(deployment.data_dir),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server.cli",
+        "serve",
+        "--port",
+        str(free_port()),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    last = err.decode().strip().splitlines()[-1]
+    assert process.returncode == 1
+    assert last == (
+        "grassroots: start-up failed: InvalidPasswordError: "
+        f'password authentication failed for user "{OWNER}"'
+    )
+    assert "Traceback" not in err.decode()
+
+
 async def test_readyz_is_false_while_the_demo_is_seeded(deployment: Deployment) -> None:
-    seeding = [p for p in deployment.phases if p["checks"]["startup"] == "seeding demo data"]  # type: ignore[index]
+    seeding = [p for p in deployment.phases if p["checks"]["startup"] == "seeding demo data"]
     assert seeding and all(p["ready"] is False for p in seeding)
+    [(status, body)] = deployment.early  # /graphql meanwhile: try again later, not an error
+    assert status == 503 and body["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+    assert "starting (seeding demo data)" in body["errors"][0]["message"]
     assert deployment.phases[-1] == {
         "ready": True,
         "checks": {"startup": "ready", "database": "ok", "changeFeed": "listening"},
