@@ -4,6 +4,8 @@ is worth retrying in a few seconds, so callers answer it with 503, not an intern
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 
 UNREACHABLE: tuple[type[BaseException], ...] = (
@@ -18,6 +20,15 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
     # dies under a fast shutdown); it never stems from a statement.
     asyncpg.InternalClientError,
 )
+
+
+def connection_lost(conn: Any) -> bool:
+    """Whether a (pooled) connection has been lost. A pooled connection that dies while
+    acquired is taken back by the pool at once, after which its proxy refuses every call."""
+    try:
+        return bool(conn.is_closed())
+    except asyncpg.InterfaceError:
+        return True
 
 
 def unreachable(error: BaseException) -> bool:

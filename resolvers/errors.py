@@ -8,7 +8,7 @@ from typing import Any
 
 from graphql import GraphQLError
 
-from db.availability import unreachable
+from db.availability import connection_lost, unreachable
 
 UNAVAILABLE = "The database is unavailable at the moment; retry in a few seconds"
 
@@ -66,7 +66,7 @@ def database_reachable(conn: Any = None) -> Iterator[None]:
     except ServiceUnavailable:
         raise
     except Exception as error:
-        if unreachable(error) or (conn is not None and conn.is_closed()):
+        if unreachable(error) or (conn is not None and connection_lost(conn)):
             raise ServiceUnavailable() from error
         raise
 

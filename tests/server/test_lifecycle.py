@@ -274,6 +274,58 @@ async def test_requests_get_503_while_postgres_is_down_and_recover_by_themselves
     print(f"recovered {recovered:.2f} s after PostgreSQL was started again")
 
 
+SUBMIT = """mutation ($input: SubmitServiceRequestInput!) {
+  submitServiceRequest(input: $input) { id } }"""
+CHANGES = 'subscription { serviceRequestChanged(under: "341126") { action request { id } } }'
+
+
+@contextlib.asynccontextmanager
+async def subscribed(deployment: Deployment, bearer: str) -> AsyncIterator[Any]:
+    url = deployment.url.replace("http", "ws") + "/graphql"
+    async with connect(url, subprotocols=["graphql-transport-ws"]) as live:  # type: ignore[list-item]
+        await live.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
+        assert json.loads(await live.recv())["type"] == "connection_ack"
+        subscribe = {"id": "1", "type": "subscribe", "payload": {"query": CHANGES}}
+        await live.send(json.dumps(subscribe))
+        yield live
+
+
+async def test_subscriptions_end_with_1013_on_a_restart_and_hear_changes_again_after_it(
+    deployment: Deployment, settings: Settings
+) -> None:
+    viewer = token(settings)
+    clerk = issue(settings, "clerk", ["341126101001"], ["viewer", "editor"])
+    async with subscribed(deployment, viewer) as before:
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(deployment.postgres.shutdown)
+        await asyncio.to_thread(deployment.postgres.start)
+        with pytest.raises(ConnectionClosed) as closed:
+            await asyncio.wait_for(before.recv(), timeout=RECOVERY_BOUND_SECONDS)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    async with httpx.AsyncClient(timeout=10) as client:
+        deadline = time.monotonic() + RECOVERY_BOUND_SECONDS
+        while (await client.get(deployment.url + "/readyz")).status_code != 200:
+            assert time.monotonic() < deadline, "not ready again"
+            await asyncio.sleep(0.1)
+        async with subscribed(deployment, viewer) as after:
+            await asyncio.sleep(0.5)
+            given = {
+                "regionCode": "341126101001",
+                "category": "HEALTH",
+                "channel": "HOTLINE",
+                "title": "重启之后提交",
+            }
+            response = await client.post(
+                deployment.url + "/graphql",
+                json={"query": SUBMIT, "variables": {"input": given}},
+                headers={"authorization": f"Bearer {clerk}"},
+            )
+            made = response.json()["data"]["submitServiceRequest"]
+            heard = json.loads(await asyncio.wait_for(after.recv(), timeout=10))
+    assert heard["type"] == "next"
+    assert heard["payload"]["data"]["serviceRequestChanged"]["request"]["id"] == made["id"]
+
+
 async def slow_post(
     port: int, body: bytes, bearer: str
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
