@@ -114,7 +114,7 @@ def create_app(
             cursors=CursorCodec(settings.jwt_secret),
             keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
         )
-        readiness.probe, readiness.feed = DatabaseProbe(pool), feed
+        readiness.probe, readiness.feed = DatabaseProbe(db.runtime_dsn), feed
         app.state.services = services
         app.state.live = LiveEndpoint(services, feed)
         readiness.phase = "ready"
@@ -138,6 +138,8 @@ def create_app(
                 await asyncio.sleep(STARTUP_RETRY_SECONDS)
 
     async def stop() -> None:
+        if readiness.probe is not None:
+            await readiness.probe.close()
         if started.feed is not None:
             await started.feed.stop()
         if started.pool is not None:

@@ -1,9 +1,9 @@
 """/healthz (the process answers) and /readyz (it can serve requests now).
 
-Ready means: start-up finished (migrations, demo seeding, the runtime role check), the
-request pool reaches PostgreSQL, and the change feed is listening. The database check is
-one `select 1` with a short timeout, shared by concurrent callers and cached for a second,
-so a load balancer polling /readyz costs the database next to nothing.
+Ready means: start-up finished (migrations, demo seeding, the runtime role check),
+PostgreSQL answers, and the change feed is listening. The database check is one `select 1`
+with a short timeout on a connection of its own, shared by concurrent callers and cached
+for a second, so a load balancer polling /readyz costs the database next to nothing.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -23,14 +23,17 @@ PROBE_TIMEOUT_SECONDS = 1.0
 
 
 class DatabaseProbe:
-    """Whether the pool can reach PostgreSQL, checked at most once per `ttl` seconds."""
+    """Whether PostgreSQL answers, checked at most once per `ttl` seconds on a connection of
+    its own (as the runtime role): a pool busy with slow requests is not a database that is
+    down, and must not take the hub out of its load balancer."""
 
     def __init__(
-        self, pool: Any, *, ttl: float = PROBE_TTL_SECONDS, timeout: float = PROBE_TIMEOUT_SECONDS
+        self, dsn: str, *, ttl: float = PROBE_TTL_SECONDS, timeout: float = PROBE_TIMEOUT_SECONDS
     ) -> None:
-        self._pool = pool
+        self._dsn = dsn
         self._ttl = ttl
         self._timeout = timeout
+        self._conn: asyncpg.Connection | None = None
         self._lock = asyncio.Lock()
         self._checked_at = -float("inf")
         self._last: tuple[bool, str] = (False, "not checked yet")
@@ -49,11 +52,22 @@ class DatabaseProbe:
 
     async def _probe(self) -> tuple[bool, str]:
         try:
-            async with self._pool.acquire(timeout=self._timeout) as conn:
-                await conn.fetchval("select 1", timeout=self._timeout)
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(
+                    self._dsn,
+                    timeout=self._timeout,
+                    server_settings={"application_name": "hub-probe"},
+                )
+            await self._conn.fetchval("select 1", timeout=self._timeout)
         except Exception as error:  # whatever fails, the database is not usable now
+            await self.close()
             return False, f"unreachable ({type(error).__name__})"
         return True, "ok"
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()
 
 
 @dataclass

@@ -165,7 +165,7 @@ async def test_the_hub_starts_on_an_external_postgres_with_a_runtime_login_of_it
         )
         serving_as = await superuser.fetch(
             "select distinct usename from pg_stat_activity where datname = 'hub'"
-            " and application_name in ('grassroots-hub', 'hub-feed')"
+            " and application_name in ('grassroots-hub', 'hub-feed', 'hub-probe')"
         )
     finally:
         await superuser.close()
