@@ -269,6 +269,10 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if not self.started_here:
             return
+        self.shutdown()
+
+    def shutdown(self) -> None:
+        """Stop the server whoever started it (fast: open sessions are ended)."""
         self._run(
             [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(self.pgdata), "-w", "-m", "fast", "stop"],
             self._run_as(),

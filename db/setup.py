@@ -5,6 +5,8 @@ With no database URL the embedded server in the data folder is used (started if 
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -69,7 +71,8 @@ async def prepare(
     listen: str | None = None,
 ) -> Database:
     if database_url is None:
-        db = start_embedded(data_dir, listen=listen)
+        # initdb and pg_ctl take seconds: off the event loop, which may be serving /readyz.
+        db = await asyncio.to_thread(functools.partial(start_embedded, data_dir, listen=listen))
         assert db.server is not None
         superuser = await asyncpg.connect(db.server.superuser_dsn())
         try:

@@ -45,7 +45,10 @@ BATCH = 500
 # Versions remembered per subscription, so an id notified twice is delivered once.
 REMEMBERED = 4096
 KEEPALIVE_SECONDS = 30.0
-RECONNECT_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# Back-off between attempts to reconnect: short, so a restarted PostgreSQL is heard again
+# within a couple of seconds.
+RECONNECT_SECONDS = (0.25, 0.5, 1.0, 2.0)
+CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class FellBehind(Exception):
@@ -111,6 +114,12 @@ class ChangeFeed:
     def subscribers(self) -> int:
         return len(self._subscribers)
 
+    @property
+    def listening(self) -> bool:
+        """Whether the LISTEN connection is up (as far as this process knows)."""
+        conn = self._conn
+        return conn is not None and not conn.is_closed() and not self._lost.is_set()
+
     async def start(self) -> None:
         """Connect and listen; fails if the database cannot be reached now."""
         await self._connect()
@@ -147,7 +156,11 @@ class ChangeFeed:
         self._lost.set()
 
     async def _connect(self) -> None:
-        conn = await asyncpg.connect(self._dsn, server_settings={"application_name": "hub-feed"})
+        conn = await asyncpg.connect(
+            self._dsn,
+            timeout=CONNECT_TIMEOUT_SECONDS,
+            server_settings={"application_name": "hub-feed"},
+        )
         try:
             await conn.add_listener(CHANNEL, self._notified)
         except BaseException:

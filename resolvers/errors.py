@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
+
+from db.availability import connection_lost, unreachable
+
+UNAVAILABLE = "The database is unavailable at the moment; retry in a few seconds"
 
 
 class HubError(GraphQLError):
@@ -39,6 +45,30 @@ class Conflict(HubError):
 
 class QueryTooComplex(HubError):
     code = "QUERY_TOO_COMPLEX"
+
+
+class ServiceUnavailable(HubError):
+    """The database cannot be reached right now (restarting, down): retry in a few seconds.
+    Answered with HTTP 503 and `Retry-After`."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+    def __init__(self, message: str = UNAVAILABLE) -> None:
+        super().__init__(message)
+
+
+@contextlib.contextmanager
+def database_reachable(conn: Any = None) -> Iterator[None]:
+    """Turn an error that says the database is out of reach into `ServiceUnavailable`; so
+    is any error on `conn` once that connection has been lost."""
+    try:
+        yield
+    except ServiceUnavailable:
+        raise
+    except Exception as error:
+        if unreachable(error) or (conn is not None and connection_lost(conn)):
+            raise ServiceUnavailable() from error
+        raise
 
 
 class Internal(HubError):

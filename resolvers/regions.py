@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from resolvers.errors import database_reachable
 from resolvers.ids import CursorCodec
 from resolvers.pagination import Page, empty_page, like_pattern, make_page, page_size
 from resolvers.scope import Path, check_region_code, within
@@ -82,7 +83,8 @@ class RegionDirectory:
         wanted = set(codes)
         missing = [c for c in wanted if c not in self._known]
         if missing:
-            rows = await self._pool.fetch(DIRECTORY, missing)
+            with database_reachable():
+                rows = await self._pool.fetch(DIRECTORY, missing)
             if len(self._known) + len(rows) > self._limit:
                 self._known.clear()
             for row in rows:

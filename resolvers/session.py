@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from resolvers.errors import database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
 
 # name: audit-personal-reads — one entry per pii grant and record type that a request read.
@@ -48,14 +49,23 @@ class RequestSession:
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
-            self._conn = await self._pool.acquire()
-            self._transaction = self._conn.transaction()
-            await self._transaction.start()
-            await self._conn.execute(
-                SET_SCOPES,
-                *(ltree_array(self._caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
-                self._caller.subject,
-            )
+            with database_reachable():
+                self._conn = await self._pool.acquire()
+            try:
+                with database_reachable(self._conn):
+                    self._transaction = self._conn.transaction()
+                    await self._transaction.start()
+                    await self._conn.execute(
+                        SET_SCOPES,
+                        *(
+                            ltree_array(self._caller.scope(k))
+                            for k in ("read", "editor", "pii", "auditor")
+                        ),
+                        self._caller.subject,
+                    )
+            except BaseException:
+                await self._release()
+                raise
         conn: asyncpg.Connection = self._conn
         return conn
 
@@ -63,7 +73,8 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
+            with database_reachable(conn):
+                rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
             return rows
 
     async def fetch_records(self, record_type: str, sql: str, *args: Any) -> list[asyncpg.Record]:
@@ -89,7 +100,8 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             savepoint = conn.transaction()
-            await savepoint.start()
+            with database_reachable(conn):
+                await savepoint.start()
         try:
             yield
         except BaseException:
@@ -104,7 +116,8 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            await conn.execute(sql, *args)
+            with database_reachable(conn):
+                await conn.execute(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         rows = await self.fetch(sql, *args)
@@ -118,22 +131,32 @@ class RequestSession:
         if self._conn is None:
             return
         try:
-            if commit and self._personal:
-                entries = [
-                    {
-                        "region_code": grant.rsplit(".", 1)[-1],
-                        "record_type": kind,
-                        "ids": sorted(ids),
-                    }
-                    for (grant, kind), ids in sorted(self._personal.items())
-                ]
-                await self._conn.execute(
-                    AUDIT_READS, self._caller.subject, self._caller.client, entries
-                )
-            if commit:
-                await self._transaction.commit()
-            else:
-                await self._transaction.rollback()
+            with database_reachable(self._conn):
+                await self._finish(commit=commit)
         finally:
-            await self._pool.release(self._conn)
-            self._conn = None
+            await self._release()
+
+    async def _release(self) -> None:
+        conn, self._conn = self._conn, None
+        # A connection lost mid-request fails its reset; asyncpg then terminates it and
+        # frees its slot in the pool before raising, so there is nothing left to undo.
+        with contextlib.suppress(Exception):
+            await self._pool.release(conn)
+
+    async def _finish(self, *, commit: bool) -> None:
+        if commit and self._personal:
+            entries = [
+                {
+                    "region_code": grant.rsplit(".", 1)[-1],
+                    "record_type": kind,
+                    "ids": sorted(ids),
+                }
+                for (grant, kind), ids in sorted(self._personal.items())
+            ]
+            await self._conn.execute(
+                AUDIT_READS, self._caller.subject, self._caller.client, entries
+            )
+        if commit:
+            await self._transaction.commit()
+        else:
+            await self._transaction.rollback()

@@ -2,66 +2,89 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+import asyncpg
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 
 from db import pool as db_pool
-from db.roles import check_runtime_role
-from db.setup import Database, prepare
+from db.availability import unreachable
+from db.embedded import EmbeddedError
+from db.roles import UnsafeRuntimeRole, check_runtime_role
+from db.setup import Database, SetupError, prepare
 from resolvers.allowlist import AllowList
 from resolvers.changes import ChangeFeed
+from resolvers.errors import ServiceUnavailable
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from schema.build import build_schema
 from schema.reports import Reports
 from server.auth import KeySet
-from server.graphql import Services, graphql_endpoint
+from server.graphql import Services, error_response, graphql_endpoint
+from server.health import DatabaseProbe, Readiness, healthz, readyz
 from server.reports import reports_endpoint
 from server.settings import Settings
-from server.websocket import LiveEndpoint, graphql_socket
+from server.websocket import TRY_AGAIN_LATER, LiveEndpoint, graphql_socket
 
 log = logging.getLogger("grassroots.app")
 
 
+# Waiting for a database that cannot be reached yet (the hub started before PostgreSQL).
+STARTUP_RETRY_SECONDS = 2.0
+EXPECTED_FAILURES = (asyncpg.PostgresError, SetupError, UnsafeRuntimeRole, EmbeddedError)
+
+
 @dataclass
-class Readiness:
-    ready: bool = False
-    reason: str = "starting"
-    database: Database | None = field(default=None)
+class Started:
+    """What start-up has made so far, for shutdown to undo in reverse."""
+
+    database: Database | None = None
+    pool: db_pool.Pool | None = None
+    feed: ChangeFeed | None = None
 
 
-async def healthz(request: Request) -> Response:
-    return JSONResponse({"status": "ok"})
+async def graphql_route(request: Request) -> Response:
+    if not hasattr(request.app.state, "services"):
+        phase = request.app.state.readiness.phase
+        message = f"The hub is starting ({phase}); retry in a few seconds"
+        return error_response(503, ServiceUnavailable(message))
+    return await graphql_endpoint(request)
 
 
-async def readyz(request: Request) -> Response:
-    readiness: Readiness = request.app.state.readiness
-    if not readiness.ready:
-        return JSONResponse({"ready": False, "reason": readiness.reason}, status_code=503)
-    try:
-        async with request.app.state.services.pool.acquire() as conn:
-            await conn.fetchval("select 1")
-    except Exception:  # any failure to reach the database means not ready
-        return JSONResponse({"ready": False, "reason": "database unreachable"}, status_code=503)
-    return JSONResponse({"ready": True})
+async def graphql_socket_route(websocket: WebSocket) -> None:
+    if not hasattr(websocket.app.state, "live"):
+        await websocket.close(code=TRY_AGAIN_LATER, reason="The hub is starting")
+        return
+    await graphql_socket(websocket)
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, seed_demo: bool = False
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    seed_demo: bool = False,
+    background_start: bool | None = None,
 ) -> Starlette:
-    """The hub. With `database` given (tests), that database is used as it is."""
+    """The hub. With `database` given (tests), that database is used as it is.
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        readiness: Readiness = app.state.readiness
-        readiness.reason = "migrating"
+    With `background_start` (the default when the hub prepares its own database) the app
+    answers /healthz and /readyz while it migrates and seeds, and /graphql with 503 until
+    it is ready; otherwise the lifespan returns only once the hub is ready.
+    """
+    in_background = database is None if background_start is None else background_start
+    readiness = Readiness()
+    started = Started()
+
+    async def start(app: Starlette) -> None:
+        readiness.phase = "migrating"
         db = database or await prepare(
             data_dir=settings.data_dir,
             database_url=settings.database_url,
@@ -69,55 +92,103 @@ def create_app(
             runtime_password=settings.runtime_password,
             listen=settings.postgres_listen,
         )
-        readiness.database = db
+        started.database = db
         if seed_demo:
-            readiness.reason = "seeding demo data"
+            readiness.phase = "seeding demo data"
             from db.demo_setup import ensure_demo
 
             await ensure_demo(db.owner_dsn)
-        pool = await db_pool.create_pool(
+        readiness.phase = "connecting"
+        pool = started.pool = await db_pool.create_pool(
             db.runtime_dsn,
             min_size=settings.pool_min_size,
             max_size=settings.pool_max_size,
             statement_timeout_ms=settings.statement_timeout_ms,
         )
+        async with pool.acquire() as conn:
+            await check_runtime_role(conn)
         # One LISTEN connection for every subscriber, as the runtime role.
-        feed = ChangeFeed(db.runtime_dsn)
+        feed = started.feed = ChangeFeed(db.runtime_dsn)
+        await feed.start()
+        schema = build_schema(production=settings.production)
+        services = Services(
+            settings=settings,
+            schema=schema,
+            pool=pool,
+            directory=RegionDirectory(pool),
+            cursors=CursorCodec(settings.jwt_secret),
+            keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
+            reports=Reports.load(schema._schema),
+            allowlist=AllowList(pool),
+        )
+        readiness.probe, readiness.feed = DatabaseProbe(db.runtime_dsn), feed
+        app.state.services = services
+        app.state.live = LiveEndpoint(services, feed)
+        readiness.phase = "ready"
+        log.info("ready")
+
+    async def start_until_done(app: Starlette) -> None:
+        while True:
+            try:
+                await start(app)
+                return
+            except Exception as error:
+                await stop()
+                if not unreachable(error):
+                    readiness.failure = f"{type(error).__name__}: {error}"
+                    # A refusal we know says it all; anything else gets its traceback.
+                    known = isinstance(error, EXPECTED_FAILURES)
+                    log.error("start-up failed: %s", readiness.failure, exc_info=not known)
+                    return
+                readiness.phase = f"waiting for the database ({type(error).__name__})"
+                log.warning("the database cannot be reached yet (%s); retrying", error)
+                await asyncio.sleep(STARTUP_RETRY_SECONDS)
+
+    async def stop() -> None:
+        if readiness.probe is not None:
+            await readiness.probe.close()
+        if started.feed is not None:
+            await started.feed.stop()
+        if started.pool is not None:
+            await started.pool.close()
+        if started.database is not None and database is None:
+            started.database.stop()
+        started.feed = started.pool = started.database = None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task: asyncio.Task[None] | None = None
+        if in_background:
+            task = asyncio.create_task(start_until_done(app), name="hub-start")
+        else:
+            try:
+                await start(app)
+            except BaseException:
+                await stop()
+                raise
         try:
-            async with pool.acquire() as conn:
-                await check_runtime_role(conn)
-            schema = build_schema(production=settings.production)
-            app.state.services = Services(
-                settings=settings,
-                schema=schema,
-                pool=pool,
-                directory=RegionDirectory(pool),
-                cursors=CursorCodec(settings.jwt_secret),
-                keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
-                reports=Reports.load(schema._schema),
-                allowlist=AllowList(pool),
-            )
-            await feed.start()
-            app.state.live = LiveEndpoint(app.state.services, feed)
-            readiness.ready, readiness.reason = True, "ready"
             yield
         finally:
-            readiness.ready, readiness.reason = False, "stopping"
-            await feed.stop()
-            await pool.close()
-            if database is None:
-                db.stop()
+            readiness.phase = "stopping"
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            live: LiveEndpoint | None = getattr(app.state, "live", None)
+            if live is not None:
+                await live.close_all()
+            await stop()
 
     app = Starlette(
         debug=False,
         routes=[
-            Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql_socket),
+            Route("/graphql", graphql_route, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_socket_route),
             Route("/reports", reports_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],
         lifespan=lifespan,
     )
-    app.state.readiness = Readiness()
+    app.state.readiness = readiness
     return app

@@ -20,20 +20,9 @@ from server.settings import Settings, SettingsError, load_settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
+    from server.serve import serve
 
-    from server.app import create_app
-
-    app = create_app(settings, seed_demo=args.demo)
-    uvicorn.run(
-        app,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        log_level="info",
-        loop="auto",
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    return serve(settings, demo=args.demo, host=args.host, port=args.port)
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
@@ -135,6 +124,42 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return 1 if any(result.get("differences", {}).values()) else 0
+
+
+async def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from db import backup, embedded
+
+    file = Path(args.file)
+    try:
+        if args.action == "restore":
+            if not settings.embedded:
+                print(
+                    "grassroots: restore builds an embedded data folder (HUB_DATA_DIR); with "
+                    "HUB_DATABASE_URL set, restore the file's roles.sql and hub.dump with "
+                    "psql and pg_restore (see README, Backups)",
+                    file=sys.stderr,
+                )
+                return 2
+            report: Any = await backup.restore(file, settings.data_dir)
+        elif settings.database_url is not None:
+            report = await backup.backup(settings.database_url, file)
+        else:
+            if not (settings.data_dir / "pg" / "PG_VERSION").exists():
+                print(f"grassroots: no database in {settings.data_dir} to back up", file=sys.stderr)
+                return 1
+            server = embedded.EmbeddedPostgres(settings.data_dir)
+            await asyncio.to_thread(server.start)
+            try:
+                report = await backup.backup(server.superuser_dsn(embedded.DATABASE), file)
+            finally:
+                await asyncio.to_thread(server.stop)
+    except (backup.BackupError, embedded.EmbeddedError) as error:
+        print(f"grassroots: {args.action}: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(asdict(report), ensure_ascii=False, indent=2))
+    return 0
 
 
 async def ingest_as(
@@ -312,6 +337,14 @@ def parser() -> argparse.ArgumentParser:
         "--scale", required=True, metavar="SCALE", help="national, province:CODE or county:CODE"
     )
     synth.add_argument("--replace", action="store_true", help="delete the subtree's records first")
+    saved = actions.add_parser(
+        "backup", help="write the database and its roles to FILE (pg_dump + role definitions)"
+    )
+    saved.add_argument("file")
+    restored = actions.add_parser(
+        "restore", help="rebuild an empty embedded data folder (HUB_DATA_DIR) from FILE"
+    )
+    restored.add_argument("file")
 
     ingest = commands.add_parser(
         "ingest", help="ingest a batch of a source's records (JSON Lines or CSV) as the token"
@@ -352,6 +385,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(reporting_cli.run(settings, args))
     if args.action == "synthesize":
         return asyncio.run(_synthesize(settings, args))
+    if args.action in ("backup", "restore"):
+        return asyncio.run(_backup_or_restore(settings, args))
     return asyncio.run(_db(settings, args))
 
 

@@ -16,7 +16,13 @@ from strawberry.types import ExecutionResult
 
 from resolvers.allowlist import AllowList
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, HubError, Internal, Unauthenticated
+from resolvers.errors import (
+    BadUserInput,
+    HubError,
+    Internal,
+    ServiceUnavailable,
+    Unauthenticated,
+)
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from resolvers.scope import Caller
@@ -55,8 +61,30 @@ class Services:
     allowlist: AllowList | None = None
 
 
+RETRY_AFTER_SECONDS = "2"
+
+
 def error_response(status: int, error: HubError) -> JSONResponse:
+    """The refusal as JSON; a database that cannot be reached is a 503, whatever `status`."""
+    if isinstance(error, ServiceUnavailable):
+        return unavailable_response(error)
     return JSONResponse({"errors": [error.formatted]}, status_code=status)
+
+
+def unavailable_response(error: HubError) -> JSONResponse:
+    return JSONResponse(
+        {"errors": [error.formatted]},
+        status_code=503,
+        headers={"retry-after": RETRY_AFTER_SECONDS},
+    )
+
+
+def _unavailable(answers: list[dict[str, Any]]) -> bool:
+    return any(
+        (e.get("extensions") or {}).get("code") == ServiceUnavailable.code
+        for answer in answers
+        for e in answer.get("errors", ())
+    )
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -252,14 +280,21 @@ async def graphql_endpoint(request: Request) -> Response:
             return error_response(403, report_required())
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
-        answer, malformed = await _execute(services, context, *operation)
+        try:
+            answer, malformed = await _execute(services, context, *operation)
+        except ServiceUnavailable as error:  # the commit itself could not reach the database
+            answer, malformed = {"errors": [error.formatted], "data": None}, False
         all_malformed = all_malformed and malformed
         statements += session.statements
         answers.append(answer)
     if not batch and "data" not in answers[0]:
         all_malformed = True
     status = 400 if all_malformed and not batch else 200
+    if _unavailable(answers):
+        status = 503
     response = JSONResponse(answers if batch else answers[0], status_code=status)
+    if status == 503:
+        response.headers["retry-after"] = RETRY_AFTER_SECONDS
     if not services.settings.production:
         response.headers["x-sql-statements"] = str(statements)
     return response

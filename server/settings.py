@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from starlette.config import Config
 
@@ -36,6 +37,7 @@ class Settings:
     pool_min_size: int
     pool_max_size: int
     postgres_listen: str | None = None
+    shutdown_timeout_seconds: int = 20
 
     @property
     def production(self) -> bool:
@@ -58,20 +60,89 @@ def _dev_secret(data_dir: Path) -> str:
     return secret
 
 
+def _postgres_url(name: str, value: str | None) -> str | None:
+    """A libpq connection URL (`postgresql://user:password@host:port/database`), or None."""
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise SettingsError(
+            f"{name} must be a postgresql:// URL (postgresql://user:password@host:5432/hub), "
+            f"not one starting {parts.scheme + ':' if parts.scheme else 'without a scheme'}"
+        )
+    try:
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError:
+        raise SettingsError(f"{name} has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname and "host=" not in parts.query:
+        raise SettingsError(f"{name} names no host (postgresql://user:password@HOST:5432/hub)")
+    return value
+
+
+def _http_url(name: str, value: str | None, *, https: bool) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value)
+    allowed = ("https",) if https else ("https", "http")
+    if parts.scheme not in allowed or not parts.hostname:
+        shape = "an https:// URL" if https else "an http(s):// URL"
+        raise SettingsError(f"{name} must be {shape} with a host, not {value!r}")
+    return value
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Every setting parsed and checked; the first bad one raises `SettingsError` naming it."""
     config = Config(environ=dict(os.environ if environ is None else environ))
+
+    def text(name: str) -> str | None:
+        value = config(name, default=None)
+        return value.strip() or None if value is not None else None
+
     env = config("HUB_ENV", default="development")
     if env not in ("development", "production"):
         raise SettingsError(f"HUB_ENV must be 'development' or 'production', not {env!r}")
-    data_dir = Path(config("HUB_DATA_DIR", default="data")).expanduser().resolve()
-    database_url = config("HUB_DATABASE_URL", default=None) or config("DATABASE_URL", default=None)
+    production = env == "production"
+
+    raw_dir = config("HUB_DATA_DIR", default="data")
+    if not raw_dir.strip():
+        raise SettingsError("HUB_DATA_DIR must name a folder, not be empty")
+    data_dir = Path(raw_dir).expanduser().resolve()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise SettingsError(f"HUB_DATA_DIR {str(data_dir)!r} exists and is not a folder")
+
+    url_name = "HUB_DATABASE_URL" if text("HUB_DATABASE_URL") else "DATABASE_URL"
+    database_url = _postgres_url(url_name, text(url_name))
+    runtime_url = _postgres_url("HUB_RUNTIME_DATABASE_URL", text("HUB_RUNTIME_DATABASE_URL"))
+    runtime_password = config("HUB_RUNTIME_PASSWORD", default=None) or None
+    if database_url is None:
+        for name, value in (
+            ("HUB_RUNTIME_DATABASE_URL", runtime_url),
+            ("HUB_RUNTIME_PASSWORD", runtime_password),
+        ):
+            if value is not None:
+                raise SettingsError(
+                    f"{name} applies only with HUB_DATABASE_URL (an external PostgreSQL); "
+                    "unset it to use the embedded one"
+                )
+    elif runtime_url is None and runtime_password is None:
+        raise SettingsError(
+            f"HUB_RUNTIME_PASSWORD (the hub creates the login hub_app) or "
+            f"HUB_RUNTIME_DATABASE_URL (a login that is a member of hub_runtime): with {url_name} "
+            "set, also set one of them"
+        )
+    if runtime_password is not None and production and len(runtime_password) < 16:
+        raise SettingsError("HUB_RUNTIME_PASSWORD must be at least 16 characters in production")
+
     secret = config("HUB_JWT_SECRET", default=None)
     if not secret:
-        if env == "production":
+        if production:
             raise SettingsError("HUB_JWT_SECRET must be set in production")
         secret = _dev_secret(data_dir)
     elif len(secret) < 32:
-        raise SettingsError("HUB_JWT_SECRET must be at least 32 characters")
+        raise SettingsError(
+            f"HUB_JWT_SECRET must be at least 32 characters, not {len(secret)} "
+            "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)"
+        )
 
     gateway_secret = config("HUB_GATEWAY_SECRET", default=None) or None
     if gateway_secret is not None and len(gateway_secret) < 32:
@@ -87,23 +158,34 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
         return value
 
+    host = config("HUB_HOST", default="127.0.0.1").strip()
+    if not host or any(c.isspace() or c in "/@" for c in host):
+        raise SettingsError(f"HUB_HOST must be a host name or IP address, not {host!r}")
+    pool_min = integer("HUB_POOL_MIN_SIZE", 2, 1, 100)
+    pool_max = integer("HUB_POOL_MAX_SIZE", 10, 1, 500)
+    if pool_min > pool_max:
+        raise SettingsError(
+            f"HUB_POOL_MIN_SIZE ({pool_min}) must not exceed HUB_POOL_MAX_SIZE ({pool_max})"
+        )
+
     return Settings(
         database_url=database_url,
-        runtime_database_url=config("HUB_RUNTIME_DATABASE_URL", default=None),
-        runtime_password=config("HUB_RUNTIME_PASSWORD", default=None),
+        runtime_database_url=runtime_url,
+        runtime_password=runtime_password,
         jwt_secret=secret,
-        jwt_issuer=config("HUB_JWT_ISSUER", default=None),
-        jwt_audience=config("HUB_JWT_AUDIENCE", default=None),
-        jwks_url=config("HUB_JWKS_URL", default=None),
+        jwt_issuer=text("HUB_JWT_ISSUER"),
+        jwt_audience=text("HUB_JWT_AUDIENCE"),
+        jwks_url=_http_url("HUB_JWKS_URL", text("HUB_JWKS_URL"), https=production),
         gateway_secret=gateway_secret,
         data_dir=data_dir,
-        env="production" if env == "production" else "development",
-        host=config("HUB_HOST", default="127.0.0.1"),
+        env="production" if production else "development",
+        host=host,
         port=integer("HUB_PORT", 8000, 1, 65535),
         statement_timeout_ms=integer("HUB_STATEMENT_TIMEOUT_MS", 5000, 100, 600_000),
-        pool_min_size=integer("HUB_POOL_MIN_SIZE", 2, 1, 100),
-        pool_max_size=integer("HUB_POOL_MAX_SIZE", 10, 1, 500),
+        pool_min_size=pool_min,
+        pool_max_size=pool_max,
         postgres_listen=_listen(config("HUB_POSTGRES_LISTEN", default=None) or None),
+        shutdown_timeout_seconds=integer("HUB_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 3600),
     )
 
 

@@ -14,7 +14,12 @@ Close codes (besides the protocol's own 4400, 4406, 4408, 4409, 4429):
   change feed was interrupted, so changes were missed. The client reconnects after its
   back-off and should refetch what it shows (graphql-ws reports `connected` with
   `wasRetry`).
-- 4500: authentication could not be checked (the database failed).
+  It is also the answer to a `connection_init` while the database cannot be reached, and
+  to a socket opened while the hub is still starting.
+- 1001 Going Away: the hub is shutting down (SIGTERM); every open socket is closed so
+  before in-flight HTTP requests are waited for. The client reconnects to another instance
+  or to this one once it is back.
+- 4500: authentication could not be checked (an unexpected failure).
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from resolvers.changes import ChangeFeed, FellBehind, LiveContext
-from resolvers.errors import BadUserInput, HubError
+from resolvers.errors import BadUserInput, HubError, ServiceUnavailable
 from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
@@ -60,7 +65,10 @@ log = logging.getLogger("grassroots.websocket")
 
 UNAUTHORIZED = 4401
 EXPIRED = 4403
-FELL_BEHIND = 1013
+TRY_AGAIN_LATER = 1013
+FELL_BEHIND = TRY_AGAIN_LATER
+GOING_AWAY = 1001
+SHUTTING_DOWN = "The hub is shutting down; reconnect in a moment"
 INTERNAL = 4500
 INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 32
@@ -74,6 +82,7 @@ class Connection:
 
     services: Services
     feed: ChangeFeed
+    handlers: set[LiveHandler]
     caller: Caller | None = None
 
 
@@ -127,6 +136,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
         super().__init__(*args, **kwargs)
         self._expiry: asyncio.Task[None] | None = None
         self._closing = False
+        self.context.handlers.add(self)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         if self.connection_timed_out:
@@ -151,6 +161,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
                 header, services.settings, services.directory, services.keys
             )
             expires = _expiry(header or "")
+        except ServiceUnavailable as error:
+            await self.close(TRY_AGAIN_LATER, error.message)
+            return
         except HubError as error:
             await self.close(UNAUTHORIZED, error.message)
             return
@@ -192,6 +205,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
             await self.websocket.send_json(message)
 
     async def shutdown(self) -> None:
+        self.context.handlers.discard(self)
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -281,9 +295,17 @@ class LiveEndpoint(GraphQL[Connection, None]):
         )
         self.services = services
         self.feed = feed
+        self.handlers: set[LiveHandler] = set()
 
     async def get_context(self, request: Any, response: Any) -> Connection:
-        return Connection(self.services, self.feed)
+        return Connection(self.services, self.feed, self.handlers)
+
+    async def close_all(self, code: int = GOING_AWAY, reason: str = SHUTTING_DOWN) -> None:
+        """Close every open socket (on shutdown: 1001 Going Away), ending its operations."""
+        await asyncio.gather(
+            *(handler.close(code, reason) for handler in list(self.handlers)),
+            return_exceptions=True,
+        )
 
 
 async def graphql_socket(websocket: WebSocket) -> None:

@@ -8,7 +8,11 @@ from tests.conftest import Hub
 async def test_healthz_and_readyz_answer(hub: Hub) -> None:
     assert (await hub.client.get("/healthz")).json() == {"status": "ok"}
     ready = await hub.client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"ready": True}
+    assert ready.status_code == 200
+    assert ready.json() == {
+        "ready": True,
+        "checks": {"startup": "ready", "database": "ok", "changeFeed": "listening"},
+    }
 
 
 async def test_malformed_json_is_400_with_a_clear_message(hub: Hub) -> None:
