@@ -41,6 +41,12 @@ class QueryTooComplex(HubError):
     code = "QUERY_TOO_COMPLEX"
 
 
+class RateLimited(HubError):
+    """Answered with HTTP 429 and `Retry-After`; `extensions.retryAfter` holds the seconds."""
+
+    code = "RATE_LIMITED"
+
+
 class Internal(HubError):
     code = "INTERNAL"
 

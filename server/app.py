@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from db import pool as db_pool
+from db.revocations import RevocationList
 from db.roles import check_runtime_role
 from db.setup import Database, prepare
 from resolvers.changes import ChangeFeed
@@ -21,7 +23,11 @@ from resolvers.regions import RegionDirectory
 from schema.build import build_schema
 from server.auth import KeySet
 from server.graphql import Services, graphql_endpoint
+from server.metrics import Metrics, RollupAge, metrics_endpoint
+from server.observe import ObserveMiddleware, configure_access_log
+from server.ratelimit import RateLimiter
 from server.settings import Settings
+from server.tracing import tracing_extensions
 from server.websocket import LiveEndpoint, graphql_socket
 
 log = logging.getLogger("grassroots.app")
@@ -51,9 +57,14 @@ async def readyz(request: Request) -> Response:
 
 
 def create_app(
-    settings: Settings, *, database: Database | None = None, seed_demo: bool = False
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    seed_demo: bool = False,
+    rollup_age: RollupAge | None = None,
 ) -> Starlette:
-    """The hub. With `database` given (tests), that database is used as it is."""
+    """The hub. With `database` given (tests), that database is used as it is. `rollup_age`
+    feeds the `hub_rollup_age_seconds` metric."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -79,16 +90,26 @@ def create_app(
         )
         # One LISTEN connection for every subscriber, as the runtime role.
         feed = ChangeFeed(db.runtime_dsn)
+        revocations = RevocationList(
+            db.runtime_dsn, reload_seconds=settings.revocation_reload_seconds
+        )
         try:
             async with pool.acquire() as conn:
                 await check_runtime_role(conn)
+            await revocations.start()
+            metrics = Metrics(pool=lambda: pool, revoked=revocations.__len__, rollup_age=rollup_age)
             app.state.services = Services(
                 settings=settings,
-                schema=build_schema(production=settings.production),
+                schema=build_schema(
+                    production=settings.production, extensions=tracing_extensions(settings)
+                ),
                 pool=pool,
                 directory=RegionDirectory(pool),
                 cursors=CursorCodec(settings.jwt_secret),
                 keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
+                metrics=metrics if settings.metrics else None,
+                limiter=RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None,
+                revocations=revocations,
             )
             await feed.start()
             app.state.live = LiveEndpoint(app.state.services, feed)
@@ -97,6 +118,7 @@ def create_app(
         finally:
             readiness.ready, readiness.reason = False, "stopping"
             await feed.stop()
+            await revocations.stop()
             await pool.close()
             if database is None:
                 db.stop()
@@ -108,8 +130,12 @@ def create_app(
             WebSocketRoute("/graphql", graphql_socket),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
+        middleware=[Middleware(ObserveMiddleware, access=settings.access_log)],
         lifespan=lifespan,
     )
+    if settings.access_log:
+        configure_access_log()
     app.state.readiness = Readiness()
     return app

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types import ExecutionResult
 
+from db.revocations import RevocationList
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, HubError, Internal, Unauthenticated
 from resolvers.ids import CursorCodec
@@ -22,6 +23,9 @@ from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
 from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
+from server.metrics import Metrics
+from server.observe import Observation, observation
+from server.ratelimit import RateLimiter, Refusal
 from server.settings import Settings
 
 log = logging.getLogger("grassroots.graphql")
@@ -48,10 +52,43 @@ class Services:
     directory: RegionDirectory
     cursors: CursorCodec
     keys: KeySet | None = None
+    metrics: Metrics | None = None
+    limiter: RateLimiter | None = None
+    revocations: RevocationList | None = None
 
 
-def error_response(status: int, error: HubError) -> JSONResponse:
-    return JSONResponse({"errors": [error.formatted]}, status_code=status)
+def refuse(
+    seen: Observation,
+    status: int,
+    error: HubError,
+    reason: str,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A request refused before any operation ran, with the request id in the error."""
+    seen.rejected = reason
+    seen.code(error.code)
+    formatted: dict[str, Any] = {**error.formatted}
+    formatted["extensions"] = {**formatted.get("extensions", {}), "requestId": seen.request_id}
+    return JSONResponse({"errors": [formatted]}, status_code=status, headers=headers)
+
+
+def too_many(seen: Observation, refusal: Refusal) -> JSONResponse:
+    return refuse(
+        seen, 429, refusal.error, "rate_limited", {"retry-after": str(refusal.retry_after)}
+    )
+
+
+def _stamp(answer: dict[str, Any], seen: Observation) -> str:
+    """Puts the request id in every error of one operation's answer; returns its outcome."""
+    outcome = "ok"
+    for error in answer.get("errors", ()):
+        extensions = error.setdefault("extensions", {})
+        extensions["requestId"] = seen.request_id
+        code = str(extensions.get("code", "INTERNAL"))
+        seen.code(code)
+        if outcome == "ok":
+            outcome = code
+    return outcome
 
 
 def format_error(error: GraphQLError) -> dict[str, Any]:
@@ -71,7 +108,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 async def _read_body(
-    request: Request, services: Services
+    request: Request, services: Services, seen: Observation
 ) -> tuple[bytes, Caller | None] | Response:
     """The body, and the caller when it had to be known first: past MAX_BODY bytes, reading
     goes on (to INGEST_MAX_BODY) only for an authenticated editor."""
@@ -82,9 +119,10 @@ async def _read_body(
         try:
             caller = await _caller(request, services)
         except HubError as error:
-            return error_response(401, error)
+            return await _unauthenticated(request, services, seen, error)
+        seen.subject = caller.subject
         if not caller.scope("editor"):
-            return error_response(413, BadUserInput(TOO_LARGE))
+            return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
         limit = INGEST_MAX_BODY
         return None
 
@@ -94,7 +132,7 @@ async def _read_body(
         if refused is not None:
             return refused
         if int(declared) > limit:
-            return error_response(413, BadUserInput(TOO_LARGE))
+            return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -103,7 +141,7 @@ async def _read_body(
             if refused is not None:
                 return refused
             if len(body) > limit:
-                return error_response(413, BadUserInput(TOO_LARGE))
+                return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
     return bytes(body), caller
 
 
@@ -181,7 +219,21 @@ async def _caller(request: Request, services: Services) -> Caller:
     header = request.headers.get("authorization")
     if header is None and gateway:
         return Caller.gateway()
-    return await authenticate(header, services.settings, services.directory, services.keys)
+    return await authenticate(
+        header, services.settings, services.directory, services.keys, services.revocations
+    )
+
+
+async def _unauthenticated(
+    request: Request, services: Services, seen: Observation, error: HubError
+) -> Response:
+    """401, or 429 when the client address has spent its budget for such requests."""
+    if services.limiter is not None:
+        address = request.client.host if request.client else "unknown"
+        refusal = services.limiter.address(address)
+        if refusal is not None:
+            return too_many(seen, refusal)
+    return refuse(seen, 401, error, "unauthenticated")
 
 
 def _service_only(query: str) -> bool:
@@ -204,31 +256,41 @@ def _service_only(query: str) -> bool:
 
 async def graphql_endpoint(request: Request) -> Response:
     services: Services = request.app.state.services
+    seen = observation(request.scope)
     if request.method == "GET":
         if services.settings.production:
-            return error_response(405, BadUserInput("Send GraphQL operations with POST"))
+            refused = BadUserInput("Send GraphQL operations with POST")
+            return refuse(seen, 405, refused, "method_not_allowed")
         return HTMLResponse(get_graphql_ide_html())
-    read = await _read_body(request, services)
+    read = await _read_body(request, services, seen)
     if isinstance(read, Response):
         return read
     body, known = read
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return error_response(400, BadUserInput(f"The request body is not valid JSON: {error}"))
+        # The decoder's message names a position, never the text it could not read.
+        refused = BadUserInput(f"The request body is not valid JSON: {error}")
+        return refuse(seen, 400, refused, "malformed")
     try:
         caller = known or await _caller(request, services)
     except HubError as error:
-        return error_response(401, error)
+        return await _unauthenticated(request, services, seen, error)
+    seen.subject = caller.subject
 
     batch = isinstance(payload, list)
     items = payload if batch else [payload]
     if batch and not 0 < len(items) <= MAX_BATCH:
-        return error_response(400, BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations"))
+        refused = BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations")
+        return refuse(seen, 400, refused, "malformed")
     if len(body) > MAX_BODY and (
         batch or not isinstance(payload, dict) or not _ingest_only(str(payload.get("query")))
     ):
-        return error_response(413, BadUserInput(TOO_LARGE))
+        return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+    if services.limiter is not None:
+        refusal = services.limiter.caller(caller, cost=len(items))
+        if refusal is not None:
+            return too_many(seen, refusal)
 
     answers: list[dict[str, Any]] = []
     statements = 0
@@ -236,19 +298,25 @@ async def graphql_endpoint(request: Request) -> Response:
     for item in items:
         operation = _operation(item)
         if isinstance(operation, HubError):
-            answers.append({"errors": [operation.formatted]})
+            answer: dict[str, Any] = {"errors": [dict(operation.formatted)]}
+            seen.operations.append((None, _stamp(answer, seen)))
+            answers.append(answer)
             continue
         if caller.service_only and not _service_only(operation[0]):
-            return error_response(401, Unauthenticated(SERVICE_ONLY))
+            return refuse(seen, 401, Unauthenticated(SERVICE_ONLY), "unauthenticated")
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
         answer, malformed = await _execute(services, context, *operation)
         all_malformed = all_malformed and malformed
         statements += session.statements
+        seen.operations.append((context.operation, _stamp(answer, seen)))
         answers.append(answer)
+    seen.statements = statements
     if not batch and "data" not in answers[0]:
         all_malformed = True
     status = 400 if all_malformed and not batch else 200
+    if status == 400:
+        seen.rejected = "query_too_complex" if seen.codes == ["QUERY_TOO_COMPLEX"] else "malformed"
     response = JSONResponse(answers if batch else answers[0], status_code=status)
     if not services.settings.production:
         response.headers["x-sql-statements"] = str(statements)
