@@ -29,7 +29,7 @@ REVOKE = "select revoke_token($1, $2, $3)"
 # name: prune-revoked-tokens — forget revocations of tokens expired more than a day ago.
 PRUNE = "select prune_revoked_tokens()"
 # name: revoked-tokens — the revocations of tokens that have not expired yet.
-LOAD = "select jti, expires_at from revoked_tokens()"
+LOAD = "select jti from revoked_tokens()"
 
 Watcher = Callable[[], None]
 
@@ -52,11 +52,12 @@ class RevocationList:
     def __init__(self, dsn: str, *, reload_seconds: float = 60.0) -> None:
         self._dsn = dsn
         self._reload_seconds = reload_seconds
-        self._revoked: dict[str, float | None] = {}
+        self._revoked: set[str] = set()
+        # notified since the reload under way began reading (its read may predate them)
+        self._since: set[str] = set()
         self._watchers: dict[str, set[Watcher]] = {}
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
-        self.loaded_at: float | None = None
 
     def __len__(self) -> int:
         return len(self._revoked)
@@ -92,6 +93,7 @@ class RevocationList:
         await self._disconnect()
 
     async def reload(self) -> None:
+        self._since = set()
         conn = self._conn
         if conn is None or conn.is_closed():
             conn = await asyncpg.connect(self._dsn)
@@ -101,22 +103,11 @@ class RevocationList:
                 await conn.close()
         else:
             rows = await conn.fetch(LOAD)
-        loaded = {
-            r["jti"]: None if r["expires_at"] is None else r["expires_at"].timestamp() for r in rows
-        }
-        # A revocation notified while this read ran is kept until the next reload.
-        for jti in set(self._revoked) - set(loaded):
-            if not self._expired(self._revoked[jti]):
-                loaded.setdefault(jti, self._revoked[jti])
-        fresh = set(loaded) - set(self._revoked)
+        loaded = {row["jti"] for row in rows} | self._since
+        fresh = loaded - self._revoked
         self._revoked = loaded
-        self.loaded_at = asyncio.get_running_loop().time()
         for jti in fresh:
             self._tell(jti)
-
-    @staticmethod
-    def _expired(expires: float | None) -> bool:
-        return expires is not None and expires < dt.datetime.now(dt.UTC).timestamp()
 
     def _tell(self, jti: str) -> None:
         for watcher in list(self._watchers.get(jti, ())):
@@ -129,9 +120,8 @@ class RevocationList:
         jti = str(payload)
         if not jti or len(jti) > MAX_JTI:
             return
-        if jti not in self._revoked:
-            # Its expiry comes with the next reload; until then it is simply revoked.
-            self._revoked[jti] = None
+        self._revoked.add(jti)
+        self._since.add(jti)
         self._tell(jti)
 
     async def _connect(self) -> None:
