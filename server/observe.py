@@ -69,9 +69,10 @@ def json_handler(stream: IO[str]) -> logging.Handler:
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         JsonFormatter(
-            "{asctime}{levelname}{name}{message}",
+            "{levelname}{name}{message}",
             style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601 in UTC
             json_ensure_ascii=False,
         )
     )

@@ -77,6 +77,7 @@ async def test_a_request_with_a_phone_number_and_a_token_leaves_neither_in_the_l
     assert "submitServiceRequest" not in text and "requesterPhone" not in text
     first, second, third = access_log.lines
     assert first["logger"] == ACCESS_LOGGER and first["message"] == "request"
+    assert first["level"] == "INFO" and first["time"].endswith("+00:00")
     assert first["subject"] == "clerk-7" and first["operations"] == ["Submit"]
     assert first["status"] == 200 and first["errorCodes"] == [] and first["durationMs"] > 0
     assert first["sqlStatements"] >= 1 and first["method"] == "POST" and first["path"] == "/graphql"
