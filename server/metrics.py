@@ -27,7 +27,8 @@ from starlette.responses import JSONResponse, Response
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 MAX_OPERATIONS = 100
-ANONYMOUS, INVALID, OTHER, BATCH = "anonymous", "invalid", "other", "batch"
+ANONYMOUS, INVALID, OTHER = "anonymous", "invalid", "other"
+BATCH, REJECTED = "batch", "rejected"  # latency labels of a batch, and of a refused request
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 STATEMENT_BUCKETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 
@@ -116,7 +117,8 @@ class Metrics:
         )
         self.latency = Histogram(
             "hub_graphql_request_duration_seconds",
-            "Time to answer a POST /graphql, by operation name (`batch` for a batch)",
+            "Time to answer a POST /graphql, by operation name (`batch` for a batch, "
+            "`rejected` when refused before any operation ran)",
             ["operation"],
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
@@ -158,7 +160,7 @@ class Metrics:
         labels = [self.names.label(name) for name, _ in operations]
         for label, (_, outcome) in zip(labels, operations, strict=True):
             self.requests.labels(label, outcome).inc()
-        label = labels[0] if len(labels) == 1 else BATCH if labels else ANONYMOUS
+        label = labels[0] if len(labels) == 1 else BATCH if labels else REJECTED
         self.latency.labels(label).observe(seconds)
         if operations:
             self.statements.labels(label).observe(statements)

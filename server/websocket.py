@@ -65,6 +65,7 @@ FELL_BEHIND = 1013
 INTERNAL = 4500
 INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 32
+REVOKED = "The token has been revoked; get a new one"
 SUBSCRIPTIONS_ONLY = "This socket serves subscriptions; send queries and mutations with POST"
 PROTOCOL_ERRORS = (InvalidOperationTypeError, CannotGetOperationTypeError, MissingQueryError)
 
@@ -170,6 +171,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
         self._expiry = asyncio.create_task(self._expire(remaining))
         if services.revocations is not None:
             self._unwatch = services.revocations.watch(jti, self._revoked)
+            if services.revocations.revoked(jti):  # revoked while `authenticate` ran
+                await self.close(UNAUTHORIZED, REVOKED)
+                return
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
 
@@ -178,9 +182,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
         await self.close(EXPIRED, "The token has expired; connect with a new one")
 
     def _revoked(self) -> None:
-        self._revocation = asyncio.create_task(
-            self.close(UNAUTHORIZED, "The token has been revoked; get a new one")
-        )
+        self._revocation = asyncio.create_task(self.close(UNAUTHORIZED, REVOKED))
 
     async def close(self, code: int, reason: str) -> None:
         """End every operation, then close the socket (once)."""

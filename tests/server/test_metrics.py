@@ -84,6 +84,11 @@ async def test_refusals_before_any_operation_are_counted_by_reason(hub: Hub) -> 
         return (value(text, name, reason=reason) or 0) - (value(before, name, reason=reason) or 0)
 
     assert grew("unauthenticated") == 2
+    latency = "hub_graphql_request_duration_seconds_count"
+    refused = (value(text, latency, operation="rejected") or 0) - (
+        value(before, latency, operation="rejected") or 0
+    )
+    assert refused == 4  # 401, 401, 400 (not JSON), 413; the too complex one is named anonymous
     assert grew("malformed") == 1
     assert grew("body_too_large") == 1
     assert grew("query_too_complex") == 1
