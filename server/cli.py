@@ -28,6 +28,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level="info",
+        access_log=False,  # the hub's own JSON access log replaces uvicorn's (HUB_ACCESS_LOG)
         loop="auto",
         timeout_graceful_shutdown=10,
     )
