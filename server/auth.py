@@ -81,6 +81,8 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The token has expired; get a new one") from None
+    except jwt.MissingRequiredClaimError as error:
+        raise Unauthenticated(f"The token has no `{error.claim}` claim") from None
     except jwt.PyJWTError:
         raise Unauthenticated("The token is not valid") from None
     return claims

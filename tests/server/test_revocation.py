@@ -132,7 +132,8 @@ async def test_a_token_without_a_jti_is_refused(live: Live) -> None:
         "roles": ["viewer"],
     }
     token = jwt.encode(claims, SECRET, algorithm="HS256")
-    assert (await answer(live.hub, token))[:2] == (401, "UNAUTHENTICATED")
+    status, code, message = await answer(live.hub, token)
+    assert (status, code) == (401, "UNAUTHENTICATED") and message and "`jti`" in message
 
 
 async def test_a_revocation_missed_by_the_listener_is_found_by_the_reload(live: Live) -> None:
