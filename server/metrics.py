@@ -2,9 +2,10 @@
 
 Series are labelled by operation name (the `operationName` of the operation that ran, as
 parsed, never query text or variables), by outcome (`ok` or an error code) and by reason of
-refusal. Names are folded: an unnamed operation is `anonymous`, one that is not a plain
-GraphQL name (or is longer than 64 characters) is `invalid`, and past `max_operations`
-distinct names every new one is `other`, so no client can grow the series without bound.
+refusal. Names are folded: an unnamed operation is `anonymous`, one longer than 64
+characters or holding a run of 11 digits (a phone or ID number) is `invalid`, and past the
+first `MAX_OPERATIONS` distinct names every new one is `other`, so no client can grow the
+series without bound or put personal data in them.
 
 Pool usage and roll-up freshness are read at scrape time. `rollup_age` is an optional async
 callable returning the age in seconds of the oldest roll-up (None: unknown); unset, the
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+LONG_NUMBER = re.compile(r"[0-9]{11}")
 MAX_OPERATIONS = 100
 ANONYMOUS, INVALID, OTHER = "anonymous", "invalid", "other"
 BATCH, REJECTED = "batch", "rejected"  # latency labels of a batch, and of a refused request
@@ -33,6 +35,11 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 STATEMENT_BUCKETS = (0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64)
 
 RollupAge = Callable[[], Awaitable[float | None]]
+
+
+def plain_name(name: str) -> bool:
+    """A name that may label a series or go into a log line."""
+    return NAME.match(name) is not None and LONG_NUMBER.search(name) is None
 
 
 class OperationNames:
@@ -45,7 +52,7 @@ class OperationNames:
     def label(self, name: str | None) -> str:
         if not name:
             return ANONYMOUS
-        if not NAME.match(name):
+        if not plain_name(name):
             return INVALID
         if name in self._seen:
             return name

@@ -25,12 +25,11 @@ from pythonjsonlogger.json import JsonFormatter
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from server.metrics import NAME, Metrics
+from server.metrics import LONG_NUMBER, Metrics, plain_name
 
 ACCESS_LOGGER = "hub.access"
 REQUEST_ID_HEADER = "x-request-id"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
-LONG_NUMBER = re.compile(r"[0-9]{11}")
 
 access_log = logging.getLogger(ACCESS_LOGGER)
 
@@ -88,7 +87,7 @@ def configure_access_log() -> None:
 
 
 def _log_name(name: str | None) -> str | None:
-    return name if name is None or (NAME.match(name) and not LONG_NUMBER.search(name)) else "?"
+    return name if name is None or plain_name(name) else "?"
 
 
 class ObserveMiddleware:

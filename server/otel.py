@@ -11,7 +11,7 @@ from opentelemetry.trace import SpanKind
 from strawberry.extensions import LifecycleStep
 from strawberry.extensions.tracing import OpenTelemetryExtension
 
-from server.metrics import NAME
+from server.metrics import plain_name
 
 SERVICE_NAME = "grassroots-hub"
 
@@ -26,7 +26,7 @@ class HubTracing(OpenTelemetryExtension):
         self._span_holder[LifecycleStep.OPERATION] = span
         yield
         name = self.execution_context.operation_name
-        if name and NAME.match(name):
+        if name and plain_name(name):
             span.update_name(f"GraphQL Operation: {name}")
             span.set_attribute("graphql.operation.name", name)
         span.end()
