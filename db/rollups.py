@@ -30,6 +30,18 @@ ZERO = {
 }
 
 
+# name: rollup-rebuilt-age — seconds since the last full rebuild (the migration made one).
+REBUILT_AGE = "select extract(epoch from now() - rebuilt_at)::float8 from rollup_state"
+
+
+async def rebuilt_age(pool: asyncpg.Pool) -> float | None:
+    """Seconds since the roll-ups were last rebuilt from the base rows. Writes keep them
+    current in their own transaction, so this is no lag: it dates the last full check."""
+    async with pool.acquire() as conn:
+        age: float | None = await conn.fetchval(REBUILT_AGE)
+        return age
+
+
 async def rebuild(conn: asyncpg.Connection) -> dict[str, object]:
     """Rebuild every roll-up table from the base rows; their row counts and the time taken."""
     started = time.perf_counter()

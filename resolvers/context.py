@@ -22,6 +22,8 @@ class Context:
     cursors: CursorCodec
     directory: RegionDirectory
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    # the name of the operation that ran, set once the document is parsed (metrics, logs)
+    operation: str | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
 
     def loader(self, factory: Callable[..., L], *args: Any) -> L:

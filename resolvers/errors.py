@@ -71,6 +71,12 @@ def database_reachable(conn: Any = None) -> Iterator[None]:
         raise
 
 
+class RateLimited(HubError):
+    """Answered with HTTP 429 and `Retry-After`; `extensions.retryAfter` holds the seconds."""
+
+    code = "RATE_LIMITED"
+
+
 class Internal(HubError):
     code = "INTERNAL"
 

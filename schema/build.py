@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, ParserCache, ValidationCache
+from strawberry.extensions import (
+    DisableIntrospection,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -18,6 +23,7 @@ from resolvers.errors import BadUserInput
 from schema.audit import AuditEntry
 from schema.limits import QueryLimits
 from schema.mutation import Mutation
+from schema.operation import OperationName
 from schema.organization import Organization
 from schema.participation import ParticipationEvent, Resolution
 from schema.query import Query
@@ -71,8 +77,11 @@ class HubSchema(strawberry.federation.Schema):
             return ExecutionResult(data=None, errors=[BadUserInput(error.as_http_error_reason())])
 
 
-def build_schema(*, production: bool = False) -> HubSchema:
-    """The schema; in production without introspection or field suggestions."""
+def build_schema(
+    *, production: bool = False, extensions: Sequence[type[SchemaExtension]] = ()
+) -> HubSchema:
+    """The schema; in production without introspection or field suggestions. `extensions`
+    are added last (tracing)."""
     hardening = [DisableIntrospection] if production else []
     return HubSchema(
         query=Query,
@@ -81,9 +90,11 @@ def build_schema(*, production: bool = False) -> HubSchema:
         types=[Region, Organization, ServiceRequest, ParticipationEvent, Resolution, AuditEntry],
         extensions=[
             lambda: ParserCache(maxsize=1024),
+            OperationName,
             lambda: ValidationCache(maxsize=1024),
             QueryLimits,  # after validation: it measures only valid operations
             *hardening,
+            *extensions,
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         federation_version="2.7",

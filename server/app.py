@@ -10,14 +10,17 @@ from dataclasses import dataclass
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from db import pool as db_pool
+from db import rollups
 from db.availability import unreachable
 from db.embedded import EmbeddedError
+from db.revocations import RevocationList
 from db.roles import UnsafeRuntimeRole, check_runtime_role
 from db.setup import Database, SetupError, prepare
 from resolvers.allowlist import AllowList
@@ -30,8 +33,12 @@ from schema.reports import Reports
 from server.auth import KeySet
 from server.graphql import Services, error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
+from server.metrics import Metrics, RollupAge, metrics_endpoint
+from server.observe import ObserveMiddleware, configure_access_log
+from server.ratelimit import RateLimiter
 from server.reports import reports_endpoint
 from server.settings import Settings
+from server.tracing import tracing_extensions
 from server.websocket import TRY_AGAIN_LATER, LiveEndpoint, graphql_socket
 
 log = logging.getLogger("grassroots.app")
@@ -49,6 +56,7 @@ class Started:
     database: Database | None = None
     pool: db_pool.Pool | None = None
     feed: ChangeFeed | None = None
+    revocations: RevocationList | None = None
 
 
 async def graphql_route(request: Request) -> Response:
@@ -72,8 +80,10 @@ def create_app(
     database: Database | None = None,
     seed_demo: bool = False,
     background_start: bool | None = None,
+    rollup_age: RollupAge | None = None,
 ) -> Starlette:
-    """The hub. With `database` given (tests), that database is used as it is.
+    """The hub. With `database` given (tests), that database is used as it is. `rollup_age`
+    feeds the `hub_rollup_age_seconds` metric.
 
     With `background_start` (the default when the hub prepares its own database) the app
     answers /healthz and /readyz while it migrates and seeds, and /graphql with 503 until
@@ -110,7 +120,18 @@ def create_app(
         # One LISTEN connection for every subscriber, as the runtime role.
         feed = started.feed = ChangeFeed(db.runtime_dsn)
         await feed.start()
-        schema = build_schema(production=settings.production)
+        revocations = started.revocations = RevocationList(
+            db.runtime_dsn, reload_seconds=settings.revocation_reload_seconds
+        )
+        await revocations.start()
+        metrics = Metrics(
+            pool=lambda: pool,
+            revoked=revocations.__len__,
+            rollup_age=rollup_age or (lambda: rollups.rebuilt_age(pool)),
+        )
+        schema = build_schema(
+            production=settings.production, extensions=tracing_extensions(settings)
+        )
         services = Services(
             settings=settings,
             schema=schema,
@@ -120,6 +141,9 @@ def create_app(
             keys=KeySet(settings.jwks_url) if settings.jwks_url else None,
             reports=Reports.load(schema._schema),
             allowlist=AllowList(pool),
+            metrics=metrics if settings.metrics else None,
+            limiter=RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None,
+            revocations=revocations,
         )
         readiness.probe, readiness.feed = DatabaseProbe(db.runtime_dsn), feed
         app.state.services = services
@@ -149,11 +173,13 @@ def create_app(
             await readiness.probe.close()
         if started.feed is not None:
             await started.feed.stop()
+        if started.revocations is not None:
+            await started.revocations.stop()
         if started.pool is not None:
             await started.pool.close()
         if started.database is not None and database is None:
             started.database.stop()
-        started.feed = started.pool = started.database = None
+        started.feed = started.pool = started.database = started.revocations = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -187,8 +213,12 @@ def create_app(
             Route("/reports", reports_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
         ],
+        middleware=[Middleware(ObserveMiddleware, access=settings.access_log)],
         lifespan=lifespan,
     )
+    if settings.access_log:
+        configure_access_log()
     app.state.readiness = readiness
     return app

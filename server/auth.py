@@ -17,6 +17,7 @@ from typing import Any
 
 import jwt
 
+from db.revocations import RevocationList
 from resolvers.errors import Unauthenticated
 from resolvers.regions import RegionDirectory
 from resolvers.scope import REGION_CODE, ROLES, Caller, Grant
@@ -73,13 +74,15 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
             audience=settings.jwt_audience,
             leeway=LEEWAY_SECONDS,
             options={
-                "require": ["exp", "sub"],
+                "require": ["exp", "sub", "jti"],
                 "verify_aud": settings.jwt_audience is not None,
                 "verify_iss": settings.jwt_issuer is not None,
             },
         )
     except jwt.ExpiredSignatureError:
         raise Unauthenticated("The token has expired; get a new one") from None
+    except jwt.MissingRequiredClaimError as error:
+        raise Unauthenticated(f"The token has no `{error.claim}` claim") from None
     except jwt.PyJWTError:
         raise Unauthenticated("The token is not valid") from None
     return claims
@@ -108,8 +111,11 @@ async def authenticate(
     settings: Settings,
     directory: RegionDirectory,
     keys: KeySet | None = None,
+    revocations: RevocationList | None = None,
 ) -> Caller:
     claims = await decode(bearer(header), settings, keys)
+    if revocations is not None and revocations.revoked(str(claims["jti"])):
+        raise Unauthenticated("The token has been revoked; get a new one")
     pairs = _grants_claim(claims)
     codes = [code for code, _ in pairs]
     if not all(REGION_CODE.match(code) for code in codes):

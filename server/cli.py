@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from server import reporting_cli
+from server import reporting_cli, revoke
 from server.settings import Settings, SettingsError, load_settings
 
 
@@ -307,14 +307,16 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
 
-    token = commands.add_parser("token", help="print a development JWT signed with the secret")
-    token.add_argument("--sub", required=True)
-    token.add_argument("--jurisdiction", action="append", required=True, metavar="CODE")
-    token.add_argument(
-        "--role", action="append", required=True, choices=["viewer", "editor", "pii", "auditor"]
+    token = commands.add_parser(
+        "token", help="print a development JWT signed with the secret (or: token revoke)"
     )
+    # --sub, --jurisdiction and --role are required unless revoking (checked in `main`).
+    token.add_argument("--sub")
+    token.add_argument("--jurisdiction", action="append", metavar="CODE")
+    token.add_argument("--role", action="append", choices=["viewer", "editor", "pii", "auditor"])
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
     token.add_argument("--client")
+    revoke.add_parser(token)
 
     printed = commands.add_parser("schema", help="print the SDL (or --write schema/schema.graphql)")
     printed.add_argument("--write", action="store_true")
@@ -365,7 +367,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args = top.parse_args(argv)
+    issuing = args.command == "token" and args.action is None
+    if issuing and not (args.sub and args.jurisdiction and args.role):
+        top.error("token: --sub, --jurisdiction and --role are required")
     try:
         settings = load_settings()
     except SettingsError as error:
@@ -373,6 +379,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(settings, args)
+    if args.command == "token" and args.action == "revoke":
+        return asyncio.run(revoke.revoke_command(settings, args))
     if args.command == "token":
         return _token(settings, args)
     if args.command == "schema":

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types import ExecutionResult
 
+from db.revocations import RevocationList
 from resolvers.allowlist import AllowList
 from resolvers.context import Context
 from resolvers.errors import (
@@ -30,6 +31,9 @@ from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
 from schema.reports import Reports
 from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
+from server.metrics import Metrics
+from server.observe import Observation, observation
+from server.ratelimit import RateLimiter, Refusal
 from server.reports import gateway_fetch, named_report, report_required
 from server.settings import Settings
 
@@ -59,6 +63,9 @@ class Services:
     keys: KeySet | None = None
     reports: Reports | None = None
     allowlist: AllowList | None = None
+    metrics: Metrics | None = None
+    limiter: RateLimiter | None = None
+    revocations: RevocationList | None = None
 
 
 RETRY_AFTER_SECONDS = "2"
@@ -69,6 +76,43 @@ def error_response(status: int, error: HubError) -> JSONResponse:
     if isinstance(error, ServiceUnavailable):
         return unavailable_response(error)
     return JSONResponse({"errors": [error.formatted]}, status_code=status)
+
+
+def refuse(
+    seen: Observation,
+    status: int,
+    error: HubError,
+    reason: str,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A request refused before any operation ran, with the request id in the error; a
+    database that cannot be reached is a 503, whatever `status`."""
+    if isinstance(error, ServiceUnavailable):
+        status, headers, reason = 503, {"retry-after": RETRY_AFTER_SECONDS}, "unavailable"
+    seen.rejected = reason
+    seen.code(error.code)
+    formatted: dict[str, Any] = {**error.formatted}
+    formatted["extensions"] = {**formatted.get("extensions", {}), "requestId": seen.request_id}
+    return JSONResponse({"errors": [formatted]}, status_code=status, headers=headers)
+
+
+def too_many(seen: Observation, refusal: Refusal) -> JSONResponse:
+    return refuse(
+        seen, 429, refusal.error, "rate_limited", {"retry-after": str(refusal.retry_after)}
+    )
+
+
+def _stamp(answer: dict[str, Any], seen: Observation) -> str:
+    """Puts the request id in every error of one operation's answer; returns its outcome."""
+    outcome = "ok"
+    for error in answer.get("errors", ()):
+        extensions = error.setdefault("extensions", {})
+        extensions["requestId"] = seen.request_id
+        code = str(extensions.get("code", "INTERNAL"))
+        seen.code(code)
+        if outcome == "ok":
+            outcome = code
+    return outcome
 
 
 def unavailable_response(error: HubError) -> JSONResponse:
@@ -104,7 +148,7 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 async def _read_body(
-    request: Request, services: Services
+    request: Request, services: Services, seen: Observation
 ) -> tuple[bytes, Caller | None] | Response:
     """The body, and the caller when it had to be known first: past MAX_BODY bytes, reading
     goes on (to INGEST_MAX_BODY) only for an authenticated editor."""
@@ -115,9 +159,10 @@ async def _read_body(
         try:
             caller = await _caller(request, services)
         except HubError as error:
-            return error_response(401, error)
+            return await _unauthenticated(request, services, seen, error)
+        seen.subject = caller.subject
         if not caller.scope("editor"):
-            return error_response(413, BadUserInput(TOO_LARGE))
+            return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
         limit = INGEST_MAX_BODY
         return None
 
@@ -127,7 +172,7 @@ async def _read_body(
         if refused is not None:
             return refused
         if int(declared) > limit:
-            return error_response(413, BadUserInput(TOO_LARGE))
+            return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -136,7 +181,7 @@ async def _read_body(
             if refused is not None:
                 return refused
             if len(body) > limit:
-                return error_response(413, BadUserInput(TOO_LARGE))
+                return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
     return bytes(body), caller
 
 
@@ -214,7 +259,21 @@ async def _caller(request: Request, services: Services) -> Caller:
     header = request.headers.get("authorization")
     if header is None and gateway:
         return Caller.gateway()
-    return await authenticate(header, services.settings, services.directory, services.keys)
+    return await authenticate(
+        header, services.settings, services.directory, services.keys, services.revocations
+    )
+
+
+async def _unauthenticated(
+    request: Request, services: Services, seen: Observation, error: HubError
+) -> Response:
+    """401, or 429 when the client address has spent its budget for such requests."""
+    if services.limiter is not None:
+        address = request.client.host if request.client else "unknown"
+        refusal = services.limiter.address(address)
+        if refusal is not None:
+            return too_many(seen, refusal)
+    return refuse(seen, 401, error, "unauthenticated")
 
 
 def _service_only(query: str) -> bool:
@@ -237,32 +296,42 @@ def _service_only(query: str) -> bool:
 
 async def graphql_endpoint(request: Request) -> Response:
     services: Services = request.app.state.services
+    seen = observation(request.scope)
     if request.method == "GET":
         if services.settings.production:
-            return error_response(405, BadUserInput("Send GraphQL operations with POST"))
+            refused = BadUserInput("Send GraphQL operations with POST")
+            return refuse(seen, 405, refused, "method_not_allowed")
         return HTMLResponse(get_graphql_ide_html())
-    read = await _read_body(request, services)
+    read = await _read_body(request, services, seen)
     if isinstance(read, Response):
         return read
     body, known = read
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return error_response(400, BadUserInput(f"The request body is not valid JSON: {error}"))
+        # The decoder's message names a position, never the text it could not read.
+        refused = BadUserInput(f"The request body is not valid JSON: {error}")
+        return refuse(seen, 400, refused, "malformed")
     try:
         caller = known or await _caller(request, services)
     except HubError as error:
-        return error_response(401, error)
+        return await _unauthenticated(request, services, seen, error)
+    seen.subject = caller.subject
 
     gateway = gateway_credential(request.headers.get(GATEWAY_HEADER), services.settings) is True
     batch = isinstance(payload, list)
     items = payload if batch else [payload]
     if batch and not 0 < len(items) <= MAX_BATCH:
-        return error_response(400, BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations"))
+        refused = BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations")
+        return refuse(seen, 400, refused, "malformed")
     if len(body) > MAX_BODY and (
         batch or not isinstance(payload, dict) or not _ingest_only(str(payload.get("query")))
     ):
-        return error_response(413, BadUserInput(TOO_LARGE))
+        return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+    if services.limiter is not None:
+        refusal = services.limiter.caller(caller, cost=len(items))
+        if refusal is not None:
+            return too_many(seen, refusal)
 
     answers: list[dict[str, Any]] = []
     statements = 0
@@ -272,12 +341,14 @@ async def graphql_endpoint(request: Request) -> Response:
         report = named_report(item, services.reports)
         operation = _operation(item) if report is None else report
         if isinstance(operation, HubError):
-            answers.append({"errors": [operation.formatted]})
+            answer: dict[str, Any] = {"errors": [dict(operation.formatted)]}
+            seen.operations.append((None, _stamp(answer, seen)))
+            answers.append(answer)
             continue
         if caller.service_only and not _service_only(operation[0]):
-            return error_response(401, Unauthenticated(SERVICE_ONLY))
+            return refuse(seen, 401, Unauthenticated(SERVICE_ONLY), "unauthenticated")
         if limited and report is None and not (gateway and gateway_fetch(operation[0])):
-            return error_response(403, report_required())
+            return refuse(seen, 403, report_required(), "report_required")
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
         try:
@@ -286,12 +357,16 @@ async def graphql_endpoint(request: Request) -> Response:
             answer, malformed = {"errors": [error.formatted], "data": None}, False
         all_malformed = all_malformed and malformed
         statements += session.statements
+        seen.operations.append((context.operation, _stamp(answer, seen)))
         answers.append(answer)
+    seen.statements = statements
     if not batch and "data" not in answers[0]:
         all_malformed = True
     status = 400 if all_malformed and not batch else 200
     if _unavailable(answers):
         status = 503
+    if status == 400:
+        seen.rejected = "query_too_complex" if seen.codes == ["QUERY_TOO_COMPLEX"] else "malformed"
     response = JSONResponse(answers if batch else answers[0], status_code=status)
     if status == 503:
         response.headers["retry-after"] = RETRY_AFTER_SECONDS

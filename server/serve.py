@@ -53,6 +53,7 @@ def serve(settings: Settings, *, demo: bool, host: str | None, port: int | None)
         host=host or settings.host,
         port=port or settings.port,
         log_level="info",
+        access_log=False,  # the hub's own JSON access log replaces uvicorn's (HUB_ACCESS_LOG)
         loop="auto",
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )

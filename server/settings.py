@@ -14,9 +14,31 @@ from starlette.config import Config
 
 Environment = Literal["development", "production"]
 
+# Jurisdiction levels by the length of a division code (100000 is the nation).
+LEVELS = ("national", "province", "city", "county", "township", "village")
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Requests per minute per caller: by token subject at the caller's highest jurisdiction
+    level, and by client address for requests without a valid token."""
+
+    enabled: bool = True
+    national: int = 6000
+    province: int = 3000
+    city: int = 1200
+    county: int = 600
+    township: int = 300
+    village: int = 300
+    anonymous: int = 120
+
+    def per_minute(self, level: str) -> int:
+        value: int = getattr(self, level)
+        return value
 
 
 @dataclass(frozen=True)
@@ -38,6 +60,12 @@ class Settings:
     pool_max_size: int
     postgres_listen: str | None = None
     shutdown_timeout_seconds: int = 20
+    access_log: bool = True
+    metrics: bool = True
+    metrics_token: str | None = None
+    otel: bool = False
+    rate_limits: RateLimits = RateLimits()
+    revocation_reload_seconds: int = 60
 
     @property
     def production(self) -> bool:
@@ -168,6 +196,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             f"HUB_POOL_MIN_SIZE ({pool_min}) must not exceed HUB_POOL_MAX_SIZE ({pool_max})"
         )
 
+    def flag(name: str, default: bool) -> bool:
+        raw = config(name, default="true" if default else "false").strip().lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+    metrics_token = config("HUB_METRICS_TOKEN", default=None) or None
+    if metrics_token is not None and len(metrics_token) < 32:
+        raise SettingsError("HUB_METRICS_TOKEN must be at least 32 characters")
+    defaults = RateLimits()
+    budgets = {
+        level: integer(f"HUB_RATE_LIMIT_{level.upper()}", defaults.per_minute(level), 1, 10**7)
+        for level in (*LEVELS, "anonymous")
+    }
+
     return Settings(
         database_url=database_url,
         runtime_database_url=runtime_url,
@@ -186,6 +231,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pool_max_size=pool_max,
         postgres_listen=_listen(config("HUB_POSTGRES_LISTEN", default=None) or None),
         shutdown_timeout_seconds=integer("HUB_SHUTDOWN_TIMEOUT_SECONDS", 20, 1, 3600),
+        access_log=flag("HUB_ACCESS_LOG", True),
+        metrics=flag("HUB_METRICS", True),
+        metrics_token=metrics_token,
+        otel=flag("HUB_OTEL_ENABLED", False),
+        rate_limits=RateLimits(enabled=flag("HUB_RATE_LIMIT", True), **budgets),
+        revocation_reload_seconds=integer("HUB_REVOCATION_RELOAD_SECONDS", 60, 1, 86_400),
     )
 
 

@@ -7,6 +7,7 @@ Close codes (besides the protocol's own 4400, 4406, 4408, 4409, 4429):
 - 4401 Unauthorized: `connection_init` without a valid token (missing, malformed, badly
   signed, expired, unknown jurisdiction), as HTTP answers 401. The graphql-ws client takes
   4401 as fatal and does not retry with the same credentials.
+- 4401 also when the token of an open socket is revoked (`grassroots token revoke`).
 - 4403 Forbidden: the token expired on an open socket (closed at its `exp`). The
   graphql-ws client retries 4403, calling `connectionParams` again, so a client holding a
   refreshed token reconnects and resubscribes on its own; one without gets 4401 and stops.
@@ -28,6 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -72,6 +74,7 @@ SHUTTING_DOWN = "The hub is shutting down; reconnect in a moment"
 INTERNAL = 4500
 INIT_TIMEOUT = timedelta(seconds=10)
 MAX_SUBSCRIPTIONS = 32
+REVOKED = "The token has been revoked; get a new one"
 SUBSCRIPTIONS_ONLY = "This socket serves subscriptions; send queries and mutations with POST"
 PROTOCOL_ERRORS = (InvalidOperationTypeError, CannotGetOperationTypeError, MissingQueryError)
 
@@ -105,11 +108,11 @@ def _authorization(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def _expiry(header: str) -> float:
-    """The `exp` of a token that `authenticate` has just verified."""
+def _expiry(header: str) -> tuple[float, str]:
+    """The `exp` and `jti` of a token that `authenticate` has just verified."""
     token = header.partition(" ")[2].strip()
     claims = jwt.decode(token, options={"verify_signature": False})
-    return float(claims["exp"])
+    return float(claims["exp"]), str(claims["jti"])
 
 
 def _format(error: GraphQLError) -> GraphQLFormattedError:
@@ -135,6 +138,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._expiry: asyncio.Task[None] | None = None
+        self._unwatch: Callable[[], None] | None = None
+        self._revocation: asyncio.Task[None] | None = None
         self._closing = False
         self.context.handlers.add(self)
 
@@ -158,9 +163,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
         header = _authorization(payload)
         try:
             caller = await authenticate(
-                header, services.settings, services.directory, services.keys
+                header, services.settings, services.directory, services.keys, services.revocations
             )
-            expires = _expiry(header or "")
+            expires, jti = _expiry(header or "")
         except ServiceUnavailable as error:
             await self.close(TRY_AGAIN_LATER, error.message)
             return
@@ -178,12 +183,20 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
             return
         self.context.caller = caller
         self._expiry = asyncio.create_task(self._expire(remaining))
+        if services.revocations is not None:
+            self._unwatch = services.revocations.watch(jti, self._revoked)
+            if services.revocations.revoked(jti):  # revoked while `authenticate` ran
+                await self.close(UNAUTHORIZED, REVOKED)
+                return
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
 
     async def _expire(self, delay: float) -> None:
         await asyncio.sleep(delay)
         await self.close(EXPIRED, "The token has expired; connect with a new one")
+
+    def _revoked(self) -> None:
+        self._revocation = asyncio.create_task(self.close(UNAUTHORIZED, REVOKED))
 
     async def close(self, code: int, reason: str) -> None:
         """End every operation, then close the socket (once)."""
@@ -206,6 +219,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
     async def shutdown(self) -> None:
         self.context.handlers.discard(self)
+        if self._unwatch is not None:
+            self._unwatch()
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -166,6 +166,7 @@ async def test_a_token_the_gateway_accepts_is_still_checked_by_the_hub(
     claims = {
         "sub": "x",
         "exp": int(time.time()) + 600,
+        "jti": "no-such-region",
         "jurisdictions": ["341126999"],
         "roles": ["viewer"],
         "scope": "viewer",
