@@ -178,7 +178,12 @@ async def test_an_allowlist_client_cannot_send_free_query_text(hub: Hub) -> None
     response = await hub.post(FREE, token=listed)
     assert response.status_code == 403
     error = response.json()["errors"][0]
-    assert error["extensions"] == {"code": "FORBIDDEN", "reason": "REPORT_REQUIRED"}
+    assert error["extensions"]["requestId"] == response.headers["x-request-id"]
+    assert error["extensions"] | {"requestId": None} == {
+        "code": "FORBIDDEN",
+        "reason": "REPORT_REQUIRED",
+        "requestId": None,
+    }
     assert "data" not in response.json()
     batch = await hub.client.post(
         "/graphql",
