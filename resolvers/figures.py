@@ -81,7 +81,7 @@ class ServiceFigures:
         self.answer_due += answered
         self.rated += int(row["rated"])
         self.satisfied += int(row["satisfied"])
-        self.resolve_hours += float(row["resolve_seconds"]) / 3600
+        self.resolve_hours += float(row["resolve_micros"]) / 3_600_000_000
 
 
 @dataclass

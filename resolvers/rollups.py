@@ -18,7 +18,6 @@ from typing import Any
 
 from resolvers.figures import (
     OPEN,
-    SUBTREE,
     Clock,
     OrganizationFigures,
     ParticipationFigures,
@@ -72,7 +71,7 @@ select {{key}} as key, t.category::text as category,
     sum(t.in_progress) as in_progress, sum(t.escalated) as escalated,
     sum(t.resolved) as resolved, sum(t.closed) as closed, sum(t.rejected) as rejected,
     sum(t.answered_in_time) as answered_in_time, sum(t.rated) as rated,
-    sum(t.satisfied) as satisfied, sum(t.resolve_seconds) as resolve_seconds,
+    sum(t.satisfied) as satisfied, sum(t.resolve_micros) as resolve_micros,
     coalesce(sum(t.submitted + t.accepted + t.in_progress + t.escalated + t.resolved
         + t.closed + t.rejected - t.answered_in_time) filter (where t.bucket < $8), 0) as late
 from {_picked("rollup_service")}
@@ -82,7 +81,13 @@ group by 1, 2
 # name: rollup-clock — overdue: roll-up rows due before today `$11`, base rows due today
 # [$12, $13 = now); requests whose answer fell due: base rows of the cut-off day, submitted
 # in [$16, $17 = now - 24 h] and not answered within 24 hours. The period is [$14, $15) in
-# time; base rows are those of the subtree `$1` (SUBTREE), keyed as over base rows.
+# time; base rows are those of the subtree `$1` (RECENT), keyed as over base rows.
+# Base rows `t` of the subtree of `$1` (a path in the read scope `$2`) by code prefix: not
+# an index condition, so the planner reads the recent rows through the two partial indexes
+# (a day or so of the whole country) rather than the subtree's rows of every day.
+RECENT = """$1::ltree <@ any($2::ltree[]) and $3::int >= 0
+    and left(t.region_code, length(subtree_low($1::ltree))) = subtree_low($1::ltree)"""
+
 CLOCK = f"""
 select key, category, sum(overdue)::bigint as overdue, sum(answer_due)::bigint as answer_due
 from (
@@ -92,14 +97,14 @@ from (
     union all
     select {{base_key}}, t.category::text, 1, 0
     from service_request t
-    where {SUBTREE} and t.status in {OPEN}
+    where {RECENT} and t.status in {OPEN}
         and t.due_at >= $12 and t.due_at < $13
         and ($14::timestamptz is null or t.submitted_at >= $14)
         and ($15::timestamptz is null or t.submitted_at < $15)
     union all
     select {{base_key}}, t.category::text, 0, 1
     from service_request t
-    where {SUBTREE} and t.status <> 'WITHDRAWN'
+    where {RECENT} and t.status <> 'WITHDRAWN'
         and (t.first_responded_at is null
             or t.first_responded_at - t.submitted_at > interval '24 hours')
         and t.submitted_at >= $16 and t.submitted_at <= $17
