@@ -20,6 +20,7 @@ from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from schema.build import build_schema
 from server.auth import KeySet
+from server.exports import export_endpoint
 from server.graphql import Services, graphql_endpoint
 from server.settings import Settings
 from server.websocket import LiveEndpoint, graphql_socket
@@ -106,6 +107,7 @@ def create_app(
         routes=[
             Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_socket),
+            Route("/exports/{name}", export_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

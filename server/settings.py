@@ -35,6 +35,7 @@ class Settings:
     statement_timeout_ms: int
     pool_min_size: int
     pool_max_size: int
+    export_statement_timeout_ms: int = 300_000
 
     @property
     def production(self) -> bool:
@@ -102,4 +103,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         statement_timeout_ms=integer("HUB_STATEMENT_TIMEOUT_MS", 5000, 100, 600_000),
         pool_min_size=integer("HUB_POOL_MIN_SIZE", 2, 1, 100),
         pool_max_size=integer("HUB_POOL_MAX_SIZE", 10, 1, 500),
+        export_statement_timeout_ms=integer(
+            "HUB_EXPORT_STATEMENT_TIMEOUT_MS", 300_000, 1_000, 86_400_000
+        ),
     )
