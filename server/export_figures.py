@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from resolvers import stats
 from resolvers.export_figures import Figures
-from resolvers.exports import REGION_HEADER, Cell, iso, region_cells
+from resolvers.exports import REGION_HEADER, Cell, iso
 from resolvers.labels import ORGANIZATION_KIND, PARTICIPATION_KIND, SERVICE_CATEGORY
 from resolvers.labels import SERVICE_STATUS as STATUS
 from schema.stats import RegionStats
@@ -65,10 +65,10 @@ def _figures(sections: stats.Sections) -> list[Cell]:
 
 
 def breakdown_cells(figures: Figures) -> list[list[Cell]]:
-    own = region_cells(figures.region["path"], figures.names)
+    own = figures.names.cells(figures.region["path"])
     rows: list[list[Cell]] = []
     for row in figures.rows:
-        where = region_cells(row.region["path"], figures.names) if row.region else own
+        where = figures.names.cells(row.region["path"]) if row.region else own
         rows.append([row.key, row.label, *where, iso(row.month), *_figures(row.sections)])
     rows.append([TOTAL_KEY, TOTAL_LABEL, *own, None, *_figures(figures.total)])
     return rows

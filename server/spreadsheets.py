@@ -33,20 +33,14 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def _csv_cell(value: Cell) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return neutralise(value)
-    return str(value)
+def neutralised(row: Sequence[Cell]) -> list[Cell]:
+    return ["'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row]
 
 
 def csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
+    """Rows as CSV: empty cells for nulls, True/False for booleans."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows([_csv_cell(v) for v in row] for row in rows)
+    csv.writer(buffer).writerows(neutralised(row) for row in rows)
     return buffer.getvalue().encode("utf-8")
 
 
