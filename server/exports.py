@@ -14,7 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -240,35 +240,31 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
     return Export("breakdown", BREAKDOWN_HEADER, _rows(rows), "Breakdown", code)
 
 
-async def _audited(services_: Services, caller: Caller, export: Export, form: str) -> Chunks:
-    """The export's rows, counted; the audit entry is written however the stream ends."""
-    sent, complete = 0, False
-    try:
-        async with contextlib.aclosing(export.chunks):
-            async for chunk in export.chunks:
-                sent += len(chunk)
-                yield chunk
-        complete = True
-    finally:
-        if export.region_code is not None:
-            details = {
-                "format": form,
-                "export": export.name,
-                "parameters": export.parameters,
-                "rows": sent,
-                "complete": complete,
-            }
-            with anyio.CancelScope(shield=True):
-                await audit_export(
-                    services_.pool, caller, export.region_code, export.record_type, details
-                )
+@dataclass
+class Tally:
+    rows: int = 0
+    complete: bool = False
+
+
+async def _counted(chunks: Chunks, tally: Tally) -> Chunks:
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            tally.rows += len(chunk)
+            yield chunk
+    tally.complete = True
 
 
 class ExportResponse(StreamingResponse):
-    """A streamed file whose generators are closed (and so audited and their connections
-    given back) however the response ends: finished, failed or abandoned by the client."""
+    """A streamed file whose generators are closed (their connections given back) and whose
+    export is audited however the response ends: finished, failed or left by the client."""
 
-    def __init__(self, body: AsyncGenerator[bytes, None], media_type: str, filename: str) -> None:
+    def __init__(
+        self,
+        body: AsyncGenerator[bytes, None],
+        media_type: str,
+        filename: str,
+        finish: Callable[[], Awaitable[None]],
+    ) -> None:
         super().__init__(
             body,
             media_type=media_type,
@@ -279,6 +275,7 @@ class ExportResponse(StreamingResponse):
             },
         )
         self._body = body
+        self._finish = finish
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -289,6 +286,7 @@ class ExportResponse(StreamingResponse):
         finally:
             with anyio.CancelScope(shield=True):
                 await self._body.aclose()
+                await self._finish()
 
 
 async def export_endpoint(request: Request) -> Response:
@@ -322,13 +320,27 @@ async def export_endpoint(request: Request) -> Response:
     except HubError as error:
         return error_response(400, error)
     export.parameters = {key: ",".join(params.getlist(key)) for key in params}
-    rows = _audited(services_, caller, export, form)
+    tally = Tally()
+    rows = _counted(export.chunks, tally)
     body = (
         csv_stream(export.header, rows)
         if form == "csv"
         else xlsx_stream(export.header, rows, export.name)
     )
+
+    async def finish() -> None:
+        if export.region_code is None:
+            return  # a caller who can read nothing has exported nothing
+        details = {
+            "format": form,
+            "export": export.name,
+            "parameters": export.parameters,
+            "rows": tally.rows,
+            "complete": tally.complete,
+        }
+        await audit_export(services_.pool, caller, export.region_code, export.record_type, details)
+
     stamp = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
     scope = export.region_code or "none"
     filename = f"{export.name}-{scope}-{stamp:%Y%m%d-%H%M%S}.{form}"
-    return ExportResponse(body, MEDIA_TYPES[form], filename)
+    return ExportResponse(body, MEDIA_TYPES[form], filename, finish)

@@ -46,8 +46,8 @@ def csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
 
 async def csv_stream(header: Sequence[str], chunks: Chunks) -> AsyncGenerator[bytes, None]:
     """UTF-8 with a byte order mark (so spreadsheets read the Chinese text), header first."""
-    yield BOM.encode("utf-8") + csv_lines([list(header)])
     async with contextlib.aclosing(chunks):
+        yield BOM.encode("utf-8") + csv_lines([list(header)])
         async for chunk in chunks:
             yield csv_lines(chunk)
 
@@ -110,12 +110,12 @@ async def xlsx_stream(
 ) -> AsyncGenerator[bytes, None]:
     """The workbook is written to a temporary folder first (an XLSX file is a zip whose
     directory comes last), then streamed out; the folder goes when the stream ends."""
-    with tempfile.TemporaryDirectory(prefix="hub-export-") as folder:
-        book = await asyncio.to_thread(Workbook, Path(folder), header, title)
-        async with contextlib.aclosing(chunks):
+    async with contextlib.aclosing(chunks):
+        with tempfile.TemporaryDirectory(prefix="hub-export-") as folder:
+            book = await asyncio.to_thread(Workbook, Path(folder), header, title)
             async for chunk in chunks:
                 await asyncio.to_thread(book.write, chunk)
-        await asyncio.to_thread(book.close)
-        async with await anyio.open_file(book.path, "rb") as file:
-            while data := await file.read(FILE_CHUNK):
-                yield data
+            await asyncio.to_thread(book.close)
+            async with await anyio.open_file(book.path, "rb") as file:
+                while data := await file.read(FILE_CHUNK):
+                    yield data

@@ -218,6 +218,34 @@ async def test_a_full_sheet_continues_on_a_new_one(
     assert ids == [r["id"] for r in expected]
 
 
+async def test_handlers_above_the_caller_are_left_out(hub: Hub) -> None:
+    county = await _csv(hub, "/exports/service-requests.csv", hub.token("341126"), under=TOWNSHIP)
+    token = hub.token(TOWNSHIP)
+    township = await _csv(hub, "/exports/service-requests.csv", token)
+    visible = {o["id"] for o in await _csv(hub, "/exports/organizations.csv", token)}
+    above = {r["handled_by_id"] for r in county if r["handled_by_id"]} - visible
+    assert above, "the demo has requests handled above the township"
+    handlers = {r["handled_by_id"] for r in township if r["handled_by_id"]}
+    assert handlers and handlers <= visible
+    escalated = [r for r in township if r["escalated_to_code"]]
+    assert all(r["escalated_to_name"] for r in escalated)
+
+
+async def test_breakdown_xlsx_holds_the_csv_figures_as_numbers(hub: Hub) -> None:
+    token = hub.token("341126")
+    rows = await _csv(hub, "/exports/breakdown.csv", token, by="CHILD")
+    response = await _get(hub, "/exports/breakdown.xlsx", token, by="CHILD")
+    book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
+    values = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    assert len(values) == len(rows) + 1
+    for row, cells in zip(rows, values[1:], strict=True):
+        found = dict(zip(values[0], cells, strict=True))
+        assert found["key"] == row["key"]
+        assert (found["township_name"] or "") == row["township_name"]
+        assert found["service_requests"] == int(row["service_requests"])
+        assert isinstance(found["organizations"], int)
+
+
 async def test_organizations_and_events_export_their_columns(hub: Hub) -> None:
     token = hub.token("341126")
     orgs = await _csv(
