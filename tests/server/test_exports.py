@@ -275,6 +275,17 @@ async def test_a_township_caller_exports_its_township_only(hub: Hub) -> None:
     assert await _csv(hub, "/exports/organizations.csv", token, under=OTHER_TOWNSHIP) == []
 
 
+async def test_two_jurisdictions_export_both_in_one_order(hub: Hub) -> None:
+    both = await _csv(hub, "/exports/service-requests.csv", hub.token(TOWNSHIP, OTHER_TOWNSHIP))
+    each = [
+        await _csv(hub, "/exports/service-requests.csv", hub.token(code))
+        for code in (TOWNSHIP, OTHER_TOWNSHIP)
+    ]
+    assert sorted(r["id"] for r in both) == sorted(r["id"] for rows in each for r in rows)
+    times = [r["submitted_at"] for r in both]
+    assert times == sorted(times, reverse=True)
+
+
 async def test_refusals_come_as_errors_before_any_file(hub: Hub) -> None:
     token = hub.token("341126")
     path = "/exports/service-requests.csv"
