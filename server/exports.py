@@ -319,6 +319,8 @@ async def export_endpoint(request: Request) -> Response:
         return error_response(403, error)
     except HubError as error:
         return error_response(400, error)
+    if request.method == "HEAD":
+        return Response(media_type=MEDIA_TYPES[form])  # checked, and nothing read
     export.parameters = {key: ",".join(params.getlist(key)) for key in params}
     tally = Tally()
     rows = _counted(export.chunks, tally)

@@ -49,10 +49,6 @@ async def _csv(hub: Hub, path: str, token: str, **params: str) -> list[dict[str,
     return list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8"))))
 
 
-def _header(response: httpx.Response) -> list[str]:
-    return next(csv.reader(io.StringIO(response.content[3:].decode("utf-8"))))
-
-
 async def _total(hub: Hub, token: str, under: str, filter: dict[str, Any] | None = None) -> int:
     body = (await hub.post(COUNT, {"under": under, "filter": filter}, token=token)).json()
     return int(body["data"]["serviceRequests"]["totalCount"])
@@ -345,6 +341,20 @@ async def test_every_export_is_audited_with_its_parameters_and_rows(
     assert found[0][2]["complete"] is True
     assert found[1][:2] == ("341126", "Breakdown")
     assert found[1][2]["rows"] == len(SERVICE_CATEGORY) + 1
+
+
+async def test_head_checks_the_request_and_exports_nothing(
+    hub: Hub, owner: asyncpg.Connection
+) -> None:
+    token = hub.token("341126", sub="export-head")
+    headers = {"authorization": f"Bearer {token}"}
+    response = await hub.client.head("/exports/service-requests.csv", headers=headers)
+    assert response.status_code == 200 and response.content == b""
+    assert response.headers["content-type"].startswith("text/csv")
+    refused = await hub.client.head("/exports/service-requests.csv?overdue=maybe", headers=headers)
+    assert refused.status_code == 400
+    entries = await owner.fetchval("select count(*) from audit_log where actor = 'export-head'")
+    assert entries == 0
 
 
 def _number(text: str) -> float | None:
