@@ -258,11 +258,17 @@ def main(argv: list[str] | None = None) -> int:
             result["hub_rss_idle_mb"] = round(_kb(_status(process.pid), "VmRSS") / 1024, 1)
             for form in args.formats.split(","):
                 target = f"{url}/exports/service-requests.{form}?under={COUNTY}"
-                result[form] = download(target, token, process.pid)
+                try:
+                    result[form] = download(target, token, process.pid)
+                except httpx.HTTPError as error:
+                    tail = log.read_text(errors="replace").splitlines()[-30:]
+                    result[form] = {"error": repr(error), "hub_log": tail}
         finally:
             stop(process)
         counted = asyncio.run(audited_rows(folder, "export-bench"))
         for form, rows in zip(args.formats.split(","), counted, strict=True):
+            if "error" in result[form]:
+                continue
             result[form]["rows"] = rows
             result[form]["rows_per_second"] = round(rows / result[form]["seconds"])
             result[form]["rows_per_hub_cpu_second"] = round(rows / result[form]["hub_cpu_seconds"])

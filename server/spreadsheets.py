@@ -66,6 +66,8 @@ class Workbook:
                 "strings_to_formulas": False,
                 "strings_to_numbers": False,
                 "strings_to_urls": False,
+                # A full sheet of long texts can pass 4 GB; zip64 is written only then.
+                "use_zip64": True,
             },
         )
         self._bold = self._book.add_format({"bold": True})
