@@ -37,6 +37,7 @@ from resolvers.session import AUDIT_READS, SET_SCOPES, ltree_array
 
 CST = dt.timezone(dt.timedelta(hours=8))
 CHUNK_ROWS = 5_000
+CURSOR = "export_rows"
 
 Cell = str | int | float | bool | None
 Row = asyncpg.Record
@@ -359,10 +360,10 @@ async def record_chunks(
     list's order, as chunks of cells. Nothing when there are no targets.
 
     The list's own statement, without its limit and cursor, runs once as a server-side
-    cursor that is fetched a chunk at a time: one plan for the whole export. (Keyset pages of
-    5,000 rows were planned one by one, and where no index walks the order, as for `dueAt`,
-    or where the planner misjudged the subtree's size, each page sorted the whole subtree
-    again: 2,300 rows/s over 100,000 requests, and slower the more there are.)"""
+    cursor (`declare`) fetched a chunk at a time: one plan for the whole export. (Keyset
+    pages of 5,000 rows were planned one by one, and where no index walks the order, as for
+    `dueAt`, or where the planner misjudged the subtree's size, each page sorted the whole
+    subtree again: 2,300 rows/s over 100,000 requests, and slower the more there are.)"""
     if not targets:
         return
     size = chunk_rows or CHUNK_ROWS
@@ -380,14 +381,20 @@ async def record_chunks(
     ):
         await _set_scopes(conn, caller)
         await conn.execute(SET_TIMEOUTS, str(timeout_ms))
-        cursor = await conn.cursor(sql, *base, *filters, *unbounded)
+        # A cursor declared in SQL is planned for its first rows (`cursor_tuple_fraction`):
+        # an index that walks the order gives the first chunk at once, where a protocol-level
+        # cursor would be planned for all rows and sort them all before the first.
+        await conn.execute(
+            f"declare {CURSOR} no scroll cursor for {sql}", *base, *filters, *unbounded
+        )
+        fetch = await conn.prepare(f"fetch forward {int(size)} from {CURSOR}")
         # The next chunk is asked for before this one is shaped and sent, so that the
         # database works on it meanwhile.
-        pending = asyncio.ensure_future(cursor.fetch(size))
+        pending = asyncio.ensure_future(fetch.fetch())
         try:
             while rows := await pending:
                 await names.fill(conn, [row["path"] for row in rows])
-                pending = asyncio.ensure_future(cursor.fetch(size))
+                pending = asyncio.ensure_future(fetch.fetch())
                 await audit_personal(pool, caller, kind.record_type, rows)
                 yield [kind.shape(row, names, now) for row in rows]
         finally:
