@@ -4,8 +4,9 @@ its EXPLAIN ANALYZE, as the runtime role under a national viewer's scope.
     .venv/bin/python benchmarks/explain_figures.py --data-dir data/national 34 [--by MONTH]
         [--from 2026-01-01 --to 2026-06-30] [--plans]
 
-Prints one line per statement (its execution time, of the last of `--repeat` runs, and top plan
-node), then the figures' total; `--plans` prints the whole plans. For finding where a slow figure spends its time.
+Prints one line per statement (its execution time, of the last of `--repeat` runs, and top
+plan node), then the figures' total; `--plans` prints the whole plans. For finding where a
+slow figure spends its time.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from resolvers.regions import RegionDirectory
 from schema.build import build_schema
 from schema.reports import Reports
 from server.auth import KeySet
+from server.exports import export_endpoint
 from server.graphql import Services, error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
 from server.metrics import Metrics, RollupAge, metrics_endpoint
@@ -211,6 +212,7 @@ def create_app(
             Route("/graphql", graphql_route, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_socket_route),
             Route("/reports", reports_endpoint, methods=["GET"]),
+            Route("/exports/{name}", export_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

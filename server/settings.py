@@ -66,6 +66,7 @@ class Settings:
     otel: bool = False
     rate_limits: RateLimits = RateLimits()
     revocation_reload_seconds: int = 60
+    export_statement_timeout_ms: int = 300_000
 
     @property
     def production(self) -> bool:
@@ -237,6 +238,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         otel=flag("HUB_OTEL_ENABLED", False),
         rate_limits=RateLimits(enabled=flag("HUB_RATE_LIMIT", True), **budgets),
         revocation_reload_seconds=integer("HUB_REVOCATION_RELOAD_SECONDS", 60, 1, 86_400),
+        export_statement_timeout_ms=integer(
+            "HUB_EXPORT_STATEMENT_TIMEOUT_MS", 300_000, 1_000, 86_400_000
+        ),
     )
 
 

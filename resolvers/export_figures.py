@@ -1,0 +1,75 @@
+"""The figures of a breakdown export: `stats.breakdown` of one region in the caller's scope,
+and `stats.whole` of its subtree as a closing total, read as GraphQL's `breakdown` reads them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from resolvers import regions, stats
+from resolvers.errors import Forbidden
+from resolvers.exports import SET_TIMEOUTS, RegionNames
+from resolvers.scope import Caller
+from resolvers.session import RequestSession
+
+BREAKDOWNS = ("CHILD", "MONTH", "SERVICE_CATEGORY", "ORGANIZATION_KIND", "PARTICIPATION_KIND")
+# Which sections (organizations, services, participation) the rows of each breakdown have.
+SECTIONS = {
+    "CHILD": (True, True, True),
+    "MONTH": (False, True, True),
+    "SERVICE_CATEGORY": (False, True, False),
+    "ORGANIZATION_KIND": (True, False, False),
+    "PARTICIPATION_KIND": (False, False, True),
+}
+MAX_CHILDREN = 100_000
+ABOVE_JURISDICTION = (
+    "This region lies above your jurisdiction; only its breadcrumb fields can be read"
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    region: Any  # the region broken down: code, name, level, path
+    rows: list[stats.Row]
+    total: stats.Sections  # the whole subtree, the sections the rows have
+    names: RegionNames
+
+
+async def breakdown_figures(
+    pool: asyncpg.Pool,
+    caller: Caller,
+    code: str,
+    by: str,
+    period: stats.Period,
+    now: dt.datetime,
+    timeout_ms: int,
+) -> Figures | None:
+    """None for a region the caller cannot see; FORBIDDEN for a breadcrumb above its scope."""
+    session = RequestSession(pool, caller)
+    try:
+        await session.execute(SET_TIMEOUTS, str(timeout_ms))
+        found = await regions.by_codes(session, caller.read, [code])
+        if not found:
+            return None
+        region = found[0]
+        if not region["full"]:
+            raise Forbidden(ABOVE_JURISDICTION)
+        children: list[Any] = []
+        if by == "CHILD":
+            children = await regions.children(session, caller.read, [code], MAX_CHILDREN, None)
+        at = {"path": region["path"], "level": region["level"]}
+        rows = await stats.breakdown(session, at, caller.read, period, now, by, children)
+        whole = await stats.whole(session, region["path"], caller.read, period, now)
+        total: stats.Sections = (
+            whole[0] if SECTIONS[by][0] else None,
+            whole[1] if SECTIONS[by][1] else None,
+            whole[2] if SECTIONS[by][2] else None,
+        )
+        names = RegionNames()
+        await names.fill(session, [region["path"], *(c["path"] for c in children)])
+        return Figures(region, rows, total, names)
+    finally:
+        await session.close(commit=True)

@@ -1,0 +1,348 @@
+"""GET /exports/{service-requests|organizations|participation-events|breakdown}.{csv|xlsx}:
+the GraphQL lists and breakdowns as files, with the same filters, token, scope and masking.
+
+Query parameters mirror the GraphQL arguments (`under`, the filter input's fields, `orderBy`;
+`by`, `from`, `to` for breakdowns); lists take `a,b` or repeated parameters. Refusals come
+before the first byte, in GraphQL's error shape: 401 without a valid token, 400 for a bad
+parameter, 403 for a breakdown of a region above the caller's jurisdiction, 404 for an
+unknown file. Every export, finished or not, leaves one `export` entry in the audit log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import re
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from resolvers import organizations, participation, services
+from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
+from resolvers.export_figures import BREAKDOWNS, breakdown_figures
+from resolvers.exports import RECORD_KINDS, Cell, RecordKind, audit_export, record_chunks
+from resolvers.labels import (
+    ORGANIZATION_KIND,
+    PARTICIPATION_KIND,
+    SERVICE_CATEGORY,
+    SERVICE_CHANNEL,
+    SERVICE_STATUS,
+)
+from resolvers.scope import Caller, Path, check_region_code
+from resolvers.stats import Period
+from server.auth import authenticate
+from server.export_figures import HEADER as BREAKDOWN_HEADER
+from server.export_figures import breakdown_cells
+from server.graphql import Services, error_response
+from server.spreadsheets import Chunks, csv_stream, xlsx_stream
+
+log = logging.getLogger("grassroots.exports")
+
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+MAX_PARAMETER = 1_000
+
+
+def _values(params: QueryParams, name: str) -> list[str]:
+    return [v.strip() for raw in params.getlist(name) for v in raw.split(",") if v.strip()]
+
+
+def _one(params: QueryParams, name: str) -> str | None:
+    given = params.getlist(name)
+    if len(given) > 1:
+        raise BadUserInput(f"`{name}` may be given once")
+    return given[0] if given and given[0] != "" else None
+
+
+def _enums(params: QueryParams, name: str, allowed: Mapping[str, str]) -> list[str] | None:
+    values = _values(params, name)
+    wrong = [v for v in values if v not in allowed]
+    if wrong:
+        raise BadUserInput(f"`{name}` takes {', '.join(allowed)}; not {', '.join(wrong)}")
+    return values or None
+
+
+def _day(params: QueryParams, name: str) -> dt.date | None:
+    text = _one(params, name)
+    if text is None:
+        return None
+    try:
+        if DAY.match(text):
+            return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise BadUserInput(f"`{name}` must be a day, YYYY-MM-DD, not {text!r}")
+
+
+def _boolean(params: QueryParams, name: str) -> bool | None:
+    text = _one(params, name)
+    if text is None or text in ("true", "false"):
+        return None if text is None else text == "true"
+    raise BadUserInput(f"`{name}` must be true or false, not {text!r}")
+
+
+def _choice(params: QueryParams, name: str, allowed: tuple[str, ...]) -> str | None:
+    text = _one(params, name)
+    if text is not None and text not in allowed:
+        raise BadUserInput(f"`{name}` takes one of {', '.join(allowed)}; not {text!r}")
+    return text
+
+
+def _service_filters(p: QueryParams, now: dt.datetime) -> tuple[Any, ...]:
+    return services.filters(
+        _enums(p, "statuses", SERVICE_STATUS),
+        _enums(p, "categories", SERVICE_CATEGORY),
+        _enums(p, "channels", SERVICE_CHANNEL),
+        _day(p, "submittedFrom"),
+        _day(p, "submittedTo"),
+        _boolean(p, "overdue"),
+        _one(p, "text"),
+        now,
+    )
+
+
+def _organization_filters(p: QueryParams, now: dt.datetime) -> tuple[Any, ...]:
+    return organizations.filters(_enums(p, "kinds", ORGANIZATION_KIND), _one(p, "nameContains"))
+
+
+def _event_filters(p: QueryParams, now: dt.datetime) -> tuple[Any, ...]:
+    return participation.filters(
+        _enums(p, "kinds", PARTICIPATION_KIND), _day(p, "from"), _day(p, "to"), _one(p, "text")
+    )
+
+
+@dataclass(frozen=True)
+class ListParameters:
+    names: tuple[str, ...]
+    filters: Callable[[QueryParams, dt.datetime], tuple[Any, ...]]
+    ordered: bool = False
+
+
+LISTS = {
+    "service-requests": ListParameters(
+        (
+            "statuses",
+            "categories",
+            "channels",
+            "submittedFrom",
+            "submittedTo",
+            "overdue",
+            "text",
+            "orderBy",
+        ),
+        _service_filters,
+        ordered=True,
+    ),
+    "organizations": ListParameters(("kinds", "nameContains"), _organization_filters),
+    "participation-events": ListParameters(("kinds", "from", "to", "text"), _event_filters),
+}
+BREAKDOWN_PARAMETERS = ("by", "from", "to")
+
+
+@dataclass
+class Export:
+    """What a request asked for, checked: the columns, the rows to come, and the audit."""
+
+    name: str
+    header: tuple[str, ...]
+    chunks: Chunks
+    record_type: str
+    region_code: str | None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+
+async def _no_rows() -> Chunks:
+    return
+    yield
+
+
+async def _rows(rows: list[list[Cell]]) -> Chunks:
+    yield rows
+
+
+def _check_names(params: QueryParams, allowed: tuple[str, ...]) -> None:
+    unknown = sorted(set(params.keys()) - {"under", *allowed})
+    if unknown:
+        raise BadUserInput(
+            f"Unknown parameter {', '.join(unknown)}; this export takes under, {', '.join(allowed)}"
+        )
+    if any(len(v) > MAX_PARAMETER for v in params.values()):
+        raise BadUserInput(f"A parameter takes at most {MAX_PARAMETER} characters")
+
+
+def _audit_region(caller: Caller, first: tuple[Path, ...]) -> str | None:
+    """Where the entry goes: the region exported, else the caller's jurisdiction."""
+    paths = [*first, *caller.read]
+    return paths[0].rsplit(".", 1)[-1] if paths else None
+
+
+async def _record_export(
+    services_: Services, caller: Caller, kind: RecordKind, params: QueryParams
+) -> Export:
+    wanted = LISTS[kind.name]
+    _check_names(params, wanted.names)
+    now = dt.datetime.now(dt.UTC)
+    filters = wanted.filters(params, now)
+    order = _choice(params, "orderBy", tuple(kind.spec.orders)) if wanted.ordered else None
+    under = _one(params, "under")
+    targets = await services_.directory.under(caller.read, under)
+    chunks = record_chunks(
+        services_.pool,
+        caller,
+        kind,
+        targets,
+        filters,
+        order,
+        services_.settings.export_statement_timeout_ms,
+        now,
+    )
+    return Export(kind.name, kind.header, chunks, kind.record_type, _audit_region(caller, targets))
+
+
+async def _breakdown_export(services_: Services, caller: Caller, params: QueryParams) -> Export:
+    _check_names(params, BREAKDOWN_PARAMETERS)
+    by = _choice(params, "by", BREAKDOWNS)
+    if by is None:
+        raise BadUserInput(f"`by` is required: one of {', '.join(BREAKDOWNS)}")
+    start, end = _day(params, "from"), _day(params, "to")
+    if start is not None and end is not None and start > end:
+        raise BadUserInput("`from` must not be after `to`")
+    code = _one(params, "under")
+    if code is None:
+        if len(caller.grants) != 1:
+            raise BadUserInput("`under` is required: your token grants several regions")
+        code = caller.grants[0].code
+    check_region_code(code, "under")
+    figures = await breakdown_figures(
+        services_.pool,
+        caller,
+        code,
+        by,
+        Period(start, end),
+        dt.datetime.now(dt.UTC),
+        services_.settings.export_statement_timeout_ms,
+    )
+    if figures is None:
+        return Export(
+            "breakdown", BREAKDOWN_HEADER, _no_rows(), "Breakdown", _audit_region(caller, ())
+        )
+    rows = breakdown_cells(figures)
+    return Export("breakdown", BREAKDOWN_HEADER, _rows(rows), "Breakdown", code)
+
+
+@dataclass
+class Tally:
+    rows: int = 0
+    complete: bool = False
+
+
+async def _counted(chunks: Chunks, tally: Tally) -> Chunks:
+    async with contextlib.aclosing(chunks):
+        async for chunk in chunks:
+            tally.rows += len(chunk)
+            yield chunk
+    tally.complete = True
+
+
+class ExportResponse(StreamingResponse):
+    """A streamed file whose generators are closed (their connections given back) and whose
+    export is audited however the response ends: finished, failed or left by the client."""
+
+    def __init__(
+        self,
+        body: AsyncGenerator[bytes, None],
+        media_type: str,
+        filename: str,
+        finish: Callable[[], Awaitable[None]],
+    ) -> None:
+        super().__init__(
+            body,
+            media_type=media_type,
+            headers={
+                "content-disposition": f'attachment; filename="{filename}"',
+                "cache-control": "no-store",
+                "x-content-type-options": "nosniff",
+            },
+        )
+        self._body = body
+        self._finish = finish
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            log.exception("export failed after its first bytes; the connection is closed")
+            raise
+        finally:
+            with anyio.CancelScope(shield=True):
+                await self._body.aclose()
+                await self._finish()
+
+
+async def export_endpoint(request: Request) -> Response:
+    services_: Services = request.app.state.services
+    name, _, form = request.path_params["name"].rpartition(".")
+    if form not in MEDIA_TYPES or (name not in RECORD_KINDS and name != "breakdown"):
+        return error_response(
+            404,
+            NotFound(
+                "No such export: try /exports/{service-requests|organizations|"
+                "participation-events|breakdown}.{csv|xlsx}"
+            ),
+        )
+    try:
+        caller = await authenticate(
+            request.headers.get("authorization"),
+            services_.settings,
+            services_.directory,
+            services_.keys,
+        )
+    except HubError as error:
+        return error_response(401, error)
+    params = request.query_params
+    try:
+        if name == "breakdown":
+            export = await _breakdown_export(services_, caller, params)
+        else:
+            export = await _record_export(services_, caller, RECORD_KINDS[name], params)
+    except Forbidden as error:
+        return error_response(403, error)
+    except HubError as error:
+        return error_response(400, error)
+    if request.method == "HEAD":
+        return Response(media_type=MEDIA_TYPES[form])  # checked, and nothing read
+    export.parameters = {key: ",".join(params.getlist(key)) for key in params}
+    tally = Tally()
+    rows = _counted(export.chunks, tally)
+    body = (
+        csv_stream(export.header, rows)
+        if form == "csv"
+        else xlsx_stream(export.header, rows, export.name)
+    )
+
+    async def finish() -> None:
+        if export.region_code is None:
+            return  # a caller who can read nothing has exported nothing
+        details = {
+            "format": form,
+            "export": export.name,
+            "parameters": export.parameters,
+            "rows": tally.rows,
+            "complete": tally.complete,
+        }
+        await audit_export(services_.pool, caller, export.region_code, export.record_type, details)
+
+    stamp = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    scope = export.region_code or "none"
+    filename = f"{export.name}-{scope}-{stamp:%Y%m%d-%H%M%S}.{form}"
+    return ExportResponse(body, MEDIA_TYPES[form], filename, finish)

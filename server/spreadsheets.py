@@ -1,0 +1,123 @@
+"""CSV and XLSX files written chunk by chunk, as bytes to stream.
+
+Text that a spreadsheet would take for a formula (a cell starting with `=`, `+`, `-`, `@`,
+a tab or a carriage return: OWASP's CSV injection list) gets a leading `'`, in both formats;
+XLSX cells are written as typed values, so text never becomes a formula there anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import tempfile
+from collections.abc import AsyncGenerator, Sequence
+from pathlib import Path
+
+import anyio
+import xlsxwriter
+
+from resolvers.exports import Cell
+
+# Excel's rows per sheet, the header row included; past it a new sheet starts.
+SHEET_ROWS = 1_048_576
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+FILE_CHUNK = 256 * 1024
+BOM = "\ufeff"
+
+Chunks = AsyncGenerator[list[list[Cell]], None]
+
+
+def neutralise(text: str) -> str:
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def neutralised(row: Sequence[Cell]) -> list[Cell]:
+    return ["'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v for v in row]
+
+
+def csv_lines(rows: Sequence[Sequence[Cell]]) -> bytes:
+    """Rows as CSV: empty cells for nulls, True/False for booleans."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(neutralised(row) for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+async def csv_stream(header: Sequence[str], chunks: Chunks) -> AsyncGenerator[bytes, None]:
+    """UTF-8 with a byte order mark (so spreadsheets read the Chinese text), header first."""
+    async with contextlib.aclosing(chunks):
+        yield BOM.encode("utf-8") + csv_lines([list(header)])
+        async for chunk in chunks:
+            yield csv_lines(chunk)
+
+
+class Workbook:
+    """An XLSX file on disk in XlsxWriter's constant-memory mode: rows go to the sheet's file
+    as they come, in order, and a new sheet starts when one is full."""
+
+    def __init__(self, folder: Path, header: Sequence[str], title: str) -> None:
+        self.path = folder / "export.xlsx"
+        self._book = xlsxwriter.Workbook(
+            str(self.path),
+            {
+                "constant_memory": True,
+                "tmpdir": str(folder),
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+                # A full sheet of long texts can pass 4 GB; zip64 is written only then.
+                "use_zip64": True,
+            },
+        )
+        self._bold = self._book.add_format({"bold": True})
+        self._header = list(header)
+        self._title = title
+        self.sheets = 0
+        self._row = 0
+        self._sheet = self._new_sheet()
+
+    def _new_sheet(self) -> xlsxwriter.worksheet.Worksheet:
+        self.sheets += 1
+        name = self._title if self.sheets == 1 else f"{self._title}-{self.sheets}"
+        sheet = self._book.add_worksheet(name[:31])
+        for column, text in enumerate(self._header):
+            sheet.write_string(0, column, text, self._bold)
+        sheet.freeze_panes(1, 0)
+        self._row = 1
+        return sheet
+
+    def write(self, rows: Sequence[Sequence[Cell]]) -> None:
+        for cells in rows:
+            if self._row >= SHEET_ROWS:
+                self._sheet = self._new_sheet()
+            sheet, row = self._sheet, self._row
+            for column, value in enumerate(cells):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_boolean(row, column, value)
+                elif isinstance(value, int | float):
+                    sheet.write_number(row, column, value)
+                else:
+                    sheet.write_string(row, column, neutralise(value))
+            self._row += 1
+
+    def close(self) -> None:
+        self._book.close()
+
+
+async def xlsx_stream(
+    header: Sequence[str], chunks: Chunks, title: str
+) -> AsyncGenerator[bytes, None]:
+    """The workbook is written to a temporary folder first (an XLSX file is a zip whose
+    directory comes last), then streamed out; the folder goes when the stream ends."""
+    async with contextlib.aclosing(chunks):
+        with tempfile.TemporaryDirectory(prefix="hub-export-") as folder:
+            book = await asyncio.to_thread(Workbook, Path(folder), header, title)
+            async for chunk in chunks:
+                await asyncio.to_thread(book.write, chunk)
+            await asyncio.to_thread(book.close)
+            async with await anyio.open_file(book.path, "rb") as file:
+                while data := await file.read(FILE_CHUNK):
+                    yield data
