@@ -60,9 +60,9 @@ async def breakdown_figures(
         children: list[Any] = []
         if by == "CHILD":
             children = await regions.children(session, caller.read, [code], MAX_CHILDREN, None)
-        at = {"path": region["path"], "level": region["level"]}
+        at = {"code": region["code"], "path": region["path"], "level": region["level"]}
         rows = await stats.breakdown(session, at, caller.read, period, now, by, children)
-        whole = await stats.whole(session, region["path"], caller.read, period, now)
+        whole = await stats.whole(session, at, caller.read, period, now)
         total: stats.Sections = (
             whole[0] if SECTIONS[by][0] else None,
             whole[1] if SECTIONS[by][1] else None,
