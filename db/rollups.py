@@ -22,8 +22,8 @@ select (select count(*) from (table kept except all table rebuilt) x)
 """
 ZERO = {
     "rollup_service": "(k.submitted, k.accepted, k.in_progress, k.escalated, k.resolved, k.closed,"
-    " k.rejected, k.answered_in_time, k.rated, k.satisfied, k.resolve_micros)"
-    " = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
+    " k.rejected, k.answered_in_time, k.rated, k.satisfied, k.resolve_micros, k.dated_open)"
+    " = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
     "rollup_open": "k.open = 0",
     "rollup_participation": "(k.events, k.participants, k.adopted, k.implemented) = (0, 0, 0, 0)",
     "rollup_organization": "(k.organizations, k.party_members) = (0, 0)",

@@ -82,6 +82,7 @@ class ServiceFigures:
         self.rated += int(row["rated"])
         self.satisfied += int(row["satisfied"])
         self.resolve_hours += float(row["resolve_micros"]) / 3_600_000_000
+        self.overdue += int(row["dated_open"])
 
 
 @dataclass

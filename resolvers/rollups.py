@@ -2,10 +2,10 @@
 
 A period of whole days is read as whole months from the month rows and the days at its ends
 from the day rows. Two counts move with the clock and come partly from base rows:
-`overdue` (open requests due before now: roll-up rows due before today, base rows due today)
-and the response rate's denominator (requests whose 24 hours have passed: roll-up rows of
-days before the cut-off day, base rows of the cut-off day since). The current month is
-always read by day so the cut-off day splits cleanly. Row-level security admits roll-up rows
+`overdue` (open requests due before now: those with a due date, less the roll-up rows due
+today or later, plus base rows due earlier today) and the response rate's denominator
+(requests whose 24 hours have passed: roll-up rows less the day rows from the cut-off day,
+now − 24 h, on; plus base rows since that day began). Row-level security admits roll-up rows
 of regions in the read scope only; callers ask only for regions in scope.
 """
 
@@ -47,53 +47,77 @@ def has_rollups(path: Path) -> bool:
     return path.count(".") < ROLLUP_DEPTH
 
 
-def _picked(table: str, first: int = 1) -> str:
-    """Rows of regions `$first` in the period: months [+1, +2), days [+3, +4] and [+5, +6]."""
+def _picked(table: str, first: int = 1, also: str = "") -> str:
+    """Rows of regions `$first` in the period: months [+1, +2), days [+3, +4] and [+5, +6];
+    `also`, a further condition on each."""
     codes, m1, m2, b1, b2, a1, a2 = (f"${first + i}" for i in range(7))
     return f"""(
     select * from {table} t
-    where t.region_code = any({codes}::text[]) and t.grain = 'm'
+    where t.region_code = any({codes}::text[]) and t.grain = 'm' {also}
         and t.bucket >= {m1} and t.bucket < {m2}
     union all
     select * from {table} t
-    where t.region_code = any({codes}::text[]) and t.grain = 'd' and t.bucket between {b1} and {b2}
+    where t.region_code = any({codes}::text[]) and t.grain = 'd' {also}
+        and t.bucket between {b1} and {b2}
     union all
     select * from {table} t
-    where t.region_code = any({codes}::text[]) and t.grain = 'd' and t.bucket between {a1} and {a2}
+    where t.region_code = any({codes}::text[]) and t.grain = 'd' {also}
+        and t.bucket between {a1} and {a2}
 ) t"""
 
 
-# name: rollup-services — status counts and write-bound figures; `late`: requests not
-# answered within 24 hours whose day is before the cut-off day `$8`.
+COUNTS = (
+    "submitted",
+    "accepted",
+    "in_progress",
+    "escalated",
+    "resolved",
+    "closed",
+    "rejected",
+    "answered_in_time",
+    "rated",
+    "satisfied",
+    "resolve_micros",
+    "dated_open",
+)
+# Requests not answered within 24 hours.
+LATE = """(t.submitted + t.accepted + t.in_progress + t.escalated + t.resolved + t.closed
+    + t.rejected - t.answered_in_time)"""
+
+# name: rollup-services — the write-bound figures, and `late`: requests not answered within
+# 24 hours, less those of the day rows from the cut-off day `$8` on (within the period's days
+# [$9, $10]), whose 24 hours may not have passed: the hub counts those from base rows.
 SERVICES = f"""
-select {{key}} as key, t.category::text as category,
-    sum(t.submitted) as submitted, sum(t.accepted) as accepted,
-    sum(t.in_progress) as in_progress, sum(t.escalated) as escalated,
-    sum(t.resolved) as resolved, sum(t.closed) as closed, sum(t.rejected) as rejected,
-    sum(t.answered_in_time) as answered_in_time, sum(t.rated) as rated,
-    sum(t.satisfied) as satisfied, sum(t.resolve_micros) as resolve_micros,
-    coalesce(sum(t.submitted + t.accepted + t.in_progress + t.escalated + t.resolved
-        + t.closed + t.rejected - t.answered_in_time) filter (where t.bucket < $8), 0) as late
-from {_picked("rollup_service")}
+select key, category, {", ".join(f"sum({c}) as {c}" for c in COUNTS)}, sum(late) as late
+from (
+    select {{key}} as key, t.category::text as category,
+        {", ".join(f"t.{c}" for c in COUNTS)}, {LATE} as late
+    from {_picked("rollup_service")}
+    union all
+    select {{key}}, t.category::text, {", ".join("0" for _ in COUNTS)}, -{LATE}
+    from rollup_service t
+    where t.region_code = any($1::text[]) and t.grain = 'd' and t.bucket >= $8
+        and t.bucket between $9 and $10
+) t
 group by 1, 2
 """
 
-# name: rollup-clock — overdue: roll-up rows due before today `$11`, base rows due today
-# [$12, $13 = now); requests whose answer fell due: base rows of the cut-off day, submitted
-# in [$16, $17 = now - 24 h] and not answered within 24 hours. The period is [$14, $15) in
-# time; base rows are those of the subtree `$1` (RECENT), keyed as over base rows.
 # Base rows `t` of the subtree of `$1` (a path in the read scope `$2`) by code prefix: not
 # an index condition, so the planner reads the recent rows through the two partial indexes
 # (a day or so of the whole country) rather than the subtree's rows of every day.
 RECENT = """$1::ltree <@ any($2::ltree[]) and $3::int >= 0
     and left(t.region_code, length(subtree_low($1::ltree))) = subtree_low($1::ltree)"""
 
+# name: rollup-clock — overdue: the open requests with a due date (in rollup-services) less
+# the roll-up rows due today `$11` or later, plus base rows due today before now
+# [$12, $13); requests whose answer fell due: base rows of the cut-off day on, submitted in
+# [$16, $17 = now - 24 h] and not answered within 24 hours. The period is [$14, $15) in time;
+# base rows are those of the subtree `$1` (RECENT), keyed as over base rows.
 CLOCK = f"""
 select key, category, sum(overdue)::bigint as overdue, sum(answer_due)::bigint as answer_due
 from (
-    select {{key}} as key, t.category::text as category, t.open as overdue, 0 as answer_due
-    from {_picked("rollup_open", 4)}
-    where t.due_day < $11
+    select {{key}} as key, t.category::text as category, -t.open as overdue, 0 as answer_due
+    from {_picked("rollup_open", 4, "and t.due_day >= $11")}
     union all
     select {{base_key}}, t.category::text, 1, 0
     from service_request t
@@ -141,24 +165,24 @@ class Buckets:
     months: tuple[dt.date, dt.date]  # [from, until)
     days_before: tuple[dt.date, dt.date]  # [first, last]
     days_after: tuple[dt.date, dt.date]
+    days: tuple[dt.date, dt.date]  # the period's first and last day
 
     @classmethod
-    def of(cls, period: Period, clock: Clock) -> Buckets:
+    def of(cls, period: Period) -> Buckets:
         first = max(period.start or FIRST_DAY, FIRST_DAY)
         last = min(period.end or LAST_DAY, LAST_DAY)
         months_from = first if first.day == 1 else next_month(first)
-        # The month of the response cut-off and later are read by day.
-        months_until = month_start(clock.answer_cutoff_day)
         if next_month(last) - dt.timedelta(days=1) == last:
-            months_until = min(months_until, next_month(last))
+            months_until = next_month(last)
         else:
-            months_until = min(months_until, month_start(last))
+            months_until = month_start(last)
         if months_from >= months_until:
-            return cls(EMPTY, (first, last), EMPTY)
+            return cls(EMPTY, (first, last), EMPTY, (first, last))
         before = (first, months_from - dt.timedelta(days=1)) if first < months_from else EMPTY
-        return cls((months_from, months_until), before, (months_until, last))
+        return cls((months_from, months_until), before, (months_until, last), (first, last))
 
     def args(self) -> list[Any]:
+        """The months and the days at either end, as `_picked` takes them."""
         return [*self.months, *self.days_before, *self.days_after]
 
 
@@ -174,10 +198,11 @@ async def services(
 ) -> dict[str, ServiceFigures]:
     """`keys`: the key of roll-up rows, and the same key over base rows."""
     key, base_key = keys
-    buckets = Buckets.of(period, clock).args()
+    picked = Buckets.of(period)
+    buckets = picked.args()
     cutoff_day = clock.answer_cutoff_day
     figures: dict[str, ServiceFigures] = defaultdict(ServiceFigures)
-    rows = await session.fetch(SERVICES.format(key=key), codes, *buckets, cutoff_day)
+    rows = await session.fetch(SERVICES.format(key=key), codes, *buckets, cutoff_day, *picked.days)
     for row in rows:
         found = figures[row["key"]]
         found.add_rollup(row)
@@ -204,9 +229,9 @@ async def services(
 
 
 async def participation(
-    session: RequestSession, codes: list[str], period: Period, clock: Clock, key: str
+    session: RequestSession, codes: list[str], period: Period, key: str
 ) -> dict[str, ParticipationFigures]:
-    buckets = Buckets.of(period, clock).args()
+    buckets = Buckets.of(period).args()
     figures: dict[str, ParticipationFigures] = defaultdict(ParticipationFigures)
     for row in await session.fetch(PARTICIPATION.format(key=key), codes, *buckets):
         found = figures[row["key"]]

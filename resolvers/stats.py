@@ -228,9 +228,7 @@ async def _found(
             ),
             None
             if split.rollup_participation is None
-            else await rollups.participation(
-                session, codes, period, clock, split.rollup_participation
-            ),
+            else await rollups.participation(session, codes, period, split.rollup_participation),
         )  # fmt: skip
     return (
         None

@@ -11,9 +11,10 @@
 -- security hides those roll-up rows from that editor.
 --
 -- What moves with the clock, not with writes, is kept by its date: open requests by due day
--- (`overdue` is the open ones due before now), and requests by submission day (the response
--- rate's denominator takes those whose 24 hours have passed). The hub adds the rows of the
--- current day from base rows, through the two partial indexes at the end.
+-- (`overdue` is the open ones with a due date, less those due today or later, plus those due
+-- earlier today), and requests by submission day (the response rate's denominator takes
+-- those whose 24 hours have passed). The hub reads the rows of the current day from base
+-- rows, through the two partial indexes at the end.
 
 create table rollup_service (
     region_code      text collate "C" not null,
@@ -32,6 +33,7 @@ create table rollup_service (
     rated            integer not null default 0,
     satisfied        integer not null default 0,
     resolve_micros   bigint not null default 0,  -- microseconds: exact, and sums fast
+    dated_open       integer not null default 0, -- open, with a due date
     primary key (region_code, grain, bucket, category)
 );
 
@@ -43,7 +45,8 @@ create table rollup_open (
     category    service_category not null,
     due_day     date not null,
     open        integer not null default 0,
-    primary key (region_code, grain, bucket, category, due_day)
+    -- Due day before bucket: a query reads only the rows due today or later.
+    primary key (region_code, grain, due_day, bucket, category)
 );
 
 create table rollup_participation (
@@ -120,7 +123,9 @@ as $$
             %1$s * coalesce(satisfaction >= 4, false)::int as satisfied,
             %1$s * case when status in ('RESOLVED', 'CLOSED')
                 then coalesce(extract(epoch from resolved_at - submitted_at) * 1000000, 0)
-                else 0 end::bigint as resolve_micros
+                else 0 end::bigint as resolve_micros,
+            %1$s * (status in ('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED')
+                and due_at is not null)::int as dated_open
         from %2$s where status <> 'WITHDRAWN'$q$, sign, source)
 $$;
 
@@ -226,7 +231,7 @@ create function rollup_service_upsert(source text) returns text
 as $$
     select rollup_upsert('rollup_service', array['category'], array['submitted', 'accepted',
         'in_progress', 'escalated', 'resolved', 'closed', 'rejected', 'answered_in_time', 'rated',
-        'satisfied', 'resolve_micros'], true, source)
+        'satisfied', 'resolve_micros', 'dated_open'], true, source)
 $$;
 
 create function rollup_open_upsert(source text) returns text
