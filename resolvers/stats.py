@@ -44,7 +44,8 @@ CATEGORY_KEY = "t.category::text"
 KIND_KEY = "t.kind::text"
 EVENT_KIND_KEY = "(select e.kind::text from participation_event e where e.id = t.event_id)"
 
-# name: stats-services — requests submitted in [$4, $5), by key, status and category.
+# name: stats-services — requests submitted in [$4, $5), by key, status and category; `$6`
+# is now, `$7` now − 24 h.
 SERVICES = f"""
 select {{key}} as key, t.status::text as status, t.category::text as category,
     count(*) as n,
@@ -52,11 +53,11 @@ select {{key}} as key, t.status::text as status, t.category::text as category,
     count(*) filter (where t.first_responded_at <= t.submitted_at + interval '24 hours')
         as answered_in_time,
     count(*) filter (where t.first_responded_at <= t.submitted_at + interval '24 hours'
-        or t.submitted_at + interval '24 hours' <= $6) as answer_due,
+        or t.submitted_at <= $7) as answer_due,
     count(*) filter (where t.satisfaction is not null) as rated,
     count(*) filter (where t.satisfaction >= 4) as satisfied,
-    sum(extract(epoch from t.resolved_at - t.submitted_at) / 3600)
-        filter (where t.status in {RESOLVED}) as resolve_hours
+    extract(epoch from sum(t.resolved_at - t.submitted_at)
+        filter (where t.status in {RESOLVED})) / 3600 as resolve_hours
 from service_request t
 where {SUBTREE} and t.status <> 'WITHDRAWN'
     and ($4::timestamptz is null or t.submitted_at >= $4)
@@ -114,7 +115,12 @@ async def services(
 ) -> dict[str, ServiceFigures]:
     start, end = period.bounds()
     rows = await session.fetch(
-        SERVICES.format(key=key), *_args(path, read, child_length), start, end, now
+        SERVICES.format(key=key),
+        *_args(path, read, child_length),
+        start,
+        end,
+        now,
+        Clock(now).answer_cutoff,
     )
     figures: dict[str, ServiceFigures] = defaultdict(ServiceFigures)
     for row in rows:

@@ -350,5 +350,9 @@ create index service_request_open_due on service_request (due_at)
     include (region_code, category, submitted_at, path)
     where status in ('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED');
 
--- A county's figures count its resolutions by region, as its requests and events.
+-- A county's figures count its base rows: its requests from the index alone (the list
+-- order's index, carrying what the figures read), its resolutions by region.
+drop index service_request_region_submitted;
+create index service_request_region_submitted on service_request (region_code, submitted_at desc, id desc)
+    include (status, category, first_responded_at, due_at, resolved_at, satisfaction, path);
 create index resolution_region on resolution (region_code);
