@@ -100,6 +100,8 @@ async def deployment(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[
         "HUB_ENV": "production",
         "HUB_DATA_DIR": str(folder / "hub-data"),
         "HUB_SHUTDOWN_TIMEOUT_SECONDS": "20",
+        # The restart test keeps clients busy; rate limits have tests of their own.
+        "HUB_RATE_LIMIT": "false",
     }
     log = (folder / "hub.log").open("wb")
     process = await asyncio.create_subprocess_exec(
