@@ -72,13 +72,14 @@ class ServiceFigures:
         self.resolve_hours += float(row["resolve_hours"] or 0)
 
     def add_rollup(self, row: Any) -> None:
-        """A roll-up group of one category, with a column per status."""
+        """A roll-up group of one category, with a column per status and `late`: requests
+        not answered within 24 hours whose 24 hours have passed."""
         for status, column in STATUS_COLUMNS.items():
             if n := int(row[column]):
                 self.count(status, row["category"], n)
         answered = int(row["answered_in_time"])
         self.answered_in_time += answered
-        self.answer_due += answered
+        self.answer_due += answered + int(row["late"])
         self.rated += int(row["rated"])
         self.satisfied += int(row["satisfied"])
         self.resolve_hours += float(row["resolve_micros"]) / 3_600_000_000

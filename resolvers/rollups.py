@@ -204,9 +204,7 @@ async def services(
     figures: dict[str, ServiceFigures] = defaultdict(ServiceFigures)
     rows = await session.fetch(SERVICES.format(key=key), codes, *buckets, cutoff_day, *picked.days)
     for row in rows:
-        found = figures[row["key"]]
-        found.add_rollup(row)
-        found.answer_due += int(row["late"])
+        figures[row["key"]].add_rollup(row)
     start, end = period.bounds()
     rows = await session.fetch(
         CLOCK.format(key=key, base_key=base_key),
