@@ -87,8 +87,11 @@ SESSION_SETTINGS = (
     "SET jit = off",
     "SET datestyle = 'ISO, YMD'",
 )
+# Vacuumed, not only analyzed: the visibility map lets the figures' covering indexes answer
+# without reading the table.
 ANALYZE_TABLES = (
-    "analyze organization, service_request, reference_counter, participation_event, resolution"
+    "vacuum (analyze) organization, service_request, reference_counter, participation_event,"
+    " resolution"
 )
 SELECT_DATABASE_SIZE = "select pg_database_size(current_database())"
 
