@@ -17,6 +17,7 @@ import asyncpg
 
 from resolvers.errors import database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
+from resolvers.scope_sql import bind_scopes
 
 # name: audit-personal-reads — one entry per pii grant and record type that a request read.
 AUDIT_READS = """
@@ -69,7 +70,15 @@ class RequestSession:
         conn: asyncpg.Connection = self._conn
         return conn
 
+    def _bound(self, sql: str, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+        """The statement with the caller's scopes bound where it names them."""
+        text, kinds = bind_scopes(sql, len(args))
+        if not kinds:
+            return sql, args
+        return text, (*args, *(list(self._caller.scope(kind)) for kind in kinds))
+
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        sql, args = self._bound(sql, args)
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
@@ -113,6 +122,7 @@ class RequestSession:
                 await savepoint.commit()
 
     async def execute(self, sql: str, *args: Any) -> None:
+        sql, args = self._bound(sql, args)
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
