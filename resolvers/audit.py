@@ -1,4 +1,4 @@
-"""The audit log: entries whose region lies in the caller's auditor scope ($1 here)."""
+"""The audit log: entries whose region lies in the caller's auditor scope."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import asyncpg
 
 from resolvers.listing import ListSpec, Order
-from resolvers.scope import Path
+from resolvers.scope_sql import in_scope, unmasked
 from resolvers.services import day_start
 from resolvers.session import RequestSession
 
-PII = "t.path <@ any($2::ltree[])"
+PII = unmasked("t.path")
 
 COLUMNS = f"""t.id, t.at, t.actor, t.operation, t.region_code, t.path::text as path,
     t.record_type, t.record_id, t.record_ids,
@@ -24,7 +24,8 @@ LIST = ListSpec(
     name="auditLog",
     table="audit_log",
     columns=COLUMNS,
-    filters="($4::timestamptz is null or t.at >= $4) and ($5::timestamptz is null or t.at < $5)",
+    filters="($2::timestamptz is null or t.at >= $2) and ($3::timestamptz is null or t.at < $3)",
+    scope="auditor",
     filter_count=2,
     orders={
         "DEFAULT": Order(
@@ -43,10 +44,8 @@ def filters(start: dt.date | None, end: dt.date | None) -> tuple[Any, ...]:
 
 # name: audit-entries-by-id
 BY_ID = f"""select {COLUMNS} from audit_log t
-where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+where t.id = any($1::uuid[]) and {in_scope("t.path", "auditor")}"""
 
 
-async def by_ids(
-    session: RequestSession, auditor: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch(BY_ID, list(auditor), list(pii), ids)
+async def by_ids(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch(BY_ID, ids)

@@ -11,9 +11,9 @@ import asyncpg
 
 from resolvers import regions, stats
 from resolvers.errors import Forbidden
-from resolvers.exports import SET_TIMEOUTS, RegionNames
+from resolvers.exports import RegionNames
 from resolvers.scope import Caller
-from resolvers.session import RequestSession
+from resolvers.session import SET_TIMEOUTS, RequestSession
 
 BREAKDOWNS = ("CHILD", "MONTH", "SERVICE_CATEGORY", "ORGANIZATION_KIND", "PARTICIPATION_KIND")
 # Which sections (organizations, services, participation) the rows of each breakdown have.
@@ -51,7 +51,7 @@ async def breakdown_figures(
     session = RequestSession(pool, caller)
     try:
         await session.execute(SET_TIMEOUTS, str(timeout_ms))
-        found = await regions.by_codes(session, caller.read, [code])
+        found = await regions.by_codes(session, [code])
         if not found:
             return None
         region = found[0]
@@ -59,7 +59,7 @@ async def breakdown_figures(
             raise Forbidden(ABOVE_JURISDICTION)
         children: list[Any] = []
         if by == "CHILD":
-            children = await regions.children(session, caller.read, [code], MAX_CHILDREN, None)
+            children = await regions.children(session, [code], MAX_CHILDREN, None)
         at = {"code": region["code"], "path": region["path"], "level": region["level"]}
         rows = await stats.breakdown(session, at, caller.read, period, now, by, children)
         whole = await stats.whole(session, at, caller.read, period, now)

@@ -10,7 +10,6 @@ gets one audit entry when it ends (`audit_export`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
@@ -32,8 +31,9 @@ from resolvers.labels import (
     SERVICE_STATUS,
 )
 from resolvers.listing import ListSpec, root_sql, single_sql
-from resolvers.scope import Caller, Path, is_under
-from resolvers.session import AUDIT_READS, SET_SCOPES, ltree_array
+from resolvers.scope import Caller, Path
+from resolvers.scope_sql import in_scope
+from resolvers.session import RequestSession
 
 CST = dt.timezone(dt.timedelta(hours=8))
 CHUNK_ROWS = 5_000
@@ -44,10 +44,7 @@ Row = asyncpg.Record
 
 # The export's transaction may wait on a slow reader between chunks: both limits are the
 # export's own, not the GraphQL requests'.
-SET_TIMEOUTS = """
-select set_config('statement_timeout', $1, true),
-       set_config('idle_in_transaction_session_timeout', $1, true)
-"""
+
 
 # name: region-names — names of visible regions (in scope, or breadcrumbs above it).
 REGION_NAMES = "select code, name from region where code = any($1::text[])"
@@ -173,7 +170,7 @@ SERVICE_REQUESTS = RecordKind(
     spec=_with(
         services.LIST,
         "export:serviceRequests",
-        "left join organization h on h.id = t.handled_by and h.path <@ any($1::ltree[])",
+        "left join organization h on h.id = t.handled_by and " + in_scope("h.path"),
         "h.id as handler_id, h.name as handler_name",
     ),
     header=(
@@ -232,7 +229,7 @@ ORGANIZATIONS = RecordKind(
     spec=_with(
         organizations.LIST,
         "export:organizations",
-        "left join organization p on p.id = t.parent_id and p.path <@ any($1::ltree[])",
+        "left join organization p on p.id = t.parent_id and " + in_scope("p.path"),
         "p.id as parent_visible_id, p.name as parent_name",
     ),
     header=(
@@ -280,7 +277,7 @@ PARTICIPATION_EVENTS = RecordKind(
     spec=_with(
         participation.LIST,
         "export:participationEvents",
-        "left join organization o on o.id = t.organizer_id and o.path <@ any($1::ltree[])",
+        "left join organization o on o.id = t.organizer_id and " + in_scope("o.path"),
         "o.id as organizer_visible_id, o.name as organizer_name",
     ),
     header=(
@@ -303,34 +300,6 @@ PARTICIPATION_EVENTS = RecordKind(
 RECORD_KINDS = {kind.name: kind for kind in (SERVICE_REQUESTS, ORGANIZATIONS, PARTICIPATION_EVENTS)}
 
 
-async def _set_scopes(conn: Any, caller: Caller) -> None:
-    await conn.execute(
-        SET_SCOPES,
-        *(ltree_array(caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
-        caller.subject,
-    )
-
-
-async def audit_personal(
-    pool: asyncpg.Pool, caller: Caller, record_type: str, rows: Sequence[Row]
-) -> None:
-    """One `read_personal_data` entry per pii grant that the rows lie under, committed."""
-    read: dict[Path, list[str]] = {}
-    for row in rows:
-        grant = next((p for p in caller.pii if is_under(row["path"], p)), None)
-        if grant is not None:
-            read.setdefault(grant, []).append(str(row["id"]))
-    if not read:
-        return
-    entries = [
-        {"region_code": grant.rsplit(".", 1)[-1], "record_type": record_type, "ids": ids}
-        for grant, ids in sorted(read.items())
-    ]
-    async with pool.acquire() as conn, conn.transaction():
-        await _set_scopes(conn, caller)
-        await conn.execute(AUDIT_READS, caller.subject, caller.client, entries)
-
-
 async def audit_export(
     pool: asyncpg.Pool,
     caller: Caller,
@@ -338,11 +307,17 @@ async def audit_export(
     record_type: str,
     details: Mapping[str, Any],
 ) -> None:
-    async with pool.acquire() as conn, conn.transaction():
-        await _set_scopes(conn, caller)
-        await conn.execute(
+    session = RequestSession(pool, caller)
+    committed = False
+    try:
+        await session.execute(
             AUDIT_EXPORT, caller.subject, caller.client, region_code, record_type, dict(details)
         )
+        await session.close(commit=True)
+        committed = True
+    finally:
+        if not committed:
+            await session.close(commit=False)
 
 
 async def record_chunks(
@@ -371,34 +346,22 @@ async def record_chunks(
     chosen = spec.order(order)
     single = len(targets) == 1
     sql = single_sql(spec, chosen.name, True) if single else root_sql(spec, chosen.name)
-    base = [list(caller.read), list(caller.pii), targets[0] if single else list(targets)]
+    base = [targets[0] if single else list(targets)]
     # No limit (`limit null`) and no cursor position (nulls): every row, in order.
     unbounded = [None] * (1 + chosen.after.count("{"))
     names = RegionNames()
-    async with (
-        pool.acquire() as conn,
-        conn.transaction(isolation="repeatable_read", readonly=True),
-    ):
-        await _set_scopes(conn, caller)
-        await conn.execute(SET_TIMEOUTS, str(timeout_ms))
-        # A cursor declared in SQL is planned for its first rows (`cursor_tuple_fraction`):
-        # an index that walks the order gives the first chunk at once, where a protocol-level
-        # cursor would be planned for all rows and sort them all before the first.
-        await conn.execute(
-            f"declare {CURSOR} no scroll cursor for {sql}", *base, *filters, *unbounded
-        )
-        fetch = await conn.prepare(f"fetch forward {int(size)} from {CURSOR}")
-        # The next chunk is asked for before this one is shaped and sent, so that the
-        # database works on it meanwhile.
-        pending = asyncio.ensure_future(fetch.fetch())
-        try:
-            while rows := await pending:
-                await names.fill(conn, [row["path"] for row in rows])
-                pending = asyncio.ensure_future(fetch.fetch())
-                await audit_personal(pool, caller, kind.record_type, rows)
+    session = RequestSession(
+        pool, caller, readonly=True, isolation="repeatable_read", timeout_ms=timeout_ms
+    )
+
+    async def named(rows: list[Row]) -> None:
+        await names.fill(session, [row["path"] for row in rows])
+
+    try:
+        chunks = session.cursor(sql, *base, *filters, *unbounded, size=size, each=named)
+        async with contextlib.aclosing(chunks):
+            async for rows in chunks:
+                await session.audit_personal_now(kind.record_type, rows)
                 yield [kind.shape(row, names, now) for row in rows]
-        finally:
-            if not pending.done():
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
-                    await pending
+    finally:
+        await session.close(commit=True)

@@ -5,8 +5,10 @@ its orders. From that come four statements, built once from those constant fragm
 cached: a root page, a root count, a page per region (one statement for every region of a
 batch) and a count per region. Parameters are always laid out the same way:
 
-    $1 read scope (ltree[])  $2 pii scope (ltree[])  $3 target codes (text[])  $4… filters
-    then the limit and the cursor's values.
+    $1 target paths (ltree[], or one ltree)  $2… filters  then the limit and the cursor's
+    values; the caller's scopes are bound where the statement names them
+    (`resolvers/scope_sql.py`): each target must lie in the list's scope (read, or auditor
+    for the audit log).
 
 A target is a subtree, selected as the range of region codes `[code, code || ':')`: codes
 start with their parent's code, and byte-wise text comparison is leakproof, so PostgreSQL
@@ -30,6 +32,7 @@ import asyncpg
 from resolvers.ids import CursorCodec
 from resolvers.pagination import Page, empty_page, make_page, page_size
 from resolvers.scope import Path
+from resolvers.scope_sql import ScopeKind, in_scope
 from resolvers.session import RequestSession
 
 Row = asyncpg.Record
@@ -51,13 +54,15 @@ class ListSpec:
     name: str
     table: str
     columns: str
-    filters: str  # uses $4 … $(3 + filter_count)
+    filters: str  # uses $2 … $(1 + filter_count)
     filter_count: int
     orders: dict[str, Order]
     # Rows of this type carry personal data: reading them unmasked is audited.
     record_type: str | None = None
     # Joined to every page's rows (not to counts), for columns beside the record's own.
     join: str = ""
+    # The scope the targets must lie in.
+    scope: ScopeKind = "read"
 
     def order(self, name: str | None) -> Order:
         return self.orders[name] if name else next(iter(self.orders.values()))
@@ -71,50 +76,51 @@ def _target(target: str, deep: bool) -> str:
 
 
 def _where(spec: ListSpec, deep: bool, target: str) -> str:
-    # `$2` (the pii scope) is typed here for the statements whose filters do not use it.
-    return f"cardinality($2::ltree[]) >= 0 and {_target(target, deep)} and {spec.filters}"
+    return f"{_target(target, deep)} and {spec.filters}"
 
 
 def _cursor(spec: ListSpec, order: Order) -> tuple[str, str]:
-    first = 4 + spec.filter_count
+    first = 2 + spec.filter_count
     count = order.after.count("{")
     casts = [f"${first + 1 + i}::text" for i in range(count)]
     return f"${first}", f"({casts[0]} is null or {order.after.format(*casts)})"
 
 
-# Several targets: one lateral page each, from the targets that lie in the read scope.
-TARGETS = "unnest($3::ltree[]) as k(key) where k.key <@ any($1::ltree[])"
-# One target: a plain parameter, checked once against the read scope.
-ONE = "$3::ltree"
-ONE_IN_SCOPE = "$3::ltree <@ any($1::ltree[])"
+# Several targets: one lateral page each, from the targets that lie in the list's scope.
+TARGETS = "unnest($1::ltree[]) as k(key)"
+# One target: a plain parameter, checked once against the list's scope.
+ONE = "$1::ltree"
 
 
 def _lateral(spec: ListSpec, order: Order, deep: bool) -> str:
     limit, after = _cursor(spec, order)
     return (
-        f"from {TARGETS.split(' where ')[0]} cross join lateral ("
+        f"from {TARGETS} cross join lateral ("
         f"select {spec.columns} from {spec.table} t {spec.join} "
         f"where {_where(spec, deep, 'k.key')} "
         f"and {after} order by {order.order_by.format(t='t')} limit {limit}) s "
-        f"where {TARGETS.split(' where ')[1]}"
+        f"where {in_scope('k.key', spec.scope)}"
     )
 
 
 @cache
 def single_sql(spec: ListSpec, order_name: str, deep: bool) -> str:
-    """The page of one target, `$3` its path."""
+    """The page of one target, `$1` its path."""
     order = spec.order(order_name)
     limit, after = _cursor(spec, order)
     return (
-        f"select $3::text as batch_key, {spec.columns} from {spec.table} t {spec.join} "
-        f"where {ONE_IN_SCOPE} and {_where(spec, deep, ONE)} and {after} "
+        f"select $1::text as batch_key, {spec.columns} from {spec.table} t {spec.join} "
+        f"where {in_scope(ONE, spec.scope)} and {_where(spec, deep, ONE)} and {after} "
         f"order by {order.order_by.format(t='t')} limit {limit}"
     )
 
 
 @cache
 def single_count_sql(spec: ListSpec, deep: bool) -> str:
-    return f"select count(*) from {spec.table} t where {ONE_IN_SCOPE} and {_where(spec, deep, ONE)}"
+    return (
+        f"select count(*) from {spec.table} t "
+        f"where {in_scope(ONE, spec.scope)} and {_where(spec, deep, ONE)}"
+    )
 
 
 @cache
@@ -136,16 +142,22 @@ def _count_each(spec: ListSpec, deep: bool) -> str:
 
 @cache
 def root_count_sql(spec: ListSpec) -> str:
-    return f"select coalesce(sum({_count_each(spec, True)}), 0) from {TARGETS}"
+    return (
+        f"select coalesce(sum({_count_each(spec, True)}), 0) from {TARGETS} "
+        f"where {in_scope('k.key', spec.scope)}"
+    )
 
 
 @cache
 def nested_count_sql(spec: ListSpec, deep: bool) -> str:
-    return f"select k.key::text as batch_key, {_count_each(spec, deep)} as n from {TARGETS}"
+    return (
+        f"select k.key::text as batch_key, {_count_each(spec, deep)} as n from {TARGETS} "
+        f"where {in_scope('k.key', spec.scope)}"
+    )
 
 
 def _targets(paths: Sequence[Path]) -> str | list[str]:
-    """What `$3` is: the path of a single target, or the array of several."""
+    """What `$1` is: the path of a single target, or the array of several."""
     return paths[0] if len(paths) == 1 else list(paths)
 
 
@@ -197,8 +209,6 @@ async def root_page(
     session: RequestSession,
     codec: CursorCodec,
     spec: ListSpec,
-    read: tuple[Path, ...],
-    pii: tuple[Path, ...],
     targets: tuple[Path, ...],
     args: ListArgs,
 ) -> Page:
@@ -206,7 +216,7 @@ async def root_page(
     if not targets:
         return empty_page()
     single = len(targets) == 1
-    base = [list(read), list(pii), _targets(targets), *args.filters]
+    base = [_targets(targets), *args.filters]
     sql = single_sql(spec, args.order, True) if single else root_sql(spec, args.order)
     rows = await session.fetch(sql, *base, args.size + 1, *_position(spec, codec, args))
 
@@ -224,8 +234,6 @@ async def nested_rows(
     session: RequestSession,
     codec: CursorCodec,
     spec: ListSpec,
-    read: tuple[Path, ...],
-    pii: tuple[Path, ...],
     paths: Sequence[Path],
     deep: bool,
     args: ListArgs,
@@ -235,8 +243,6 @@ async def nested_rows(
     sql = single_sql(spec, args.order, deep) if single else nested_sql(spec, args.order, deep)
     rows = await session.fetch(
         sql,
-        list(read),
-        list(pii),
         _targets(paths),
         *args.filters,
         args.size + 1,
@@ -254,18 +260,12 @@ async def nested_rows(
 async def nested_counts(
     session: RequestSession,
     spec: ListSpec,
-    read: tuple[Path, ...],
-    pii: tuple[Path, ...],
     paths: Sequence[Path],
     deep: bool,
     filters: tuple[Any, ...],
 ) -> dict[Path, int]:
     if len(paths) == 1:
-        n = await session.fetchval(
-            single_count_sql(spec, deep), list(read), list(pii), paths[0], *filters
-        )
+        n = await session.fetchval(single_count_sql(spec, deep), paths[0], *filters)
         return {paths[0]: int(n)}
-    rows = await session.fetch(
-        nested_count_sql(spec, deep), list(read), list(pii), list(paths), *filters
-    )
+    rows = await session.fetch(nested_count_sql(spec, deep), list(paths), *filters)
     return {row["batch_key"]: int(row["n"]) for row in rows}

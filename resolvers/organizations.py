@@ -11,10 +11,11 @@ import asyncpg
 from resolvers.listing import ListSpec, Order
 from resolvers.pagination import like_pattern
 from resolvers.regions import RECORD_REGION, RECORD_REGION_COLUMNS
-from resolvers.scope import Path
+from resolvers.scope_sql import in_scope, unmasked
 from resolvers.session import RequestSession
 
-PII = "t.path <@ any($2::ltree[])"
+PII = unmasked("t.path")
+VISIBLE = in_scope("t.path")
 
 COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     t.region_code, t.path::text as path, t.parent_id, t.kind::text as kind, t.name,
@@ -27,8 +28,8 @@ LIST = ListSpec(
     table="organization",
     join=RECORD_REGION,
     columns=COLUMNS,
-    filters="($4::organization_kind[] is null or t.kind = any($4::organization_kind[])) "
-    "and ($5::text is null or t.name ilike $5)",
+    filters="($2::organization_kind[] is null or t.kind = any($2::organization_kind[])) "
+    "and ($3::text is null or t.name ilike $3)",
     filter_count=2,
     record_type="Organization",
     orders={
@@ -46,25 +47,21 @@ def filters(kinds: Sequence[str] | None, name_contains: str | None) -> tuple[Any
     return (tuple(kinds) if kinds else None, like_pattern(name_contains))
 
 
-# name: organizations-by-id — visible organizations among the ids in $3.
+# name: organizations-by-id — visible organizations among the ids in $1.
 BY_ID = f"""select {COLUMNS} from organization t {RECORD_REGION}
-where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+where t.id = any($1::uuid[]) and {VISIBLE}"""
 
-# name: organization-children — visible child organizations of the parents in $3.
+# name: organization-children — visible child organizations of the parents in $1.
 CHILDREN = f"""
 select {COLUMNS} from organization t {RECORD_REGION}
-where t.parent_id = any($3::uuid[]) and t.path <@ any($1::ltree[])
+where t.parent_id = any($1::uuid[]) and {VISIBLE}
 order by t.region_code, t.name, t.id
 """
 
 
-async def by_ids(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("Organization", BY_ID, list(read), list(pii), ids)
+async def by_ids(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("Organization", BY_ID, ids)
 
 
-async def children(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("Organization", CHILDREN, list(read), list(pii), ids)
+async def children(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("Organization", CHILDREN, ids)

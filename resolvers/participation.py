@@ -12,11 +12,12 @@ import asyncpg
 from resolvers.listing import ListSpec, Order
 from resolvers.pagination import like_pattern
 from resolvers.regions import RECORD_REGION, RECORD_REGION_COLUMNS
-from resolvers.scope import Path
+from resolvers.scope_sql import in_scope, unmasked
 from resolvers.services import day_start
 from resolvers.session import RequestSession
 
-PII = "t.path <@ any($2::ltree[])"
+PII = unmasked("t.path")
+VISIBLE = in_scope("t.path")
 
 COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     t.region_code, t.path::text as path, t.organizer_id, t.kind::text as kind,
@@ -24,18 +25,18 @@ COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     case when {PII} then t.title else mask_text(t.title) end as title,
     case when {PII} then t.topic else mask_text(t.topic) end as topic"""
 
-TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $7
-    or case when {PII} then t.topic else mask_text(t.topic) end ilike $7)"""
+TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $5
+    or case when {PII} then t.topic else mask_text(t.topic) end ilike $5)"""
 
 LIST = ListSpec(
     name="participationEvents",
     table="participation_event",
     join=RECORD_REGION,
     columns=COLUMNS,
-    filters=f"""($4::participation_kind[] is null or t.kind = any($4::participation_kind[]))
-    and ($5::timestamptz is null or t.starts_at >= $5)
-    and ($6::timestamptz is null or t.starts_at < $6)
-    and ($7::text is null or {TEXT})""",
+    filters=f"""($2::participation_kind[] is null or t.kind = any($2::participation_kind[]))
+    and ($3::timestamptz is null or t.starts_at >= $3)
+    and ($4::timestamptz is null or t.starts_at < $4)
+    and ($5::text is null or {TEXT})""",
     filter_count=4,
     record_type="ParticipationEvent",
     orders={
@@ -62,40 +63,34 @@ def filters(
 
 # name: participation-events-by-id
 BY_ID = f"""select {COLUMNS} from participation_event t {RECORD_REGION}
-where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+where t.id = any($1::uuid[]) and {VISIBLE}"""
 
 RESOLUTION_COLUMNS = f"""t.id, t.path::text as path, t.event_id, t.position, t.version,
     t.status::text as status, t.decided_on,
     t.implemented_on, t.votes_for, t.votes_against,
     case when {PII} then t.text else mask_text(t.text) end as text"""
 
-# name: resolutions-by-event — visible resolutions of the events in $3, in their order.
+# name: resolutions-by-event — visible resolutions of the events in $1, in their order.
 RESOLUTIONS = f"""
 select {RESOLUTION_COLUMNS} from resolution t
-where t.event_id = any($3::uuid[]) and t.path <@ any($1::ltree[])
+where t.event_id = any($1::uuid[]) and {VISIBLE}
 order by t.event_id, t.position
 """
 
 # name: resolutions-by-id
 RESOLUTIONS_BY_ID = f"""
 select {RESOLUTION_COLUMNS} from resolution t
-where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])
+where t.id = any($1::uuid[]) and {VISIBLE}
 """
 
 
-async def by_ids(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("ParticipationEvent", BY_ID, list(read), list(pii), ids)
+async def by_ids(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("ParticipationEvent", BY_ID, ids)
 
 
-async def resolutions(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("Resolution", RESOLUTIONS, list(read), list(pii), ids)
+async def resolutions(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("Resolution", RESOLUTIONS, ids)
 
 
-async def resolutions_by_id(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("Resolution", RESOLUTIONS_BY_ID, list(read), list(pii), ids)
+async def resolutions_by_id(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("Resolution", RESOLUTIONS_BY_ID, ids)

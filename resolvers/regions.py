@@ -1,6 +1,6 @@
 """Regions: lookups by code, children, the root list, and a process-wide code → path cache.
 
-Visible regions are those in the read scope ($1) and their ancestors (breadcrumbs);
+Visible regions are those in the read scope and their ancestors (breadcrumbs);
 `full` says which. Row-level security applies the same rule underneath.
 """
 
@@ -15,11 +15,12 @@ from resolvers.errors import database_reachable
 from resolvers.ids import CursorCodec
 from resolvers.pagination import Page, empty_page, like_pattern, make_page, page_size
 from resolvers.scope import Path, check_region_code, within
+from resolvers.scope_sql import above_scope, in_scope, under_any
 from resolvers.session import RequestSession
 
-COLUMNS = """r.code, r.parent_code, r.level::text as level, r.name, r.full_name,
-       r.path::text as path, r.path <@ any($1::ltree[]) as full"""
-VISIBLE = "(r.path <@ any($1::ltree[]) or r.path @> any($1::ltree[]))"
+COLUMNS = f"""r.code, r.parent_code, r.level::text as level, r.name, r.full_name,
+       r.path::text as path, {in_scope("r.path")} as full"""
+VISIBLE = f"({in_scope('r.path')} or {above_scope('r.path')})"
 
 # A record's region, selected beside the record: a record is visible only when its region
 # is in scope, so the region is a full one, and `region` needs no second statement.
@@ -28,33 +29,33 @@ RECORD_REGION_COLUMNS = """r.parent_code as region_parent_code, r.level::text as
     r.name as region_name, r.full_name as region_full_name"""
 
 # name: regions-by-code — visible regions among the given codes.
-BY_CODE = f"select {COLUMNS} from region r where r.code = any($2::text[]) and {VISIBLE}"
+BY_CODE = f"select {COLUMNS} from region r where r.code = any($1::text[]) and {VISIBLE}"
 
-# name: region-children — the first $4 visible children after $3 of each parent in $2.
+# name: region-children — the first $3 visible children after $2 of each parent in $1.
 CHILDREN = f"""
 select * from (
     select {COLUMNS}, row_number() over (partition by r.parent_code order by r.code) as rn
     from region r
-    where r.parent_code = any($2::text[]) and {VISIBLE} and ($3::text is null or r.code > $3)
-) s where s.rn <= $4
+    where r.parent_code = any($1::text[]) and {VISIBLE} and ($2::text is null or r.code > $2)
+) s where s.rn <= $3
 """
 
-# name: region-child-counts — how many visible children each parent in $2 has.
+# name: region-child-counts — how many visible children each parent in $1 has.
 CHILD_COUNTS = f"""
 select r.parent_code, count(*) as n from region r
-where r.parent_code = any($2::text[]) and {VISIBLE}
+where r.parent_code = any($1::text[]) and {VISIBLE}
 group by r.parent_code
 """
 
-LIST_WHERE = """r.path <@ any($1::ltree[]) and r.path <@ any($2::ltree[])
-    and ($3::region_level is null or r.level = $3::region_level)
-    and ($4::text is null or r.name ilike $4)"""
+LIST_WHERE = f"""{in_scope("r.path")} and {under_any("r.path", "$1::ltree[]")}
+    and ($2::region_level is null or r.level = $2::region_level)
+    and ($3::text is null or r.name ilike $3)"""
 
-# name: regions-list — regions in scope under $2, by code.
+# name: regions-list — regions in scope under $1, by code.
 LIST = f"""
 select {COLUMNS} from region r
-where {LIST_WHERE} and ($5::text is null or r.code > $5)
-order by r.code limit $6
+where {LIST_WHERE} and ($4::text is null or r.code > $4)
+order by r.code limit $5
 """
 
 # name: regions-count
@@ -100,26 +101,18 @@ class RegionDirectory:
         return within(scope, found.path) if found else ()
 
 
-async def by_codes(
-    session: RequestSession, read: tuple[Path, ...], codes: list[str]
-) -> list[asyncpg.Record]:
-    return await session.fetch(BY_CODE, list(read), codes)
+async def by_codes(session: RequestSession, codes: list[str]) -> list[asyncpg.Record]:
+    return await session.fetch(BY_CODE, codes)
 
 
 async def children(
-    session: RequestSession,
-    read: tuple[Path, ...],
-    parents: list[str],
-    first: int,
-    after: str | None,
+    session: RequestSession, parents: list[str], first: int, after: str | None
 ) -> list[asyncpg.Record]:
-    return await session.fetch(CHILDREN, list(read), parents, after, first + 1)
+    return await session.fetch(CHILDREN, parents, after, first + 1)
 
 
-async def child_counts(
-    session: RequestSession, read: tuple[Path, ...], parents: list[str]
-) -> dict[str, int]:
-    rows = await session.fetch(CHILD_COUNTS, list(read), parents)
+async def child_counts(session: RequestSession, parents: list[str]) -> dict[str, int]:
+    rows = await session.fetch(CHILD_COUNTS, parents)
     return {row["parent_code"]: row["n"] for row in rows}
 
 
@@ -129,7 +122,6 @@ LIST_NAME = "regions"
 async def region_list(
     session: RequestSession,
     codec: CursorCodec,
-    read: tuple[Path, ...],
     paths: tuple[Path, ...],
     level: str | None,
     name_contains: str | None,
@@ -141,9 +133,9 @@ async def region_list(
         return empty_page()
     position = codec.decode(LIST_NAME, after)[0] if after is not None else None
     pattern = like_pattern(name_contains)
-    rows = await session.fetch(LIST, list(read), list(paths), level, pattern, position, size + 1)
+    rows = await session.fetch(LIST, list(paths), level, pattern, position, size + 1)
 
     async def count() -> int | None:
-        return int(await session.fetchval(LIST_COUNT, list(read), list(paths), level, pattern))
+        return int(await session.fetchval(LIST_COUNT, list(paths), level, pattern))
 
     return make_page(rows, size, after, codec, LIST_NAME, lambda r: [r["code"]], count)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from resolvers.errors import BadUserInput
 
 ROLES = ("viewer", "editor", "pii", "auditor")
+# The roles that read records (DESIGN.md §8); `pii` only unmasks where one of them holds.
+READING_ROLES = frozenset({"viewer", "editor", "auditor"})
 REGION_CODE = re.compile(r"^(100000|[0-9]{2}|[0-9]{4}|[0-9]{6}|[0-9]{9}|[0-9]{12})$")
 
 Path = str
@@ -61,7 +63,8 @@ class Caller:
     ) -> Caller:
         grants = tuple(grants)
         scopes = {role: normalise(g.path for g in grants if role in g.roles) for role in ROLES}
-        scopes["read"] = normalise(g.path for g in grants if g.roles & set(ROLES))
+        scopes["read"] = normalise(g.path for g in grants if g.roles & READING_ROLES)
+        scopes["pii"] = intersect(scopes["pii"], scopes["read"])
         return cls(subject, grants, client, scopes)
 
     @property
@@ -84,6 +87,13 @@ class Caller:
 
     def has(self, role: str, path: Path) -> bool:
         return any(is_under(path, s) for s in self.scope(role))
+
+
+def intersect(a: Scope, b: Scope) -> Scope:
+    """The regions in both scopes."""
+    return normalise(
+        p if is_under(p, q) else q for p in a for q in b if is_under(p, q) or is_under(q, p)
+    )
 
 
 def within(scope: Scope, under: Path | None) -> Scope:

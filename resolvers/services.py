@@ -12,11 +12,11 @@ import asyncpg
 from resolvers.listing import ListSpec, Order
 from resolvers.pagination import like_pattern
 from resolvers.regions import RECORD_REGION, RECORD_REGION_COLUMNS
-from resolvers.scope import Path
+from resolvers.scope_sql import in_scope, unmasked
 from resolvers.session import RequestSession
 
 CST = dt.timezone(dt.timedelta(hours=8))
-PII = "t.path <@ any($2::ltree[])"
+PII = unmasked("t.path")
 OPEN = "('SUBMITTED', 'ACCEPTED', 'IN_PROGRESS', 'ESCALATED')"
 
 COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
@@ -30,17 +30,17 @@ COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     case when {PII} then t.requester_phone else mask_phone(t.requester_phone) end
         as requester_phone"""
 
-TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $11
-    or case when {PII} then t.description else mask_text(t.description) end ilike $11)"""
+TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $9
+    or case when {PII} then t.description else mask_text(t.description) end ilike $9)"""
 
-FILTERS = f"""($4::service_status[] is null or t.status = any($4::service_status[]))
-    and ($5::service_category[] is null or t.category = any($5::service_category[]))
-    and ($6::service_channel[] is null or t.channel = any($6::service_channel[]))
-    and ($7::timestamptz is null or t.submitted_at >= $7)
-    and ($8::timestamptz is null or t.submitted_at < $8)
-    and ($9::boolean is null
-         or ($9 = (t.status in {OPEN} and coalesce(t.due_at < $10::timestamptz, false))))
-    and ($11::text is null or {TEXT})"""
+FILTERS = f"""($2::service_status[] is null or t.status = any($2::service_status[]))
+    and ($3::service_category[] is null or t.category = any($3::service_category[]))
+    and ($4::service_channel[] is null or t.channel = any($4::service_channel[]))
+    and ($5::timestamptz is null or t.submitted_at >= $5)
+    and ($6::timestamptz is null or t.submitted_at < $6)
+    and ($7::boolean is null
+         or ($7 = (t.status in {OPEN} and coalesce(t.due_at < $8::timestamptz, false))))
+    and ($9::text is null or {TEXT})"""
 
 
 def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
@@ -114,33 +114,29 @@ def filters(
     )
 
 
+VISIBLE = in_scope("t.path")
+
 # name: service-requests-by-id
 BY_ID = f"""select {COLUMNS} from service_request t {RECORD_REGION}
-where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+where t.id = any($1::uuid[]) and {VISIBLE}"""
 
 # name: service-request-histories — read only when asked for: it is the widest column.
-HISTORIES = """select t.id, t.path::text as path,
-    case when t.path <@ any($2::ltree[]) then t.history else mask_history(t.history) end as history
-from service_request t where t.id = any($3::uuid[]) and t.path <@ any($1::ltree[])"""
+HISTORIES = f"""select t.id, t.path::text as path,
+    case when {PII} then t.history else mask_history(t.history) end as history
+from service_request t where t.id = any($1::uuid[]) and {VISIBLE}"""
 
 # name: service-requests-by-reference
 BY_REFERENCE = f"""select {COLUMNS} from service_request t {RECORD_REGION}
-where t.reference = any($3::text[]) and t.path <@ any($1::ltree[])"""
+where t.reference = any($1::text[]) and {VISIBLE}"""
 
 
-async def by_ids(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("ServiceRequest", BY_ID, list(read), list(pii), ids)
+async def by_ids(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("ServiceRequest", BY_ID, ids)
 
 
-async def by_references(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], refs: list[str]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("ServiceRequest", BY_REFERENCE, list(read), list(pii), refs)
+async def by_references(session: RequestSession, refs: list[str]) -> list[asyncpg.Record]:
+    return await session.fetch_records("ServiceRequest", BY_REFERENCE, refs)
 
 
-async def histories(
-    session: RequestSession, read: tuple[Path, ...], pii: tuple[Path, ...], ids: list[uuid.UUID]
-) -> list[asyncpg.Record]:
-    return await session.fetch_records("ServiceRequest", HISTORIES, list(read), list(pii), ids)
+async def histories(session: RequestSession, ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    return await session.fetch_records("ServiceRequest", HISTORIES, ids)

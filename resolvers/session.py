@@ -1,5 +1,9 @@
 """One request's database work: one connection, one transaction, the caller's scope set in it.
 
+Every statement run on a caller's behalf goes through a `RequestSession` — GraphQL, exports,
+reports, subscriptions' re-reads, ingestion, the CLI — so the scopes are set, bound to the
+statements (`resolvers/scope_sql.py`) and the personal-data audit written in this one place.
+
 The connection is taken from the pool on the first statement and given back when the
 request ends. Scopes are set with `set_config(…, true)`, so they die with the transaction
 and never stay on a pooled connection. Statements are serialised: DataLoaders of one
@@ -10,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import asyncpg
@@ -34,19 +38,52 @@ select set_config('hub.read_scope', $1, true), set_config('hub.editor_scope', $2
 """
 
 
+# A session's own limits, for work that outlasts a request's (an export waits on its reader
+# between chunks).
+SET_TIMEOUTS = """
+select set_config('statement_timeout', $1, true),
+       set_config('idle_in_transaction_session_timeout', $1, true)
+"""
+
+Rows = list[asyncpg.Record]
+
+
 def ltree_array(scope: Scope) -> str:
     return "{" + ",".join(scope) + "}"
 
 
+async def _set_scopes(conn: Any, caller: Caller) -> None:
+    await conn.execute(
+        SET_SCOPES,
+        *(ltree_array(caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
+        caller.subject,
+    )
+
+
 class RequestSession:
-    def __init__(self, pool: asyncpg.Pool, caller: Caller) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        caller: Caller,
+        *,
+        readonly: bool = False,
+        isolation: str | None = None,
+        timeout_ms: int | None = None,
+    ) -> None:
         self._pool = pool
         self._caller = caller
+        self._readonly = readonly
+        self._isolation = isolation
+        self._timeout_ms = timeout_ms
         self._conn: Any = None
         self._transaction: Any = None
         self._lock = asyncio.Lock()
         self.statements = 0
         self._personal: dict[tuple[Path, str], set[str]] = {}
+
+    @property
+    def caller(self) -> Caller:
+        return self._caller
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
@@ -54,16 +91,13 @@ class RequestSession:
                 self._conn = await self._pool.acquire()
             try:
                 with database_reachable(self._conn):
-                    self._transaction = self._conn.transaction()
-                    await self._transaction.start()
-                    await self._conn.execute(
-                        SET_SCOPES,
-                        *(
-                            ltree_array(self._caller.scope(k))
-                            for k in ("read", "editor", "pii", "auditor")
-                        ),
-                        self._caller.subject,
+                    self._transaction = self._conn.transaction(
+                        isolation=self._isolation, readonly=self._readonly
                     )
+                    await self._transaction.start()
+                    await _set_scopes(self._conn, self._caller)
+                    if self._timeout_ms is not None:
+                        await self._conn.execute(SET_TIMEOUTS, str(self._timeout_ms))
             except BaseException:
                 await self._release()
                 raise
@@ -102,6 +136,49 @@ class RequestSession:
             grant = next((p for p in pii if is_under(row["path"], p)), None)
             if grant is not None:
                 self._personal.setdefault((grant, record_type), set()).add(str(row["id"]))
+
+    async def audit_personal_now(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
+        """Audit the unmasked rows at once, committed on a connection of their own: for rows
+        that leave before the session ends (an export's chunk), whatever becomes of it."""
+        if rows:
+            self.note_personal(record_type, rows)
+        if not self._personal:
+            return
+        entries, self._personal = self._personal_entries(), {}
+        with database_reachable():
+            async with self._pool.acquire() as conn, conn.transaction():
+                await _set_scopes(conn, self._caller)
+                await self._write_personal(conn, entries)
+
+    async def cursor(
+        self,
+        sql: str,
+        *args: Any,
+        size: int,
+        each: Callable[[Rows], Awaitable[None]] | None = None,
+    ) -> AsyncGenerator[Rows, None]:
+        """The rows of `sql` in chunks of `size`, through a server-side cursor declared in SQL
+        (so it is planned for its first rows). The next chunk is fetched while the caller
+        works on this one; `each` runs on the session first (say, to look up names)."""
+        sql, args = self._bound(sql, args)
+        async with self._lock:
+            conn = await self._connection()
+            self.statements += 1
+            with database_reachable(conn):
+                await conn.execute(f"declare session_rows no scroll cursor for {sql}", *args)
+                fetch = await conn.prepare(f"fetch forward {int(size)} from session_rows")
+        pending = asyncio.ensure_future(fetch.fetch())
+        try:
+            while rows := await pending:
+                if each is not None:
+                    await each(rows)
+                pending = asyncio.ensure_future(fetch.fetch())
+                yield rows
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError, asyncpg.PostgresError):
+                    await pending
 
     @contextlib.asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:
@@ -153,20 +230,22 @@ class RequestSession:
         with contextlib.suppress(Exception):
             await self._pool.release(conn)
 
+    def _personal_entries(self) -> list[dict[str, Any]]:
+        return [
+            {"region_code": grant.rsplit(".", 1)[-1], "record_type": kind, "ids": sorted(ids)}
+            for (grant, kind), ids in sorted(self._personal.items())
+        ]
+
+    async def _write_personal(self, conn: Any, entries: list[dict[str, Any]]) -> None:
+        await conn.execute(AUDIT_READS, self._caller.subject, self._caller.client, entries)
+
     async def _finish(self, *, commit: bool) -> None:
-        if commit and self._personal:
-            entries = [
-                {
-                    "region_code": grant.rsplit(".", 1)[-1],
-                    "record_type": kind,
-                    "ids": sorted(ids),
-                }
-                for (grant, kind), ids in sorted(self._personal.items())
-            ]
-            await self._conn.execute(
-                AUDIT_READS, self._caller.subject, self._caller.client, entries
-            )
+        if commit and self._personal and not self._readonly:
+            await self._write_personal(self._conn, self._personal_entries())
+            self._personal = {}
         if commit:
             await self._transaction.commit()
         else:
             await self._transaction.rollback()
+        if commit and self._personal:  # a read-only transaction audits on a connection of its own
+            await self.audit_personal_now("", ())

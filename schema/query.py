@@ -81,15 +81,11 @@ async def _root_list(
     first: int | None,
     after: str | None,
     convert: Any,
-    scope: str = "read",
 ) -> Connection[Any]:
     ctx = info.context
     args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
-    caller = ctx.caller
-    targets = await ctx.directory.under(caller.scope(scope), under)
-    page = await listing.root_page(
-        ctx.session, ctx.cursors, spec, caller.scope(scope), caller.pii, targets, args
-    )
+    targets = await ctx.directory.under(ctx.caller.scope(spec.scope), under)
+    page = await listing.root_page(ctx.session, ctx.cursors, spec, targets, args)
     return connection(page, convert)
 
 
@@ -143,7 +139,6 @@ class Query:
         page = await regions.region_list(
             ctx.session,
             ctx.cursors,
-            ctx.caller.read,
             targets,
             level.value if level else None,
             name_contains,
@@ -242,5 +237,4 @@ class Query:
             first,
             after,
             AuditEntry.from_row,
-            scope="auditor",
         )

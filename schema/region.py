@@ -236,9 +236,7 @@ class Region(Node):
         period = _period(from_, to)
         children = []
         if by is Breakdown.CHILD:
-            children = await regions.children(
-                ctx.session, ctx.caller.read, [self.code], MAX_CHILDREN, None
-            )
+            children = await regions.children(ctx.session, [self.code], MAX_CHILDREN, None)
         rows = await figures.breakdown(
             ctx.session,
             self._figures_key(),

@@ -32,12 +32,13 @@ from schema.build import build_schema
 from schema.reports import Reports
 from server.auth import KeySet
 from server.exports import export_endpoint
-from server.graphql import Services, error_response, graphql_endpoint
+from server.graphql import error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
 from server.metrics import Metrics, RollupAge, metrics_endpoint
 from server.observe import ObserveMiddleware, configure_access_log
 from server.ratelimit import RateLimiter
 from server.reports import reports_endpoint
+from server.services import Services
 from server.settings import Settings
 from server.tracing import tracing_extensions
 from server.websocket import TRY_AGAIN_LATER, LiveEndpoint, graphql_socket
@@ -131,7 +132,8 @@ def create_app(
             rollup_age=rollup_age or (lambda: rollups.rebuilt_age(pool)),
         )
         schema = build_schema(
-            production=settings.production, extensions=tracing_extensions(settings)
+            production=settings.production and not settings.graphiql,
+            extensions=tracing_extensions(settings),
         )
         services = Services(
             settings=settings,

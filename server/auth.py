@@ -27,6 +27,7 @@ LEEWAY_SECONDS = 30
 SYMMETRIC = ["HS256"]
 ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384"]
 GATEWAY_HEADER = "x-gateway-token"
+SEND_BEARER = "Send a bearer token: `Authorization: Bearer <JWT>`"
 
 
 class KeySet:
@@ -39,16 +40,18 @@ class KeySet:
         try:
             signing = await asyncio.to_thread(self._client.get_signing_key_from_jwt, token)
         except jwt.PyJWKClientError:
-            raise Unauthenticated("The token's signing key is not known") from None
+            raise Unauthenticated(
+                "The token's signing key is not known", reason="KEY_UNKNOWN"
+            ) from None
         return signing.key
 
 
 def bearer(header: str | None) -> str:
     if not header:
-        raise Unauthenticated("Send a bearer token: `Authorization: Bearer <JWT>`")
+        raise Unauthenticated(SEND_BEARER, reason="TOKEN_MISSING")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Send a bearer token: `Authorization: Bearer <JWT>`")
+        raise Unauthenticated(SEND_BEARER, reason="TOKEN_MALFORMED")
     return token.strip()
 
 
@@ -56,7 +59,7 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.PyJWTError:
-        raise Unauthenticated("The token is not valid") from None
+        raise Unauthenticated("The token is not a JWT", reason="TOKEN_MALFORMED") from None
     if algorithm in SYMMETRIC:
         key: Any = settings.jwt_secret
         allowed = SYMMETRIC
@@ -64,7 +67,7 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
         key = await keys.key_for(token)
         allowed = [algorithm]
     else:
-        raise Unauthenticated("The token is not valid")
+        raise Unauthenticated("The token is not valid", reason="TOKEN_INVALID")
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -80,28 +83,36 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
             },
         )
     except jwt.ExpiredSignatureError:
-        raise Unauthenticated("The token has expired; get a new one") from None
+        raise Unauthenticated(
+            "The token has expired; get a new one", reason="TOKEN_EXPIRED"
+        ) from None
     except jwt.MissingRequiredClaimError as error:
-        raise Unauthenticated(f"The token has no `{error.claim}` claim") from None
+        raise Unauthenticated(
+            f"The token has no `{error.claim}` claim", reason="TOKEN_INVALID"
+        ) from None
     except jwt.PyJWTError:
-        raise Unauthenticated("The token is not valid") from None
+        raise Unauthenticated("The token is not valid", reason="TOKEN_INVALID") from None
     return claims
 
 
 def _grants_claim(claims: Mapping[str, Any]) -> list[tuple[str, frozenset[str]]]:
     def roles_of(value: Any) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-            raise Unauthenticated("The token's roles must be a list of strings")
+            raise Unauthenticated(
+                "The token's roles must be a list of strings", reason="TOKEN_INVALID"
+            )
         return frozenset(r for r in value if r in ROLES)
 
     if "grants" in claims:
         grants = claims["grants"]
         if not isinstance(grants, list) or not all(isinstance(g, dict) for g in grants):
-            raise Unauthenticated("The token's grants must be a list of {region, roles}")
+            raise Unauthenticated(
+                "The token's grants must be a list of {region, roles}", reason="TOKEN_INVALID"
+            )
         return [(str(g.get("region")), roles_of(g.get("roles"))) for g in grants]
     codes = claims.get("jurisdictions")
     if not isinstance(codes, list) or not codes:
-        raise Unauthenticated("The token names no jurisdiction")
+        raise Unauthenticated("The token names no jurisdiction", reason="TOKEN_INVALID")
     roles = roles_of(claims.get("roles", []))
     return [(str(code), roles) for code in codes]
 
@@ -115,16 +126,20 @@ async def authenticate(
 ) -> Caller:
     claims = await decode(bearer(header), settings, keys)
     if revocations is not None and revocations.revoked(str(claims["jti"])):
-        raise Unauthenticated("The token has been revoked; get a new one")
+        raise Unauthenticated("The token has been revoked; get a new one", reason="TOKEN_REVOKED")
     pairs = _grants_claim(claims)
     codes = [code for code, _ in pairs]
     if not all(REGION_CODE.match(code) for code in codes):
-        raise Unauthenticated("The token names a jurisdiction that is not a division code")
+        raise Unauthenticated(
+            "The token names a jurisdiction that is not a division code",
+            reason="JURISDICTION_UNKNOWN",
+        )
     known = await directory.lookup(codes)
     unknown = sorted(set(codes) - set(known))
     if unknown:
         raise Unauthenticated(
-            f"The token names jurisdictions that do not exist: {', '.join(unknown)}"
+            f"The token names jurisdictions that do not exist: {', '.join(unknown)}",
+            reason="JURISDICTION_UNKNOWN",
         )
     grants = [Grant(code, known[code].path, roles) for code, roles in pairs]
     client = claims.get("client")

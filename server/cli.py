@@ -163,24 +163,36 @@ async def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> in
 
 
 async def ingest_as(
-    pool: Any, settings: Settings, token: str, source: str, format: str, data: str
+    pool: Any,
+    settings: Settings,
+    token: str,
+    source: str,
+    format: str,
+    data: str,
+    revocation_dsn: str,
 ) -> tuple[int, dict[str, Any]]:
     """`grassroots ingest`: the `ingest` mutation's own code, as the token's caller, in one
     transaction. Returns the exit code and what to print (the result, or the refusal)."""
+    from db.revocations import RevocationList
+    from resolvers.allowlist import AllowList
     from resolvers.context import Context
     from resolvers.errors import HubError
     from resolvers.ids import CursorCodec
     from resolvers.mutations.ingest import ingest
     from resolvers.regions import RegionDirectory
     from resolvers.session import RequestSession
-    from server.auth import KeySet, authenticate
+    from server.admission import Credentials, Gate, Refused, admit
+    from server.auth import KeySet
 
     directory = RegionDirectory(pool)
     keys = KeySet(settings.jwks_url) if settings.jwks_url else None
+    revocations = RevocationList(revocation_dsn)
+    gate = Gate(settings, directory, keys, revocations, AllowList(pool))
     try:
-        caller = await authenticate(f"Bearer {token}", settings, directory, keys)
-    except HubError as error:
-        return 1, {"errors": [error.formatted]}
+        await revocations.reload()
+        caller = await admit(gate, Credentials.bearer(token))
+    except Refused as refused:
+        return refused.exit_code, {"errors": [refused.error.formatted]}
     session = RequestSession(pool, caller)
     context = Context(caller, session, CursorCodec(settings.jwt_secret), directory)
     committed = False
@@ -229,7 +241,7 @@ async def _ingest_data(
         try:
             async with pool.acquire() as conn:  # as the server does: never as a privileged login
                 await check_runtime_role(conn)
-            return await ingest_as(pool, settings, token, source, format, data)
+            return await ingest_as(pool, settings, token, source, format, data, db.runtime_dsn)
         finally:
             await pool.close()
     finally:

@@ -37,10 +37,12 @@ from resolvers.labels import (
 )
 from resolvers.scope import Caller, Path, check_region_code
 from resolvers.stats import Period
-from server.auth import authenticate
+from server.admission import Credentials, Refused, admit
 from server.export_figures import HEADER as BREAKDOWN_HEADER
 from server.export_figures import breakdown_cells
-from server.graphql import Services, error_response
+from server.graphql import error_response, refused_response
+from server.observe import observation
+from server.services import Services
 from server.spreadsheets import Chunks, csv_stream, xlsx_stream
 
 log = logging.getLogger("grassroots.exports")
@@ -300,15 +302,13 @@ async def export_endpoint(request: Request) -> Response:
                 "participation-events|breakdown}.{csv|xlsx}"
             ),
         )
+    seen = observation(request.scope)
+    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
     try:
-        caller = await authenticate(
-            request.headers.get("authorization"),
-            services_.settings,
-            services_.directory,
-            services_.keys,
-        )
-    except HubError as error:
-        return error_response(401, error)
+        caller = await admit(services_, credentials)
+    except Refused as refused:
+        return refused_response(seen, refused)
+    seen.subject = caller.subject
     params = request.query_params
     try:
         if name == "breakdown":

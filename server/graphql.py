@@ -1,41 +1,38 @@
-"""POST /graphql: body limits, authentication, one transaction per operation, one error shape."""
+"""POST /graphql: body limits, admission, one transaction per operation, one error shape."""
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
-import strawberry
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
+from graphql import (
+    BREAK,
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    OperationDefinitionNode,
+    OperationType,
+    parse,
+    visit,
+)
+from graphql.language import Visitor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from strawberry.http.ides import get_graphql_ide_html
 from strawberry.types import ExecutionResult
 
-from db.revocations import RevocationList
-from resolvers.allowlist import AllowList
 from resolvers.context import Context
-from resolvers.errors import (
-    BadUserInput,
-    HubError,
-    Internal,
-    ServiceUnavailable,
-    Unauthenticated,
-)
-from resolvers.ids import CursorCodec
-from resolvers.regions import RegionDirectory
-from resolvers.scope import Caller
+from resolvers.errors import BadUserInput, Forbidden, HubError, Internal, ServiceUnavailable
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
-from schema.reports import Reports
-from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
-from server.metrics import Metrics
+from server.admission import Ask, Credentials, Refused, admit
+from server.auth import gateway_credential
 from server.observe import Observation, observation
-from server.ratelimit import RateLimiter, Refusal
-from server.reports import gateway_fetch, named_report, report_required
-from server.settings import Settings
+from server.reports import gateway_fetch, named_report
+from server.services import Services
+
+__all__ = ["Services", "error_response", "format_error", "graphql_endpoint", "refused_response"]
 
 log = logging.getLogger("grassroots.graphql")
 
@@ -49,23 +46,6 @@ TOO_LARGE = (
     f"(editor role) may send up to {INGEST_MAX_BODY}"
 )
 MAX_BATCH = 10
-
-
-@dataclass
-class Services:
-    """What the endpoint needs from the running app."""
-
-    settings: Settings
-    schema: strawberry.federation.Schema
-    pool: Any
-    directory: RegionDirectory
-    cursors: CursorCodec
-    keys: KeySet | None = None
-    reports: Reports | None = None
-    allowlist: AllowList | None = None
-    metrics: Metrics | None = None
-    limiter: RateLimiter | None = None
-    revocations: RevocationList | None = None
 
 
 RETRY_AFTER_SECONDS = "2"
@@ -96,10 +76,14 @@ def refuse(
     return JSONResponse({"errors": [formatted]}, status_code=status, headers=headers)
 
 
-def too_many(seen: Observation, refusal: Refusal) -> JSONResponse:
-    return refuse(
-        seen, 429, refusal.error, "rate_limited", {"retry-after": str(refusal.retry_after)}
-    )
+REJECTED_BY_STATUS = {401: "unauthenticated", 429: "rate_limited", 503: "unavailable"}
+
+
+def refused_response(seen: Observation, refused: Refused) -> JSONResponse:
+    """An admission refusal at an HTTP door."""
+    headers = {"retry-after": str(refused.retry_after)} if refused.retry_after else None
+    label = REJECTED_BY_STATUS.get(refused.status, refused.reason.lower() or "forbidden")
+    return refuse(seen, refused.status, refused.error, label, headers)
 
 
 def _stamp(answer: dict[str, Any], seen: Observation) -> str:
@@ -148,18 +132,18 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
 
 
 async def _read_body(
-    request: Request, services: Services, seen: Observation
-) -> tuple[bytes, Caller | None] | Response:
-    """The body, and the caller when it had to be known first: past MAX_BODY bytes, reading
-    goes on (to INGEST_MAX_BODY) only for an authenticated editor."""
-    limit, caller = MAX_BODY, None
+    request: Request, services: Services, seen: Observation, credentials: Credentials
+) -> bytes | Response:
+    """The body: past MAX_BODY bytes, reading goes on (to INGEST_MAX_BODY) only for an
+    admitted editor."""
+    limit = MAX_BODY
 
     async def widen() -> Response | None:
-        nonlocal limit, caller
+        nonlocal limit
         try:
-            caller = await _caller(request, services)
-        except HubError as error:
-            return await _unauthenticated(request, services, seen, error)
+            caller = await admit(services, credentials, Ask(cost=0))
+        except Refused as refused:
+            return refused_response(seen, refused)
         seen.subject = caller.subject
         if not caller.scope("editor"):
             return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
@@ -182,7 +166,7 @@ async def _read_body(
                 return refused
             if len(body) > limit:
                 return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
-    return bytes(body), caller
+    return bytes(body)
 
 
 def _ingest_only(query: str) -> bool:
@@ -249,31 +233,31 @@ async def _execute(
     return body, malformed
 
 
-SERVICE_ONLY = "A gateway credential alone may read `_service` only; forward the caller's token"
+SDL_GATEWAY_ONLY = (
+    "`_service` answers the federation gateway's credential only in production "
+    "(or every caller where HUB_GRAPHIQL=true)"
+)
 
 
-async def _caller(request: Request, services: Services) -> Caller:
-    gateway = gateway_credential(request.headers.get(GATEWAY_HEADER), services.settings)
-    if gateway is False:
-        raise Unauthenticated("The gateway credential is not valid")
-    header = request.headers.get("authorization")
-    if header is None and gateway:
-        return Caller.gateway()
-    return await authenticate(
-        header, services.settings, services.directory, services.keys, services.revocations
-    )
+class _Selects(Visitor):
+    """Finds a field of a given name anywhere in a document, fragments included."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.found = False
+
+    def enter_field(self, node: FieldNode, *_: Any) -> Any:
+        if node.name.value == self.name:
+            self.found = True
+            return BREAK
+        return None
 
 
-async def _unauthenticated(
-    request: Request, services: Services, seen: Observation, error: HubError
-) -> Response:
-    """401, or 429 when the client address has spent its budget for such requests."""
-    if services.limiter is not None:
-        address = request.client.host if request.client else "unknown"
-        refusal = services.limiter.address(address)
-        if refusal is not None:
-            return too_many(seen, refusal)
-    return refuse(seen, 401, error, "unauthenticated")
+def _selects(document: DocumentNode, name: str) -> bool:
+    finder = _Selects(name)
+    visit(document, finder)
+    return finder.found
 
 
 def _service_only(query: str) -> bool:
@@ -283,42 +267,66 @@ def _service_only(query: str) -> bool:
     except GraphQLError:
         return False
     for definition in document.definitions:
-        if isinstance(definition, OperationDefinitionNode):
-            for selection in definition.selection_set.selections:
-                if not isinstance(selection, FieldNode):
-                    return False
-                if selection.name.value not in ("_service", "__typename"):
-                    return False
-        else:
+        if not isinstance(definition, OperationDefinitionNode):
             return False
+        for selection in definition.selection_set.selections:
+            if not isinstance(selection, FieldNode):
+                return False
+            if selection.name.value not in ("_service", "__typename"):
+                return False
     return True
+
+
+def _asks_for_sdl(query: str) -> bool:
+    try:
+        return _selects(parse(query), "_service")
+    except GraphQLError:
+        return False
+
+
+Operation = tuple[str, dict[str, Any] | None, str | None]
+
+
+def _prepared(items: list[Any], services: Services) -> list[tuple[Operation | HubError, bool]]:
+    """Each item's operation (or why it cannot run), and whether it is a registered report."""
+    prepared: list[tuple[Operation | HubError, bool]] = []
+    for item in items:
+        report = named_report(item, services.reports)
+        prepared.append((_operation(item), False) if report is None else (report, True))
+    return prepared
+
+
+def _ask(prepared: list[tuple[Operation | HubError, bool]], gateway: bool) -> Ask:
+    """What admission weighs: may an allow-listed client or a gateway alone run all this?"""
+    queries = [op[0] for op, _ in prepared if not isinstance(op, HubError)]
+    runnable = len(queries) == len(prepared)
+    reports_only = runnable and all(
+        is_report or (gateway and gateway_fetch(op[0]))  # type: ignore[index]
+        for op, is_report in prepared
+    )
+    service_only = runnable and all(_service_only(q) for q in queries)
+    return Ask(reports_only=reports_only, service_only=service_only, cost=len(prepared))
 
 
 async def graphql_endpoint(request: Request) -> Response:
     services: Services = request.app.state.services
     seen = observation(request.scope)
+    settings = services.settings
     if request.method == "GET":
-        if services.settings.production:
+        if settings.production and not settings.graphiql:
             refused = BadUserInput("Send GraphQL operations with POST")
             return refuse(seen, 405, refused, "method_not_allowed")
         return HTMLResponse(get_graphql_ide_html())
-    read = await _read_body(request, services, seen)
-    if isinstance(read, Response):
-        return read
-    body, known = read
+    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
+    body = await _read_body(request, services, seen, credentials)
+    if isinstance(body, Response):
+        return body
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         # The decoder's message names a position, never the text it could not read.
         refused = BadUserInput(f"The request body is not valid JSON: {error}")
         return refuse(seen, 400, refused, "malformed")
-    try:
-        caller = known or await _caller(request, services)
-    except HubError as error:
-        return await _unauthenticated(request, services, seen, error)
-    seen.subject = caller.subject
-
-    gateway = gateway_credential(request.headers.get(GATEWAY_HEADER), services.settings) is True
     batch = isinstance(payload, list)
     items = payload if batch else [payload]
     if batch and not 0 < len(items) <= MAX_BATCH:
@@ -328,27 +336,26 @@ async def graphql_endpoint(request: Request) -> Response:
         batch or not isinstance(payload, dict) or not _ingest_only(str(payload.get("query")))
     ):
         return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
-    if services.limiter is not None:
-        refusal = services.limiter.caller(caller, cost=len(items))
-        if refusal is not None:
-            return too_many(seen, refusal)
+    gateway = gateway_credential(credentials.gateway, settings) is True
+    prepared = _prepared(items, services)
+    try:
+        caller = await admit(services, credentials, _ask(prepared, gateway))
+    except Refused as refused_at_door:
+        return refused_response(seen, refused_at_door)
+    seen.subject = caller.subject
+    sdl_open = gateway or not settings.production or settings.graphiql
 
     answers: list[dict[str, Any]] = []
     statements = 0
     all_malformed = True
-    limited = services.allowlist is not None and await services.allowlist.holds(caller.client)
-    for item in items:
-        report = named_report(item, services.reports)
-        operation = _operation(item) if report is None else report
+    for operation, _ in prepared:
+        if not isinstance(operation, HubError) and not sdl_open and _asks_for_sdl(operation[0]):
+            operation = Forbidden(SDL_GATEWAY_ONLY, reason="GATEWAY_ONLY")
         if isinstance(operation, HubError):
             answer: dict[str, Any] = {"errors": [dict(operation.formatted)]}
             seen.operations.append((None, _stamp(answer, seen)))
             answers.append(answer)
             continue
-        if caller.service_only and not _service_only(operation[0]):
-            return refuse(seen, 401, Unauthenticated(SERVICE_ONLY), "unauthenticated")
-        if limited and report is None and not (gateway and gateway_fetch(operation[0])):
-            return refuse(seen, 403, report_required(), "report_required")
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
         try:
@@ -370,6 +377,6 @@ async def graphql_endpoint(request: Request) -> Response:
     response = JSONResponse(answers if batch else answers[0], status_code=status)
     if status == 503:
         response.headers["retry-after"] = RETRY_AFTER_SECONDS
-    if not services.settings.production:
+    if not settings.production:
         response.headers["x-sql-statements"] = str(statements)
     return response

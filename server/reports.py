@@ -14,16 +14,13 @@ from graphql import FieldNode, GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound, Unauthenticated
+from resolvers.errors import BadUserInput, HubError, NotFound
 from schema.reports import Reports
+from server.admission import Ask, Credentials, Refused, admit
+from server.observe import observation
 
 Operation = tuple[str, dict[str, Any] | None, str | None]
 
-REPORT_REQUIRED = (
-    "This client may run registered reports only: send "
-    '{"extensions": {"report": {"name": …, "version": …}}, "variables": {…}} '
-    "without a `query` (GET /reports lists them)"
-)
 # What a federation gateway may still send for an allow-list client's token.
 GATEWAY_FIELDS = frozenset({"_entities", "_service", "__typename"})
 
@@ -56,10 +53,6 @@ def named_report(item: Any, reports: Reports | None) -> Operation | HubError | N
     return report.document, variables, report.operation_name
 
 
-def report_required() -> Forbidden:
-    return Forbidden(REPORT_REQUIRED, reason="REPORT_REQUIRED")
-
-
 def gateway_fetch(query: str) -> bool:
     """Whether every operation of the document selects only entity or SDL fetches."""
     try:
@@ -77,14 +70,15 @@ def gateway_fetch(query: str) -> bool:
 
 async def reports_endpoint(request: Request) -> Response:
     """GET /reports: every registered report with its versions, variables and document."""
-    from server.graphql import _caller, error_response
+    from server.graphql import refused_response
 
     services = request.app.state.services
+    seen = observation(request.scope)
+    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
     try:
-        caller = await _caller(request, services)
-    except HubError as error:
-        return error_response(401, error)
-    if caller.service_only:
-        return error_response(401, Unauthenticated("Send the caller's bearer token"))
+        caller = await admit(services, credentials, Ask(reports_only=True))
+    except Refused as refused:
+        return refused_response(seen, refused)
+    seen.subject = caller.subject
     reports: Reports | None = services.reports
     return JSONResponse({"reports": reports.listing() if reports is not None else []})

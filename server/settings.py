@@ -67,10 +67,17 @@ class Settings:
     rate_limits: RateLimits = RateLimits()
     revocation_reload_seconds: int = 60
     export_statement_timeout_ms: int = 300_000
+    # HUB_GRAPHIQL: the IDE, introspection and `_service` for callers (DESIGN.md §8); None:
+    # on in development, off in production.
+    graphiql_setting: bool | None = None
 
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def graphiql(self) -> bool:
+        return not self.production if self.graphiql_setting is None else self.graphiql_setting
 
     @property
     def embedded(self) -> bool:
@@ -240,6 +247,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         revocation_reload_seconds=integer("HUB_REVOCATION_RELOAD_SECONDS", 60, 1, 86_400),
         export_statement_timeout_ms=integer(
             "HUB_EXPORT_STATEMENT_TIMEOUT_MS", 300_000, 1_000, 86_400_000
+        ),
+        graphiql_setting=(
+            flag("HUB_GRAPHIQL", False) if config("HUB_GRAPHIQL", default=None) else None
         ),
     )
 

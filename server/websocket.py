@@ -4,9 +4,13 @@ per operation, one session per delivery and the hub's error shape.
 
 Close codes (besides the protocol's own 4400, 4406, 4408, 4409, 4429):
 
-- 4401 Unauthorized: `connection_init` without a valid token (missing, malformed, badly
-  signed, expired, unknown jurisdiction), as HTTP answers 401. The graphql-ws client takes
-  4401 as fatal and does not retry with the same credentials.
+- 4401 Unauthorized: `connection_init` refused at the admission door (`server/admission.py`)
+  where HTTP answers 401 or 403 (missing, malformed, badly signed, expired or revoked token,
+  unknown jurisdiction, no reading role, an allow-listed client); the close reason starts
+  with the refusal's `reason`. The graphql-ws client takes 4401 as fatal and does not retry
+  with the same credentials. Where HTTP answers 429 or 503, the close is 1013. Each
+  `subscribe` passes the door again: a refusal there is an `error` message with the same
+  `extensions.code` and `reason` as over HTTP.
 - 4401 also when the token of an open socket is revoked (`grassroots token revoke`).
 - 4403 Forbidden: the token expired on an open socket (closed at its `exp`). The
   graphql-ws client retries 4403, calling `connectionParams` again, so a client holding a
@@ -55,13 +59,13 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
 from resolvers.changes import ChangeFeed, FellBehind, LiveContext
-from resolvers.errors import BadUserInput, HubError, ServiceUnavailable
+from resolvers.errors import BadUserInput, HubError
 from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
-from server.auth import authenticate
-from server.graphql import Services, format_error
-from server.reports import report_required
+from server.admission import Ask, Credentials, Refused, admit
+from server.graphql import format_error
+from server.services import Services
 
 log = logging.getLogger("grassroots.websocket")
 
@@ -86,7 +90,9 @@ class Connection:
     services: Services
     feed: ChangeFeed
     handlers: set[LiveHandler]
+    address: str = "unknown"
     caller: Caller | None = None
+    credentials: Credentials | None = None
 
 
 def _reason(text: str) -> str:
@@ -161,16 +167,13 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
         services = self.context.services
         header = _authorization(payload)
+        credentials = Credentials(header, None, self.context.address)
         try:
-            caller = await authenticate(
-                header, services.settings, services.directory, services.keys, services.revocations
-            )
+            # The allow-list is weighed at each `subscribe`, which names what it asks for.
+            caller = await admit(services, credentials, Ask(reports_only=True))
             expires, jti = _expiry(header or "")
-        except ServiceUnavailable as error:
-            await self.close(TRY_AGAIN_LATER, error.message)
-            return
-        except HubError as error:
-            await self.close(UNAUTHORIZED, error.message)
+        except Refused as refused:
+            await self.close(refused.close_code, refused.close_reason)
             return
         except Exception:
             log.exception("could not authenticate a WebSocket connection")
@@ -182,6 +185,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
             await self.close(EXPIRED, "The token has expired; connect with a new one")
             return
         self.context.caller = caller
+        self.context.credentials = credentials
         self._expiry = asyncio.create_task(self._expire(remaining))
         if services.revocations is not None:
             self._unwatch = services.revocations.watch(jti, self._revoked)
@@ -194,6 +198,18 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
     async def _expire(self, delay: float) -> None:
         await asyncio.sleep(delay)
         await self.close(EXPIRED, "The token has expired; connect with a new one")
+
+    async def _admitted(self) -> HubError | None:
+        """Every `subscribe` passes the door again: revocation, the allow-list (registered
+        reports are queries, never subscriptions) and the rate limit, which it counts
+        against."""
+        credentials = self.context.credentials
+        assert credentials is not None  # the base class refuses `subscribe` before the ack
+        try:
+            await admit(self.context.services, credentials)
+        except Refused as refused:
+            return refused.error
+        return None
 
     def _revoked(self) -> None:
         self._revocation = asyncio.create_task(self.close(UNAUTHORIZED, REVOKED))
@@ -252,9 +268,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
     async def _run(self, operation: Operation[Connection, None], ctx: LiveContext) -> None:
         refused = _refusal(operation)
-        allowlist = self.context.services.allowlist
-        if refused is None and allowlist is not None and await allowlist.holds(ctx.caller.client):
-            refused = report_required()  # registered reports are queries, never subscriptions
+        if refused is None:
+            refused = await self._admitted()
         if refused is not None:
             await operation.send_initial_errors([refused])
             return
@@ -313,7 +328,8 @@ class LiveEndpoint(GraphQL[Connection, None]):
         self.handlers: set[LiveHandler] = set()
 
     async def get_context(self, request: Any, response: Any) -> Connection:
-        return Connection(self.services, self.feed, self.handlers)
+        address = request.client.host if request.client else "unknown"
+        return Connection(self.services, self.feed, self.handlers, address)
 
     async def close_all(self, code: int = GOING_AWAY, reason: str = SHUTTING_DOWN) -> None:
         """Close every open socket (on shutdown: 1001 Going Away), ending its operations."""

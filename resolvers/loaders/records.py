@@ -20,7 +20,7 @@ from resolvers.loaders.base import (
 class OrganizationByIdLoader(RowByKeyLoader[uuid.UUID]):
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await organizations.by_ids(c.session, c.caller.read, c.caller.pii, keys)
+        return await organizations.by_ids(c.session, keys)
 
 
 class OrganizationChildrenLoader(RowsByKeyLoader[uuid.UUID]):
@@ -28,13 +28,13 @@ class OrganizationChildrenLoader(RowsByKeyLoader[uuid.UUID]):
 
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await organizations.children(c.session, c.caller.read, c.caller.pii, keys)
+        return await organizations.children(c.session, keys)
 
 
 class ServiceRequestByIdLoader(RowByKeyLoader[uuid.UUID]):
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await services.by_ids(c.session, c.caller.read, c.caller.pii, keys)
+        return await services.by_ids(c.session, keys)
 
 
 class ServiceRequestHistoryLoader(RowByKeyLoader[uuid.UUID]):
@@ -42,7 +42,7 @@ class ServiceRequestHistoryLoader(RowByKeyLoader[uuid.UUID]):
 
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await services.histories(c.session, c.caller.read, c.caller.pii, keys)
+        return await services.histories(c.session, keys)
 
 
 class ServiceRequestByReferenceLoader(RowByKeyLoader[str]):
@@ -50,19 +50,19 @@ class ServiceRequestByReferenceLoader(RowByKeyLoader[str]):
 
     async def fetch(self, keys: list[str]) -> Sequence[Row]:
         c = self.ctx
-        return await services.by_references(c.session, c.caller.read, c.caller.pii, keys)
+        return await services.by_references(c.session, keys)
 
 
 class ParticipationEventByIdLoader(RowByKeyLoader[uuid.UUID]):
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await participation.by_ids(c.session, c.caller.read, c.caller.pii, keys)
+        return await participation.by_ids(c.session, keys)
 
 
 class ResolutionByIdLoader(RowByKeyLoader[uuid.UUID]):
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await participation.resolutions_by_id(c.session, c.caller.read, c.caller.pii, keys)
+        return await participation.resolutions_by_id(c.session, keys)
 
 
 class ResolutionsByEventLoader(RowsByKeyLoader[uuid.UUID]):
@@ -70,7 +70,7 @@ class ResolutionsByEventLoader(RowsByKeyLoader[uuid.UUID]):
 
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await participation.resolutions(c.session, c.caller.read, c.caller.pii, keys)
+        return await participation.resolutions(c.session, keys)
 
 
 class RegionListLoader(ContextLoader[str, list[Row]]):
@@ -79,9 +79,7 @@ class RegionListLoader(ContextLoader[str, list[Row]]):
     async def load_batch(self, keys: list[str]) -> list[list[Row]]:
         spec, deep, args = self.args
         c = self.ctx
-        grouped = await nested_rows(
-            c.session, c.cursors, spec, c.caller.read, c.caller.pii, keys, deep, args
-        )
+        grouped = await nested_rows(c.session, c.cursors, spec, keys, deep, args)
         return [grouped[key] for key in keys]
 
 
@@ -91,12 +89,10 @@ class RegionListCountLoader(CountByKeyLoader[str]):
     async def counts(self, keys: list[str]) -> Mapping[str, int]:
         spec, deep, filters = self.args
         c = self.ctx
-        return await nested_counts(
-            c.session, spec, c.caller.read, c.caller.pii, keys, deep, filters
-        )
+        return await nested_counts(c.session, spec, keys, deep, filters)
 
 
 class AuditEntryByIdLoader(RowByKeyLoader[uuid.UUID]):
     async def fetch(self, keys: list[uuid.UUID]) -> Sequence[Row]:
         c = self.ctx
-        return await audit.by_ids(c.session, c.caller.scope("auditor"), c.caller.pii, keys)
+        return await audit.by_ids(c.session, keys)

@@ -14,7 +14,7 @@ class RegionByCodeLoader(RowByKeyLoader[str]):
     key_column = "code"
 
     async def fetch(self, keys: list[str]) -> Sequence[Row]:
-        return await regions.by_codes(self.ctx.session, self.ctx.caller.read, keys)
+        return await regions.by_codes(self.ctx.session, keys)
 
 
 class RegionChildrenLoader(RowsByKeyLoader[str]):
@@ -24,11 +24,11 @@ class RegionChildrenLoader(RowsByKeyLoader[str]):
 
     async def fetch(self, keys: list[str]) -> Sequence[Row]:
         size, after = self.args
-        return await regions.children(self.ctx.session, self.ctx.caller.read, keys, size, after)
+        return await regions.children(self.ctx.session, keys, size, after)
 
 
 class RegionChildCountLoader(CountByKeyLoader[str]):
     """How many visible children each parent code has."""
 
     async def counts(self, keys: list[str]) -> Mapping[str, int]:
-        return await regions.child_counts(self.ctx.session, self.ctx.caller.read, keys)
+        return await regions.child_counts(self.ctx.session, keys)

@@ -1,0 +1,211 @@
+"""The one admission door (DESIGN.md §3 rule 9): every entry point admits its caller here.
+
+GraphQL over HTTP (single and batched), `/exports/…`, `/reports`, WebSocket
+`connection_init` and every `subscribe`, and the CLI commands acting as a token's caller
+call `admit`; none decides on a credential itself. It decides as one table, in this order:
+
+1. a gateway header present is checked first: a wrong one is refused, even beside a valid
+   token; a valid one with no bearer is a service-only caller (`_service` and nothing else);
+2. a missing or bad bearer (malformed, badly signed, expired, without a required claim) is
+   counted by client address first (429 wins over 401), then refused;
+3. an admitted bearer then passes revocation, known jurisdictions, the role rules
+   (DESIGN.md §8: reading needs viewer, editor or auditor; pii alone reads nothing), the
+   client's allow-list (registered reports only) and the per-subject rate limit.
+
+Each refusal is a `Refused` carrying one `HubError` with `extensions.code` and `reason`;
+the doors turn it into their own form through `Refused.status`, `Refused.close_code` and
+`Refused.exit_code` — the same case answers the same way at every door (README: the
+refusal table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from db.revocations import RevocationList
+from resolvers.allowlist import AllowList
+from resolvers.errors import (
+    Forbidden,
+    HubError,
+    ServiceUnavailable,
+    Unauthenticated,
+    database_reachable,
+)
+from resolvers.regions import RegionDirectory
+from resolvers.scope import Caller
+from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
+from server.ratelimit import RateLimiter
+from server.settings import Settings
+
+REPORT_REQUIRED = (
+    "This client may run registered reports only: send "
+    '{"extensions": {"report": {"name": …, "version": …}}, "variables": {…}} '
+    "without a `query` (GET /reports lists them)"
+)
+SERVICE_ONLY = "A gateway credential alone may read `_service` only; forward the caller's token"
+NO_READING_ROLE = (
+    "The token grants no role that reads records (viewer, editor or auditor); "
+    "pii alone reads nothing"
+)
+
+# WebSocket close codes: a refusal a client cannot cure by waiting is fatal to the
+# graphql-ws client (4401); one that passes with time is retried after its back-off (1013).
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TRY_AGAIN_LATER = 1013
+# CLI exit codes: 0 done, 1 the request was refused after admission (a bad batch), 2 bad
+# local input (an unreadable file), 3 refused at admission, 4 the database is unreachable.
+EXIT_REFUSED = 3
+EXIT_UNAVAILABLE = 4
+
+
+class Gatekeeping(Protocol):
+    """What the door consults: the app's services, or the CLI's own."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def directory(self) -> RegionDirectory: ...
+    @property
+    def keys(self) -> KeySet | None: ...
+    @property
+    def revocations(self) -> RevocationList | None: ...
+    @property
+    def allowlist(self) -> AllowList | None: ...
+    @property
+    def limiter(self) -> RateLimiter | None: ...
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The door's services outside the app (the CLI)."""
+
+    settings: Settings
+    directory: RegionDirectory
+    keys: KeySet | None = None
+    revocations: RevocationList | None = None
+    allowlist: AllowList | None = None
+    limiter: RateLimiter | None = None
+
+
+class Refused(Exception):
+    """A caller refused at the door."""
+
+    def __init__(self, status: int, error: HubError, retry_after: int | None = None) -> None:
+        super().__init__(error.message)
+        self.status = status
+        self.error = error
+        self.retry_after = retry_after
+
+    @property
+    def reason(self) -> str:
+        return str((self.error.extensions or {}).get("reason", ""))
+
+    @property
+    def close_code(self) -> int:
+        return CLOSE_TRY_AGAIN_LATER if self.status in (429, 503) else CLOSE_UNAUTHORIZED
+
+    @property
+    def close_reason(self) -> str:
+        return f"{self.reason}: {self.error.message}" if self.reason else self.error.message
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_UNAVAILABLE if self.status == 503 else EXIT_REFUSED
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request presents: its bearer header, its gateway header and where it came from."""
+
+    authorization: str | None
+    gateway: str | None = None
+    address: str = "unknown"
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str], address: str | None) -> Credentials:
+        return cls(headers.get("authorization"), headers.get(GATEWAY_HEADER), address or "unknown")
+
+    @classmethod
+    def bearer(cls, token: str, address: str = "cli") -> Credentials:
+        return cls(f"Bearer {token}", None, address)
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What the request asks for, as far as admission cares.
+
+    `reports_only`: everything it runs is a registered report, a gateway's entity or SDL
+    fetch, or the report listing — what an allow-listed client may do. `service_only`:
+    everything it asks is `_service` — what a gateway alone may do. `cost`: the operations
+    it counts against the caller's rate limit."""
+
+    reports_only: bool = False
+    service_only: bool = False
+    cost: int = 1
+
+
+NOTHING_BUT_RECORDS = Ask()
+
+
+def _unavailable(error: ServiceUnavailable) -> Refused:
+    return Refused(503, error)
+
+
+def _by_address(services: Gatekeeping, credentials: Credentials, error: HubError) -> Refused:
+    """A request without a valid credential: 429 once its address has spent its budget."""
+    if services.limiter is not None:
+        refusal = services.limiter.address(credentials.address)
+        if refusal is not None:
+            return Refused(429, refusal.error, refusal.retry_after)
+    return Refused(401, error)
+
+
+async def admit(
+    services: Gatekeeping, credentials: Credentials, ask: Ask = NOTHING_BUT_RECORDS
+) -> Caller:
+    """The caller behind `credentials`, admitted for `ask`; else `Refused`."""
+    gateway = gateway_credential(credentials.gateway, services.settings)
+    if gateway is False:
+        error = Unauthenticated("The gateway credential is not valid", reason="GATEWAY_INVALID")
+        raise _by_address(services, credentials, error)
+    if credentials.authorization is None and gateway:
+        if not ask.service_only:
+            raise Refused(401, Unauthenticated(SERVICE_ONLY, reason="SERVICE_ONLY"))
+        return Caller.gateway()
+    try:
+        caller = await authenticate(
+            credentials.authorization,
+            services.settings,
+            services.directory,
+            services.keys,
+            services.revocations,
+        )
+    except ServiceUnavailable as error:
+        raise _unavailable(error) from None
+    except HubError as error:
+        if error.extensions and error.extensions.get("reason") in TOKEN_FORM_REASONS:
+            raise _by_address(services, credentials, error) from None
+        raise Refused(401, error) from None
+    if not caller.read:
+        raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
+    if not ask.reports_only and services.allowlist is not None:
+        try:
+            with database_reachable():
+                limited = await services.allowlist.holds(caller.client)
+        except ServiceUnavailable as error:
+            raise _unavailable(error) from None
+        if limited:
+            raise Refused(403, Forbidden(REPORT_REQUIRED, reason="REPORT_REQUIRED"))
+    if services.limiter is not None:
+        refusal = services.limiter.caller(caller, cost=ask.cost)
+        if refusal is not None:
+            raise Refused(429, refusal.error, refusal.retry_after)
+    return caller
+
+
+# The refusals of a credential that never was a valid token: counted by client address.
+TOKEN_FORM_REASONS = frozenset(
+    {"TOKEN_MISSING", "TOKEN_MALFORMED", "TOKEN_INVALID", "TOKEN_EXPIRED", "KEY_UNKNOWN"}
+)

@@ -1,0 +1,35 @@
+"""What the entry points need from the running app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+
+from db.revocations import RevocationList
+from resolvers.allowlist import AllowList
+from resolvers.ids import CursorCodec
+from resolvers.regions import RegionDirectory
+from schema.reports import Reports
+from server.auth import KeySet
+from server.metrics import Metrics
+from server.ratelimit import RateLimiter
+from server.settings import Settings
+
+
+@dataclass
+class Services:
+    """What the endpoint needs from the running app."""
+
+    settings: Settings
+    schema: strawberry.federation.Schema
+    pool: Any
+    directory: RegionDirectory
+    cursors: CursorCodec
+    keys: KeySet | None = None
+    reports: Reports | None = None
+    allowlist: AllowList | None = None
+    metrics: Metrics | None = None
+    limiter: RateLimiter | None = None
+    revocations: RevocationList | None = None
