@@ -55,10 +55,12 @@ class ChangedMigrationError(RuntimeError):
 
     def __init__(self, files: Sequence[str]) -> None:
         self.files = tuple(files)
+        several = len(self.files) > 1
         super().__init__(
-            f"applied migration{'s' if len(files) > 1 else ''} changed since applied: "
-            f"{', '.join(self.files)}. Restore the file as it was applied (see git log) and "
-            "put the change in a new migration"
+            f"migration{'s' if several else ''} {', '.join(self.files)} "
+            f"{'have' if several else 'has'} changed since {'they were' if several else 'it was'} "
+            f"applied to this database: restore {'each' if several else 'the'} file as it was "
+            "applied (see git log) and put the change in a new migration"
         )
 
     def __repr__(self) -> str:
