@@ -103,28 +103,7 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     else:
 
         async def run(conn: asyncpg.Connection) -> Any:
-            # A changed migration is reported here rather than refused, so status can show it.
-            changed = await migrate.changed(conn)
-            if not changed:
-                await migrate.migrate(conn)
-            applied = await migrate.applied(conn)
-            pending = [m.name for m in migrate.available() if m.version not in applied]
-            counts = {}
-            for table in (
-                "region",
-                "organization",
-                "service_request",
-                "participation_event",
-                "resolution",
-            ):
-                counts[table] = await conn.fetchval(f"select count(*) from {table}")
-            return {
-                "database": "embedded" if settings.embedded else "external",
-                "applied": list(applied.values()),
-                "pending": pending,
-                "changed": changed,
-                "rows": counts,
-            }
+            return await _status(settings, conn)
 
     try:
         result = await _with_owner(settings, run, apply_migrations=args.action != "status")
@@ -136,6 +115,27 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
     return 1 if any(result.get("differences", {}).values()) or result.get("changed") else 0
+
+
+async def _status(settings: Settings, conn: asyncpg.Connection) -> dict[str, Any]:
+    from db import migrate
+
+    # A changed migration is reported here rather than refused, so status can show it.
+    changed = await migrate.changed(conn)
+    if not changed:
+        await migrate.migrate(conn)
+    applied = await migrate.applied(conn)
+    pending = [m.name for m in migrate.available() if m.version not in applied]
+    counts = {}
+    for table in ("region", "organization", "service_request", "participation_event", "resolution"):
+        counts[table] = await conn.fetchval(f"select count(*) from {table}")
+    return {
+        "database": "embedded" if settings.embedded else "external",
+        "applied": list(applied.values()),
+        "pending": pending,
+        "changed": changed,
+        "rows": counts,
+    }
 
 
 async def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:
