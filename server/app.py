@@ -20,6 +20,7 @@ from db import pool as db_pool
 from db import rollups
 from db.availability import unreachable
 from db.embedded import EmbeddedError
+from db.migrate import ChangedMigrationError
 from db.revocations import RevocationList
 from db.roles import UnsafeRuntimeRole, check_runtime_role
 from db.setup import Database, SetupError, prepare
@@ -48,7 +49,13 @@ log = logging.getLogger("grassroots.app")
 
 # Waiting for a database that cannot be reached yet (the hub started before PostgreSQL).
 STARTUP_RETRY_SECONDS = 2.0
-EXPECTED_FAILURES = (asyncpg.PostgresError, SetupError, UnsafeRuntimeRole, EmbeddedError)
+EXPECTED_FAILURES = (
+    asyncpg.PostgresError,
+    SetupError,
+    ChangedMigrationError,
+    UnsafeRuntimeRole,
+    EmbeddedError,
+)
 
 
 @dataclass

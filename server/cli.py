@@ -44,7 +44,10 @@ def _schema(args: argparse.Namespace) -> int:
 
 
 async def _with_owner(
-    settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]
+    settings: Settings,
+    work: Callable[[asyncpg.Connection], Awaitable[Any]],
+    *,
+    apply_migrations: bool = True,
 ) -> Any:
     from db.setup import prepare
 
@@ -53,6 +56,7 @@ async def _with_owner(
         database_url=settings.database_url,
         runtime_database_url=settings.runtime_database_url,
         runtime_password=settings.runtime_password,
+        apply_migrations=apply_migrations,
         listen=settings.postgres_listen,
     )
     try:
@@ -99,31 +103,39 @@ async def _db(settings: Settings, args: argparse.Namespace) -> int:
     else:
 
         async def run(conn: asyncpg.Connection) -> Any:
-            applied = await migrate.applied(conn)
-            pending = [m.name for m in migrate.available() if m.version not in applied]
-            counts = {}
-            for table in (
-                "region",
-                "organization",
-                "service_request",
-                "participation_event",
-                "resolution",
-            ):
-                counts[table] = await conn.fetchval(f"select count(*) from {table}")
-            return {
-                "database": "embedded" if settings.embedded else "external",
-                "applied": list(applied.values()),
-                "pending": pending,
-                "rows": counts,
-            }
+            return await _status(settings, conn)
 
     try:
-        result = await _with_owner(settings, run)
+        result = await _with_owner(settings, run, apply_migrations=args.action != "status")
     except divisions.DivisionImportError as error:
         print(f"import-divisions: {error}", file=sys.stderr)
         return 1
+    except migrate.ChangedMigrationError as error:
+        print(f"grassroots: {error}", file=sys.stderr)
+        return 1
     print(json.dumps(result, ensure_ascii=False, indent=2, default=str))
-    return 1 if any(result.get("differences", {}).values()) else 0
+    return 1 if any(result.get("differences", {}).values()) or result.get("changed") else 0
+
+
+async def _status(settings: Settings, conn: asyncpg.Connection) -> dict[str, Any]:
+    from db import migrate
+
+    # A changed migration is reported here rather than refused, so status can show it.
+    changed = await migrate.changed(conn)
+    if not changed:
+        await migrate.migrate(conn)
+    applied = await migrate.applied(conn)
+    pending = [m.name for m in migrate.available() if m.version not in applied]
+    counts = {}
+    for table in ("region", "organization", "service_request", "participation_event", "resolution"):
+        counts[table] = await conn.fetchval(f"select count(*) from {table}")
+    return {
+        "database": "embedded" if settings.embedded else "external",
+        "applied": list(applied.values()),
+        "pending": pending,
+        "changed": changed,
+        "rows": counts,
+    }
 
 
 async def _backup_or_restore(settings: Settings, args: argparse.Namespace) -> int:

@@ -144,6 +144,7 @@ class Hub:
         self,
         query: str,
         variables: dict[str, Any] | None = None,
+        /,
         *,
         token: str | None = None,
         **headers: str,

@@ -99,7 +99,7 @@ async def checksum(conn: asyncpg.Connection) -> tuple[int, str]:
 async def test_demo_extract_holds_fengyang_county_with_all_its_townships_and_villages(
     owner: asyncpg.Connection,
 ) -> None:
-    under = dict(await owner.fetch(COUNT_UNDER_BY_LEVEL, "100000.34.3411.341126"))
+    under = {r[0]: r[1] for r in await owner.fetch(COUNT_UNDER_BY_LEVEL, "100000.34.3411.341126")}
     assert under == {"COUNTY": 1, "TOWNSHIP": 18, "VILLAGE": 250}
 
 
@@ -107,7 +107,7 @@ async def test_demo_and_fixture_extracts_import_the_expected_counts_per_level(
     owner: asyncpg.Connection,
 ) -> None:
     # demo 341126 (18 townships, 250 villages); fixtures 341125 (25, 260) and 110107 (9, 153)
-    assert dict(await owner.fetch(COUNT_BY_LEVEL)) == {
+    assert {r[0]: r[1] for r in await owner.fetch(COUNT_BY_LEVEL)} == {
         "NATION": 1,
         "PROVINCE": 2,
         "CITY": 2,

@@ -130,6 +130,7 @@ async def test_daily_and_monthly_figures_equal_direct_counts(
     )
     last = await owner.fetchval("select ($1::date + interval '1 month - 1 day')::date", month)
     direct = await owner.fetchrow(DIRECT, TOWNSHIP + "%", month, last)
+    assert direct is not None
     assert direct["submitted"] > 0 and direct["rated"] > 0
     for sql in (
         "select sum(submitted) as submitted, sum(resolved) as resolved, "
@@ -141,7 +142,8 @@ async def test_daily_and_monthly_figures_equal_direct_counts(
         "sum(rated) as rated, sum(satisfied) as satisfied "
         "from reporting.daily_figures where day between $1 and $2",
     ):
-        assert dict(await township.fetchrow(sql, month, last)) == dict(direct)
+        summed = await township.fetchrow(sql, month, last)
+        assert summed is not None and dict(summed) == dict(direct)
     events = await owner.fetchrow(
         "select count(*) as events, sum(participant_count) as participants "
         "from participation_event where region_code like $1",
@@ -151,6 +153,7 @@ async def test_daily_and_monthly_figures_equal_direct_counts(
         "select sum(events) as events, sum(participants) as participants "
         "from reporting.daily_figures"
     )
+    assert figures is not None and events is not None
     assert dict(figures) == dict(events)
 
 
@@ -163,10 +166,12 @@ async def test_personal_fields_are_masked(
         "and char_length(requester_name) > 1 limit 1",
         TOWNSHIP + "%",
     )
+    assert raw is not None
     seen = await township.fetchrow(
         "select requester_name, requester_phone from reporting.service_requests where id = $1",
         raw["id"],
     )
+    assert seen is not None
     assert seen["requester_name"] == raw["requester_name"][0] + "*"
     assert (
         seen["requester_phone"] == raw["requester_phone"][:3] + "****" + raw["requester_phone"][-4:]

@@ -60,6 +60,7 @@ async def test_revoking_again_keeps_the_first_time_and_the_later_expiry(
     first = await revoke(owner, "twice", dt.datetime(2098, 1, 1, tzinfo=dt.UTC), "first")
     again = await revoke(owner, "twice", LATER, None)
     row = await owner.fetchrow("select * from revoked_token where jti = 'twice'")
+    assert row is not None
     assert first == again == row["revoked_at"]
     assert row["expires_at"] == LATER and row["reason"] == "first"
 

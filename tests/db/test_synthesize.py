@@ -8,12 +8,13 @@ path, which sets keys, indexes and triggers aside, must give the same rows).
 from __future__ import annotations
 
 import json
+from typing import cast
 
 import asyncpg
 import pytest
 
 from db.setup import Database
-from db.synthesize import SynthesisError, synthesize
+from db.synthesize import SynthesisError, SynthesisReport, synthesize
 from server.settings import Settings
 from tests.conftest import FOREIGN_COUNTY, running
 from tests.db.test_demo import ENUM_COLUMNS, TRANSITIONS
@@ -109,7 +110,7 @@ async def test_replacing_twice_gives_the_same_rows_by_either_path(
     first, second = synthesized["first"], synthesized["second"]
     assert first == second
     assert first != synthesized["demo"]
-    small, large = synthesized["reports"]  # type: ignore[misc]
+    small, large = cast(tuple[SynthesisReport, SynthesisReport], synthesized["reports"])
     assert (small.bulk, large.bulk) == (False, True)
     assert small.rows == large.rows
     assert small.rows["service_request"] == first["service_request"][0]  # type: ignore[index]

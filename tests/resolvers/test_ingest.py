@@ -186,10 +186,12 @@ async def test_a_jsonl_batch_creates_organizations_requests_and_events(
         SOURCE,
         f"committee-{k}",
     )
+    assert committee is not None
     assert committee["parent"] == f"party-{k}"
     row = await owner.fetchrow(
         "select * from service_request where source = $1 and external_id = $2", SOURCE, f"req-{k}"
     )
+    assert row is not None
     assert row["status"] == "CLOSED" and row["version"] == 1 and row["imported_version"] == 1
     assert row["handled_by"] == committee["id"] and row["handling_region_code"] == VILLAGE
     assert row["reference"].startswith(f"{VILLAGE}-2026-")
@@ -200,6 +202,7 @@ async def test_a_jsonl_batch_creates_organizations_requests_and_events(
         SOURCE,
         f"event-{k}",
     )
+    assert event is not None
     assert event["participant_count"] == 26 and event["organized"]
     batches = await owner.fetch(
         "select record_type, cardinality(record_ids) as n, actor from audit_log "
@@ -314,6 +317,7 @@ async def test_sending_a_record_again_updates_it_and_never_duplicates_it(
         SOURCE,
         f"a-{k}",
     )
+    assert audited is not None
     assert (audited["before"], audited["after"]) == ("SUBMITTED", "IN_PROGRESS")
 
 
@@ -729,7 +733,7 @@ async def test_organizations_and_events_are_updated_in_place_and_audited(
         SOURCE,
         f"o-{k}",
     )
-    assert tuple(row) == (12, 2, 2)
+    assert row is not None and tuple(row) == (12, 2, 2)
     entries = await owner.fetch(
         "select record_type, before ->> 'title' as before, after ->> 'title' as after "
         "from audit_log where operation = 'ingest' and record_id = "

@@ -1,5 +1,7 @@
 """Nested fields load through per-request DataLoaders: statements grow with depth, not rows."""
 
+from typing import Any
+
 from tests.conftest import Hub
 
 FIVE_LEVELS = """
@@ -15,7 +17,7 @@ query ($first: Int) {
 """
 
 
-def _counts(body: dict) -> tuple[int, int, int]:
+def _counts(body: dict[str, Any]) -> tuple[int, int, int]:
     townships = body["data"]["region"]["children"]["edges"]
     villages = [v for t in townships for v in t["node"]["children"]["edges"]]
     requests = [r for v in villages for r in v["node"]["serviceRequests"]["edges"]]

@@ -222,6 +222,7 @@ async def test_the_database_refuses_a_resolution_skipping_adoption(
     database: Database, owner: asyncpg.Connection
 ) -> None:
     row = await owner.fetchrow("select id from resolution where status = 'PROPOSED' limit 1")
+    assert row is not None
     conn = await connect(database.runtime_dsn)
     try:
         async with conn.transaction():

@@ -281,7 +281,8 @@ async def test_a_village_editors_writes_move_the_nations_figures(
     async def call(query: str, variables: dict[str, Any]) -> dict[str, Any]:
         body: dict[str, Any] = (await hub.post(query, variables, token=token)).json()
         assert "errors" not in body, body
-        return body["data"]
+        data: dict[str, Any] = body["data"]
+        return data
 
     submit = """mutation ($code: String!, $title: String!) { submitServiceRequest(input: {
         regionCode: $code, category: ELDERLY_CARE, channel: WALK_IN, title: $title}) { id } }"""
@@ -423,7 +424,10 @@ async def test_concurrent_writers_lose_no_increment(hub: Hub, owner: asyncpg.Con
 
     await asyncio.gather(*(submit(v, n) for n in range(3) for v in villages))
     after = await hub.query(STATS, {"code": PROVINCE}, as_=NATION)
-    total = lambda b: b["data"]["region"]["stats"]["serviceRequests"]["total"]  # noqa: E731
+
+    def total(body: dict[str, Any]) -> int:
+        return int(body["data"]["region"]["stats"]["serviceRequests"]["total"])
+
     assert total(after) == total(before) + 3 * len(villages)
     await assert_rollups_equal_a_rebuild(owner)
 
@@ -491,7 +495,10 @@ async def test_a_write_chosen_to_break_a_deadlock_is_run_again(
         await other.close()
     assert "errors" not in body, body
     after = await hub.query(STATS, {"code": NATION}, as_=NATION)
-    total = lambda b: b["data"]["region"]["stats"]["serviceRequests"]["total"]  # noqa: E731
+
+    def total(body: dict[str, Any]) -> int:
+        return int(body["data"]["region"]["stats"]["serviceRequests"]["total"])
+
     assert total(after) == total(before) + 1
     await assert_rollups_equal_a_rebuild(owner)
 

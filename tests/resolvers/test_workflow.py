@@ -94,6 +94,7 @@ async def test_submit_starts_a_request_with_reference_deadline_and_history(
     row = await owner.fetchrow(
         "select submitted_at, due_at from service_request where reference = $1", made["reference"]
     )
+    assert row is not None
     assert (row["due_at"] - row["submitted_at"]).days == 7  # HEALTH
     assert made["history"] == [
         {
@@ -115,7 +116,10 @@ async def test_submit_starts_a_request_with_reference_deadline_and_history(
 async def test_references_count_up_per_region_and_year(hub: Hub) -> None:
     first = await submit(hub, editor(hub))
     second = await submit(hub, editor(hub))
-    number = lambda r: int(r["reference"].rsplit("-", 1)[1])  # noqa: E731
+
+    def number(request: dict[str, Any]) -> int:
+        return int(request["reference"].rsplit("-", 1)[1])
+
     assert number(second) == number(first) + 1
 
 
@@ -181,6 +185,7 @@ async def _one_in(owner: asyncpg.Connection, status: str) -> tuple[str, str, int
         "and region_code like '341126%') order by id limit 1",
         status,
     )
+    assert row is not None
     return gid("ServiceRequest", row["id"]), row["handling_region_code"], row["version"]
 
 
@@ -201,6 +206,7 @@ async def test_the_database_refuses_a_transition_the_code_would_refuse(
     database: Database, owner: asyncpg.Connection
 ) -> None:
     row = await owner.fetchrow("select id from service_request where status = 'SUBMITTED' limit 1")
+    assert row is not None
     conn = await connect(database.runtime_dsn)
     try:
         async with conn.transaction():
@@ -341,6 +347,7 @@ async def test_reopening_after_fifteen_days_is_refused(hub: Hub, owner: asyncpg.
         "select id, handling_region_code from service_request where status = 'RESOLVED' "
         "and resolved_at < now() - interval '20 days' limit 1"
     )
+    assert row is not None
     body = await run(
         hub, editor(hub, row["handling_region_code"]), "reopen", gid("ServiceRequest", row["id"])
     )

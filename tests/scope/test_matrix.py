@@ -149,6 +149,7 @@ async def test_entities_with_foreign_representations_resolve_to_null(
         "select id, reference from service_request where region_code like $1 || '%' limit 1",
         caller.foreign,
     )
+    assert request is not None
     representations = [
         {"__typename": "Region", "code": caller.foreign},
         {"__typename": "Organization", "id": gid("Organization", org)},
@@ -169,6 +170,7 @@ async def test_a_visible_organizations_parent_above_the_caller_is_null(
         "select o.id from organization o join organization p on p.id = o.parent_id "
         "where o.region_code = '341126101001' and p.region_code = '341126101' limit 1"
     )
+    assert row is not None
     query = "query ($id: ID!) { node(id: $id) { ... on Organization { name parent { name } } } }"
     body = await hub.query(query, {"id": gid("Organization", row["id"])}, as_="341126101001")
     assert body["data"]["node"]["name"] and body["data"]["node"]["parent"] is None
@@ -183,6 +185,7 @@ async def test_a_requests_handler_above_the_caller_is_null_and_escalation_a_brea
         "where handling_region_code <> region_code and handled_by is not null "
         "and length(region_code) = 12 limit 1"
     )
+    assert row is not None
     query = """query ($id: ID!) { node(id: $id) { ... on ServiceRequest {
         handledBy { name } escalatedTo { code access serviceRequests { totalCount } } } } }"""
     body = await hub.query(query, {"id": gid("ServiceRequest", row["id"])}, as_=row["region_code"])

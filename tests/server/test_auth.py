@@ -1,6 +1,7 @@
 """Every operation needs a valid bearer token; anything else is 401 UNAUTHENTICATED."""
 
 import time
+from typing import Any
 
 import jwt
 import pytest
@@ -46,7 +47,7 @@ async def test_a_non_bearer_authorization_header_is_unauthenticated(hub: Hub) ->
         jwt.encode(_claims(exp=None), SECRET, algorithm="HS256"),
         jwt.encode(_claims(sub=None), SECRET, algorithm="HS256"),
         jwt.encode(_claims(jti=None), SECRET, algorithm="HS256"),
-        jwt.encode(_claims(), None, algorithm="none"),
+        jwt.encode(_claims(), "", algorithm="none"),
         jwt.encode(_claims(jurisdictions=["341199"]), SECRET, algorithm="HS256"),
         jwt.encode(_claims(jurisdictions=["not-a-code"]), SECRET, algorithm="HS256"),
         jwt.encode(_claims(jurisdictions=[]), SECRET, algorithm="HS256"),
@@ -99,11 +100,14 @@ async def test_per_region_grants_give_roles_per_region(hub: Hub) -> None:
         edges { node { requester { phone } } } } }"""
     clear = (await hub.post(query, {"u": "341126101"}, token=token)).json()
     masked = (await hub.post(query, {"u": "341126102"}, token=token)).json()
-    phones = lambda body: [  # noqa: E731
-        e["node"]["requester"]["phone"]
-        for e in body["data"]["serviceRequests"]["edges"]
-        if e["node"]["requester"] and e["node"]["requester"]["phone"]
-    ]
+
+    def phones(body: dict[str, Any]) -> list[str]:
+        return [
+            e["node"]["requester"]["phone"]
+            for e in body["data"]["serviceRequests"]["edges"]
+            if e["node"]["requester"] and e["node"]["requester"]["phone"]
+        ]
+
     assert phones(clear) and all("*" not in p for p in phones(clear))
     assert phones(masked) and all("****" in p for p in phones(masked))
 

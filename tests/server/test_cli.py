@@ -9,10 +9,11 @@ from pathlib import Path
 
 import asyncpg
 import jwt
+import pytest
 
 from db.setup import Database
 from schema.build import SDL_PATH
-from tests.conftest import SECRET
+from tests.conftest import SECRET, clone
 
 
 async def grassroots(*args: str, database: Database | None = None) -> tuple[int, str, str]:
@@ -29,7 +30,12 @@ async def grassroots(*args: str, database: Database | None = None) -> tuple[int,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    out, err = await process.communicate()
+    try:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
 
@@ -67,6 +73,43 @@ async def test_db_status_reports_migrations_and_rows(database: Database) -> None
     status = json.loads(out)
     assert code == 0 and status["database"] == "external" and status["pending"] == []
     assert status["rows"]["service_request"] >= 20_000
+
+
+@pytest.fixture(scope="module")
+async def changed(template: Database) -> Database:
+    """A database whose record of 0003 says it was applied from other bytes than the file's."""
+    database = await clone(template)
+    conn = await asyncpg.connect(database.owner_dsn)
+    try:
+        await conn.execute("update schema_migration set checksum = 'elsewhere' where version = 3")
+    finally:
+        await conn.close()
+    return database
+
+
+async def test_db_status_names_an_applied_migration_whose_file_has_changed(
+    changed: Database,
+) -> None:
+    code, out, _ = await grassroots("db", "status", database=changed)
+    assert code == 1 and json.loads(out)["changed"] == ["0003_workflow.sql"]
+
+
+async def test_db_migrate_refuses_when_an_applied_migration_has_changed(
+    changed: Database,
+) -> None:
+    code, out, err = await grassroots("db", "migrate", database=changed)
+    assert code == 1 and out == "" and "0003_workflow.sql" in err
+    assert "Traceback" not in err
+
+
+async def test_serve_refuses_to_start_when_an_applied_migration_has_changed(
+    changed: Database,
+) -> None:
+    code, _, err = await grassroots("serve", "--port", "0", database=changed)
+    last = err.strip().splitlines()[-1]
+    assert code == 1
+    assert last.startswith("grassroots: start-up failed: ChangedMigrationError: ")
+    assert "0003_workflow.sql" in last and "Traceback" not in err
 
 
 async def test_a_malformed_division_file_stops_the_import_and_changes_nothing(

@@ -29,6 +29,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from db.embedded import EmbeddedPostgres
 from server.auth import issue
@@ -39,6 +40,7 @@ OWNER, OWNER_PASSWORD = "deployer", "deployer-password-for-tests"
 RUNTIME_PASSWORD = "runtime-password-for-tests"
 REGION = '{ region(code: "341126") { name children { totalCount } } }'
 RECOVERY_BOUND_SECONDS = 15.0
+SUBPROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 def free_port() -> int:
@@ -284,7 +286,7 @@ CHANGES = 'subscription { serviceRequestChanged(under: "341126") { action reques
 @contextlib.asynccontextmanager
 async def subscribed(deployment: Deployment, bearer: str) -> AsyncIterator[Any]:
     url = deployment.url.replace("http", "ws") + "/graphql"
-    async with connect(url, subprotocols=["graphql-transport-ws"]) as live:  # type: ignore[list-item]
+    async with connect(url, subprotocols=[SUBPROTOCOL]) as live:
         await live.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
         assert json.loads(await live.recv())["type"] == "connection_ack"
         subscribe = {"id": "1", "type": "subscribe", "payload": {"query": CHANGES}}
@@ -351,7 +353,7 @@ async def test_sigterm_finishes_the_request_in_flight_and_closes_subscriptions_w
     bearer = token(settings)
     body = json.dumps({"query": REGION}).encode()
     async with connect(
-        deployment.url.replace("http", "ws") + "/graphql", subprotocols=["graphql-transport-ws"]
+        deployment.url.replace("http", "ws") + "/graphql", subprotocols=[SUBPROTOCOL]
     ) as socket_:
         await socket_.send(json.dumps({"type": "connection_init", "payload": {"token": bearer}}))
         assert json.loads(await socket_.recv())["type"] == "connection_ack"

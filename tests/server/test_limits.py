@@ -1,9 +1,13 @@
 """Hostile queries are refused before they run, with QUERY_TOO_COMPLEX or BAD_USER_INPUT."""
 
+from typing import Any
+
 from tests.conftest import Hub
 
 
-async def _code(hub: Hub, query: str, variables: dict | None = None) -> tuple[int, str | None]:
+async def _code(
+    hub: Hub, query: str, variables: dict[str, Any] | None = None
+) -> tuple[int, str | None]:
     response = await hub.post(query, variables, token=hub.token("341126"))
     errors = response.json().get("errors")
     return response.status_code, errors[0]["extensions"]["code"] if errors else None

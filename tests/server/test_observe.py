@@ -120,7 +120,7 @@ async def test_a_sane_incoming_request_id_is_kept_everywhere(
 async def test_an_unsafe_incoming_request_id_is_replaced(
     hub: Hub, access_log: Captured, given: str
 ) -> None:
-    response = await hub.client.get("/healthz", headers={"x-request-id": given.encode()})
+    response = await hub.client.get("/healthz", headers=[(b"x-request-id", given.encode())])
     made = response.headers["x-request-id"]
     assert made != given and len(made) == 32
     assert access_log.lines[0]["requestId"] == made and (not given or given not in access_log.text)

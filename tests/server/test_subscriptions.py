@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,7 +63,11 @@ class Socket:
             "client": ("127.0.0.1", 50000),
             "server": ("hub", 80),
         }
-        self.task = asyncio.create_task(self.app(scope, self.to_app.get, self.from_app.put))
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            await self.from_app.put(dict(message))
+
+        self.task = asyncio.create_task(self.app(scope, self.to_app.get, send))
         await self.to_app.put({"type": "websocket.connect"})
         accepted = await self._message(WAIT)
         assert accepted["type"] == "websocket.accept", accepted
