@@ -67,6 +67,8 @@ class Settings:
     rate_limits: RateLimits = RateLimits()
     revocation_reload_seconds: int = 60
     export_statement_timeout_ms: int = 300_000
+    ws_max_sockets_per_subject: int = 5
+    ws_max_subscriptions_per_socket: int = 32
 
     @property
     def production(self) -> bool:
@@ -241,6 +243,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         export_statement_timeout_ms=integer(
             "HUB_EXPORT_STATEMENT_TIMEOUT_MS", 300_000, 1_000, 86_400_000
         ),
+        ws_max_sockets_per_subject=integer("HUB_WS_MAX_SOCKETS_PER_SUBJECT", 5, 1, 1000),
+        ws_max_subscriptions_per_socket=integer("HUB_WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 32, 1, 1000),
     )
 
 
