@@ -196,9 +196,10 @@ class Group:
     def remove(self, subscriber: Subscriber) -> None:
         self.members.pop(subscriber, None)
         if not self.members:
+            # The reader ends after the read under way, if any: cancelled in the middle of
+            # a statement, it would hand the pool a connection still busy.
             self._feed.forget(self)
-            if self._task is not None and self._task is not asyncio.current_task():
-                self._task.cancel()
+            self._wake.set()
 
     def wake(self) -> None:
         self._wake.set()
@@ -211,6 +212,8 @@ class Group:
         while self.members:
             await self._wake.wait()
             self._wake.clear()
+            if not self.members:
+                return
             try:
                 again = await self._read()
             except FellBehind as behind:
