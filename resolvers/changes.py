@@ -86,14 +86,6 @@ left join lateral (
 ) c on true
 order by c.tx, c.seq"""
 
-# name: audit-personal-deliveries — one entry per recipient, pii grant and delivery.
-AUDIT_DELIVERIES = """
-insert into audit_log (actor, client, operation, region_code, record_type, record_ids)
-select e.actor, e.client, 'read_personal_data', e.region_code, 'ServiceRequest',
-       array(select jsonb_array_elements_text(e.ids)::uuid)
-from jsonb_to_recordset($1::jsonb) as e(actor text, client text, region_code text, ids jsonb)
-"""
-
 Position = tuple[int, int]  # (transaction, sequence number) in the log
 
 
@@ -110,11 +102,11 @@ class Change:
 
 
 class GroupSession(RequestSession):
-    """A session that reads on behalf of every member of a group: it audits by recipient
-    (`AUDIT_DELIVERIES`), not by reader."""
+    """A session that reads on behalf of every member of a group: what it reads is audited
+    for each recipient of it (`note_personal(…, recipient=…)`), not for the reader."""
 
-    def note_personal(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
-        return
+    async def fetch_records(self, record_type: str, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self.fetch(sql, *args)
 
 
 class Subscriber:
@@ -273,7 +265,7 @@ class Group:
         keys: list[uuid.UUID],
     ) -> list[tuple[Subscriber, list[Change]]]:
         """Each member's changes among the requests `keys`, read once; the unmasked ones
-        are audited for each recipient in the same transaction."""
+        are audited for each recipient when the session commits."""
         if not keys:
             return []
         rows = await services.by_ids(session, reader.read, reader.pii, keys)
@@ -286,7 +278,6 @@ class Group:
             )
         }
         deliveries: list[tuple[Subscriber, list[Change]]] = []
-        audited: dict[tuple[str, str | None, str], set[str]] = {}
         for member in members:
             changes = [
                 Change(_action(histories.get(row["id"])), row, histories.get(row["id"]))
@@ -294,24 +285,9 @@ class Group:
                 if member.wants(row)
             ]
             deliveries.append((member, changes))
-            for change in changes:
-                grant = next((p for p in reader.pii if is_under(change.row["path"], p)), None)
-                if grant is not None:
-                    who = (member.caller.subject, member.caller.client, grant)
-                    audited.setdefault(who, set()).add(str(change.row["id"]))
-        if audited:
-            entries = [
-                {
-                    "actor": subject,
-                    "client": client,
-                    "region_code": grant.rsplit(".", 1)[-1],
-                    "ids": sorted(ids),
-                }
-                for (subject, client, grant), ids in sorted(
-                    audited.items(), key=lambda item: (item[0][0], item[0][1] or "", item[0][2])
-                )
-            ]
-            await session.execute(AUDIT_DELIVERIES, entries)
+            session.note_personal(
+                "ServiceRequest", [change.row for change in changes], recipient=member.caller
+            )
         return deliveries
 
 

@@ -46,7 +46,9 @@ class RequestSession:
         self._transaction: Any = None
         self._lock = asyncio.Lock()
         self.statements = 0
-        self._personal: dict[tuple[Path, str], set[str]] = {}
+        # per recipient (subject, client) — the caller, unless `note_personal` names
+        # another: what it read unmasked, by pii grant and record type
+        self._personal: dict[tuple[str, str | None], dict[tuple[Path, str], set[str]]] = {}
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
@@ -93,15 +95,20 @@ class RequestSession:
         self.note_personal(record_type, rows)
         return rows
 
-    def note_personal(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
-        """Remember the rows given to the caller unmasked, for the audit log."""
-        pii = self._caller.pii
-        if not pii:
+    def note_personal(
+        self, record_type: str, rows: Sequence[asyncpg.Record], recipient: Caller | None = None
+    ) -> None:
+        """Remember the rows given unmasked to the caller, for the audit log; or to
+        `recipient`, a caller with the same read and pii scopes on whose behalf the session
+        also read (a group of subscribers)."""
+        who = recipient or self._caller
+        if not who.pii:
             return
         for row in rows:
-            grant = next((p for p in pii if is_under(row["path"], p)), None)
+            grant = next((p for p in who.pii if is_under(row["path"], p)), None)
             if grant is not None:
-                self._personal.setdefault((grant, record_type), set()).add(str(row["id"]))
+                read = self._personal.setdefault((who.subject, who.client), {})
+                read.setdefault((grant, record_type), set()).add(str(row["id"]))
 
     @contextlib.asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:
@@ -154,18 +161,16 @@ class RequestSession:
             await self._pool.release(conn)
 
     async def _finish(self, *, commit: bool) -> None:
-        if commit and self._personal:
+        for (subject, client), read in self._personal.items() if commit else ():
             entries = [
                 {
                     "region_code": grant.rsplit(".", 1)[-1],
                     "record_type": kind,
                     "ids": sorted(ids),
                 }
-                for (grant, kind), ids in sorted(self._personal.items())
+                for (grant, kind), ids in sorted(read.items())
             ]
-            await self._conn.execute(
-                AUDIT_READS, self._caller.subject, self._caller.client, entries
-            )
+            await self._conn.execute(AUDIT_READS, subject, client, entries)
         if commit:
             await self._transaction.commit()
         else:
