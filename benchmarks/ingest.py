@@ -162,10 +162,23 @@ FLOOR_COLUMNS = (
 )  # fmt: skip
 
 
-async def _table_write_floor(owner_dsn: str, lines: str) -> float:
+# The change trigger as it was before the change log (migration 0003): one notification
+# per changed id. Installed only inside a rolled-back transaction, for comparison.
+NOTIFY_IDS = """create or replace function notify_service_request_changes() returns trigger
+    language plpgsql
+as $$
+begin
+    perform pg_notify('service_request_changed', c.id::text) from changed c;
+    return null;
+end
+$$"""
+
+
+async def _table_write_floor(owner_dsn: str, lines: str, *, notify_ids: bool = False) -> float:
     """Seconds to COPY the same requests straight into service_request as its owner (so with
     its triggers, foreign keys and indexes, but no checks, numbering or parsing), rolled back:
-    the least any way of writing them could take."""
+    the least any way of writing them could take. With `notify_ids`, the change trigger
+    notifies ids as it did before the change log, instead of logging the changes."""
 
     def at(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value) if value else None
@@ -199,6 +212,8 @@ async def _table_write_floor(owner_dsn: str, lines: str) -> float:
     try:
         transaction = conn.transaction()
         await transaction.start()
+        if notify_ids:
+            await conn.execute(NOTIFY_IDS)
         started = time.perf_counter()
         await conn.copy_records_to_table("service_request", records=rows, columns=FLOOR_COLUMNS)
         seconds = time.perf_counter() - started
@@ -266,6 +281,14 @@ async def run(folder: Path, batches: int, size: int, with_demo: bool) -> dict[st
             "HUB_RUNTIME_DATABASE_URL": db.runtime_dsn,
         }
         floor_seconds = await _table_write_floor(db.owner_dsn, files[-1].read_text("utf-8"))
+        # What the change log costs a batch: the same COPY, alternately with the trigger of
+        # before (ids notified) and of now (changes logged, one empty notification).
+        logged_seconds: list[float] = []
+        notified_seconds: list[float] = []
+        for _ in range(3):
+            lines = files[-1].read_text("utf-8")
+            notified_seconds.append(await _table_write_floor(db.owner_dsn, lines, notify_ids=True))
+            logged_seconds.append(await _table_write_floor(db.owner_dsn, lines))
         command = [sys.executable, "-m", "server.cli", "ingest", str(files[-2])]
         started = time.perf_counter()
         done = await asyncio.to_thread(
@@ -306,6 +329,16 @@ async def run(folder: Path, batches: int, size: int, with_demo: bool) -> dict[st
             "triggers, foreign keys and indexes, no parsing or checks; rolled back",
             "seconds": round(floor_seconds, 3),
             "records_per_second": _rate(size, floor_seconds),
+        },
+        "change_log_cost": {
+            "what": "the same COPY, three times each, alternately with the change trigger of "
+            "before (one notification per id) and of now (changes logged in change_log, "
+            "one empty notification); rolled back",
+            "ids_notified_seconds": [round(x, 3) for x in notified_seconds],
+            "changes_logged_seconds": [round(x, 3) for x in logged_seconds],
+            "median_extra_seconds": round(
+                statistics.median(logged_seconds) - statistics.median(notified_seconds), 3
+            ),
         },
         "target_records_per_second": TARGET_PER_SECOND,
         "requests_in_table_before": facts["requests_before"],

@@ -1,11 +1,11 @@
 """Revoked tokens (`db/migrations/0009_revocation.sql`): revoking, as the owner, and the
 in-memory list every hub process checks tokens against.
 
-The list is loaded at start, told of each new revocation by a NOTIFY on `token_revoked`
-(its payload is the jti, added at once), and reloaded every `reload_seconds` as a backstop
-for a notification missed while the listening connection was down; a reload also forgets
-revocations whose tokens have expired. Watchers (open WebSockets) hear of a revocation of
-their jti as it arrives.
+The list is loaded at start, reloaded when a NOTIFY on `token_revoked` says a token was
+revoked (the notification is empty: any role can LISTEN, so it names no jti), and reloaded
+every `reload_seconds` as a backstop for a notification missed while the listening
+connection was down; a reload also forgets revocations whose tokens have expired. Watchers
+(open WebSockets) hear of a revocation of their jti as the reload finds it.
 """
 
 from __future__ import annotations
@@ -53,11 +53,12 @@ class RevocationList:
         self._dsn = dsn
         self._reload_seconds = reload_seconds
         self._revoked: set[str] = set()
-        # notified since the reload under way began reading (its read may predate them)
-        self._since: set[str] = set()
         self._watchers: dict[str, set[Watcher]] = {}
         self._conn: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._reloading: asyncio.Task[None] | None = None
+        self._notified_again = False
+        self._lock = asyncio.Lock()  # one reload at a time: they share a connection
 
     def __len__(self) -> int:
         return len(self._revoked)
@@ -85,6 +86,11 @@ class RevocationList:
         self._task = asyncio.create_task(self._refresh(), name="revocation-list")
 
     async def stop(self) -> None:
+        if self._reloading is not None:
+            self._reloading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._reloading
+            self._reloading = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -93,7 +99,10 @@ class RevocationList:
         await self._disconnect()
 
     async def reload(self) -> None:
-        self._since = set()
+        async with self._lock:
+            await self._load()
+
+    async def _load(self) -> None:
         conn = self._conn
         if conn is None or conn.is_closed():
             conn = await asyncpg.connect(self._dsn)
@@ -103,7 +112,7 @@ class RevocationList:
                 await conn.close()
         else:
             rows = await conn.fetch(LOAD)
-        loaded = {row["jti"] for row in rows} | self._since
+        loaded = {row["jti"] for row in rows}
         fresh = loaded - self._revoked
         self._revoked = loaded
         for jti in fresh:
@@ -117,12 +126,22 @@ class RevocationList:
                 log.exception("a revocation watcher failed")
 
     def _notified(self, conn: Any, pid: int, channel: str, payload: object) -> None:
-        jti = str(payload)
-        if not jti or len(jti) > MAX_JTI:
+        if self._reloading is not None and not self._reloading.done():
+            # The reload under way may have read before this revocation committed.
+            self._notified_again = True
             return
-        self._revoked.add(jti)
-        self._since.add(jti)
-        self._tell(jti)
+        self._reloading = asyncio.create_task(self._reload_notified(), name="revocation-reload")
+
+    async def _reload_notified(self) -> None:
+        again = True
+        while again:
+            self._notified_again = False
+            try:
+                await self.reload()
+            except Exception as error:  # the periodic reload tries again
+                log.warning("could not reload the revoked tokens (%s)", error)
+                return
+            again = self._notified_again
 
     async def _connect(self) -> None:
         conn = await asyncpg.connect(

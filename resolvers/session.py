@@ -46,6 +46,8 @@ select set_config('statement_timeout', $1, true),
 """
 
 Rows = list[asyncpg.Record]
+# per recipient: subject, client and its `read_personal_data` entries
+Personal = list[tuple[str, str | None, list[dict[str, Any]]]]
 
 
 def ltree_array(scope: Scope) -> str:
@@ -79,7 +81,9 @@ class RequestSession:
         self._transaction: Any = None
         self._lock = asyncio.Lock()
         self.statements = 0
-        self._personal: dict[tuple[Path, str], set[str]] = {}
+        # per recipient (subject, client) — the caller, unless `note_personal` names
+        # another: what it read unmasked, by pii grant and record type
+        self._personal: dict[tuple[str, str | None], dict[tuple[Path, str], set[str]]] = {}
 
     @property
     def caller(self) -> Caller:
@@ -127,15 +131,20 @@ class RequestSession:
         self.note_personal(record_type, rows)
         return rows
 
-    def note_personal(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
-        """Remember the rows given to the caller unmasked, for the audit log."""
-        pii = self._caller.pii
-        if not pii:
+    def note_personal(
+        self, record_type: str, rows: Sequence[asyncpg.Record], recipient: Caller | None = None
+    ) -> None:
+        """Remember the rows given unmasked to the caller, for the audit log; or to
+        `recipient`, a caller with the same read and pii scopes on whose behalf the session
+        also read (a group of subscribers)."""
+        who = recipient or self._caller
+        if not who.pii:
             return
         for row in rows:
-            grant = next((p for p in pii if is_under(row["path"], p)), None)
+            grant = next((p for p in who.pii if is_under(row["path"], p)), None)
             if grant is not None:
-                self._personal.setdefault((grant, record_type), set()).add(str(row["id"]))
+                read = self._personal.setdefault((who.subject, who.client), {})
+                read.setdefault((grant, record_type), set()).add(str(row["id"]))
 
     async def audit_personal_now(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
         """Audit the unmasked rows at once, committed on a connection of their own: for rows
@@ -144,7 +153,7 @@ class RequestSession:
             self.note_personal(record_type, rows)
         if not self._personal:
             return
-        entries, self._personal = self._personal_entries(), {}
+        entries = self._take_personal()
         with database_reachable():
             async with self._pool.acquire() as conn, conn.transaction():
                 await _set_scopes(conn, self._caller)
@@ -230,19 +239,33 @@ class RequestSession:
         with contextlib.suppress(Exception):
             await self._pool.release(conn)
 
-    def _personal_entries(self) -> list[dict[str, Any]]:
-        return [
-            {"region_code": grant.rsplit(".", 1)[-1], "record_type": kind, "ids": sorted(ids)}
-            for (grant, kind), ids in sorted(self._personal.items())
+    def _take_personal(self) -> Personal:
+        """The audit entries noted so far, per recipient; forgotten here."""
+        taken = [
+            (
+                subject,
+                client,
+                [
+                    {
+                        "region_code": grant.rsplit(".", 1)[-1],
+                        "record_type": kind,
+                        "ids": sorted(ids),
+                    }
+                    for (grant, kind), ids in sorted(read.items())
+                ],
+            )
+            for (subject, client), read in self._personal.items()
         ]
+        self._personal = {}
+        return taken
 
-    async def _write_personal(self, conn: Any, entries: list[dict[str, Any]]) -> None:
-        await conn.execute(AUDIT_READS, self._caller.subject, self._caller.client, entries)
+    async def _write_personal(self, conn: Any, personal: Personal) -> None:
+        for subject, client, entries in personal:
+            await conn.execute(AUDIT_READS, subject, client, entries)
 
     async def _finish(self, *, commit: bool) -> None:
         if commit and self._personal and not self._readonly:
-            await self._write_personal(self._conn, self._personal_entries())
-            self._personal = {}
+            await self._write_personal(self._conn, self._take_personal())
         if commit:
             await self._transaction.commit()
         else:

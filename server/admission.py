@@ -190,6 +190,12 @@ async def admit(
         raise Refused(401, error) from None
     if not caller.read:
         raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
+    await _within_limits(services, caller, ask)
+    return caller
+
+
+async def _within_limits(services: Gatekeeping, caller: Caller, ask: Ask) -> None:
+    """The admitted bearer's client allow-list, then its rate limit."""
     if not ask.reports_only and services.allowlist is not None:
         try:
             with database_reachable():
@@ -202,7 +208,6 @@ async def admit(
         refusal = services.limiter.caller(caller, cost=ask.cost)
         if refusal is not None:
             raise Refused(429, refusal.error, refusal.retry_after)
-    return caller
 
 
 # The refusals of a credential that never was a valid token: counted by client address.

@@ -70,6 +70,8 @@ class Settings:
     # HUB_GRAPHIQL: the IDE, introspection and `_service` for callers (DESIGN.md §8); None:
     # on in development, off in production.
     graphiql_setting: bool | None = None
+    ws_max_sockets_per_subject: int = 5
+    ws_max_subscriptions_per_socket: int = 32
 
     @property
     def production(self) -> bool:
@@ -251,6 +253,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         graphiql_setting=(
             flag("HUB_GRAPHIQL", False) if config("HUB_GRAPHIQL", default=None) else None
         ),
+        ws_max_sockets_per_subject=integer("HUB_WS_MAX_SOCKETS_PER_SUBJECT", 5, 1, 1000),
+        ws_max_subscriptions_per_socket=integer("HUB_WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 32, 1, 1000),
     )
 
 

@@ -24,7 +24,17 @@ Close codes (besides the protocol's own 4400, 4406, 4408, 4409, 4429):
 - 1001 Going Away: the hub is shutting down (SIGTERM); every open socket is closed so
   before in-flight HTTP requests are waited for. The client reconnects to another instance
   or to this one once it is back.
+- 4430 Too many sockets: the caller's token subject already holds
+  `HUB_WS_MAX_SOCKETS_PER_SUBJECT` open sockets on this hub process (checked at
+  `connection_init`, once the caller is known). The graphql-ws client retries it after its
+  back-off, so it gets in once one of its other sockets closes.
 - 4500: authentication could not be checked (an unexpected failure).
+
+Refusals of one `subscribe` (an `error` message for its id; the socket stays open):
+`BAD_USER_INPUT` with reason `TOO_MANY_SUBSCRIPTIONS` beyond
+`HUB_WS_MAX_SUBSCRIPTIONS_PER_SOCKET` subscriptions at once on the socket, and
+`RATE_LIMITED` (with `retryAfter`) when the caller's rate limit is spent: each subscription
+start counts as one request.
 """
 
 from __future__ import annotations
@@ -55,6 +65,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     Message,
     NextMessage,
     NextMessagePayload,
+    SubscribeMessage,
 )
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 
@@ -77,7 +88,7 @@ GOING_AWAY = 1001
 SHUTTING_DOWN = "The hub is shutting down; reconnect in a moment"
 INTERNAL = 4500
 INIT_TIMEOUT = timedelta(seconds=10)
-MAX_SUBSCRIPTIONS = 32
+TOO_MANY_SOCKETS = 4430
 REVOKED = "The token has been revoked; get a new one"
 SUBSCRIPTIONS_ONLY = "This socket serves subscriptions; send queries and mutations with POST"
 PROTOCOL_ERRORS = (InvalidOperationTypeError, CannotGetOperationTypeError, MissingQueryError)
@@ -90,9 +101,32 @@ class Connection:
     services: Services
     feed: ChangeFeed
     handlers: set[LiveHandler]
+    sockets: SubjectSockets
     address: str = "unknown"
     caller: Caller | None = None
     credentials: Credentials | None = None
+
+
+class SubjectSockets:
+    """How many sockets each token subject holds open in this process, up to `limit`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._open: dict[str, int] = {}
+
+    def claim(self, subject: str) -> bool:
+        held = self._open.get(subject, 0)
+        if held >= self.limit:
+            return False
+        self._open[subject] = held + 1
+        return True
+
+    def release(self, subject: str) -> None:
+        held = self._open.get(subject, 0) - 1
+        if held > 0:
+            self._open[subject] = held
+        else:
+            self._open.pop(subject, None)
 
 
 def _reason(text: str) -> str:
@@ -147,6 +181,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
         self._unwatch: Callable[[], None] | None = None
         self._revocation: asyncio.Task[None] | None = None
         self._closing = False
+        self._claimed: str | None = None
         self.context.handlers.add(self)
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
@@ -184,6 +219,8 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
             # Within the clock-skew leeway HTTP allows, but a socket lives until `exp` only.
             await self.close(EXPIRED, "The token has expired; connect with a new one")
             return
+        if not await self._claim_socket(caller):
+            return
         self.context.caller = caller
         self.context.credentials = credentials
         self._expiry = asyncio.create_task(self._expire(remaining))
@@ -194,6 +231,36 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
                 return
         await self.send_message({"type": "connection_ack"})
         self.connection_acknowledged = True
+
+    async def _claim_socket(self, caller: Caller) -> bool:
+        """Count this socket against its subject's cap; closes it (4430) when the cap is met."""
+        sockets = self.context.sockets
+        if not sockets.claim(caller.subject):
+            await self.close(
+                TOO_MANY_SOCKETS,
+                f"Too many sockets: at most {sockets.limit} open for this caller; "
+                "close one and connect again",
+            )
+            return False
+        self._claimed = caller.subject
+        return True
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        cap = self.context.services.settings.ws_max_subscriptions_per_socket
+        if (
+            self.connection_acknowledged
+            and message["id"] not in self.operations
+            and len(self.operations) >= cap
+        ):
+            refused = BadUserInput(
+                f"At most {cap} subscriptions at once on one socket; complete one first",
+                reason="TOO_MANY_SUBSCRIPTIONS",
+            )
+            await self.send_message(
+                {"id": message["id"], "type": "error", "payload": [refused.formatted]}
+            )
+            return
+        await super().handle_subscribe(message)
 
     async def _expire(self, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -235,6 +302,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
     async def shutdown(self) -> None:
         self.context.handlers.discard(self)
+        if self._claimed is not None:
+            self.context.sockets.release(self._claimed)
+            self._claimed = None
         if self._unwatch is not None:
             self._unwatch()
         if self._expiry is not None:
@@ -321,15 +391,17 @@ class LiveEndpoint(GraphQL[Connection, None]):
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=INIT_TIMEOUT,
-            max_subscriptions_per_connection=MAX_SUBSCRIPTIONS,
+            # `LiveHandler.handle_subscribe` applies the cap, with the hub's error shape.
+            max_subscriptions_per_connection=None,
         )
         self.services = services
         self.feed = feed
         self.handlers: set[LiveHandler] = set()
+        self.sockets = SubjectSockets(services.settings.ws_max_sockets_per_subject)
 
     async def get_context(self, request: Any, response: Any) -> Connection:
         address = request.client.host if request.client else "unknown"
-        return Connection(self.services, self.feed, self.handlers, address)
+        return Connection(self.services, self.feed, self.handlers, self.sockets, address)
 
     async def close_all(self, code: int = GOING_AWAY, reason: str = SHUTTING_DOWN) -> None:
         """Close every open socket (on shutdown: 1001 Going Away), ending its operations."""

@@ -272,16 +272,17 @@ async def test_an_under_outside_the_jurisdiction_hears_nothing(live: Live) -> No
         await witness.__aexit__()
 
 
-async def test_an_id_notified_twice_for_one_version_is_delivered_once(live: Live) -> None:
+async def test_a_request_logged_twice_for_one_version_is_delivered_once(live: Live) -> None:
     made = await live.submit(VILLAGE)
     socket = await subscribed(live, live.token(TOWNSHIP))
     try:
         owner = await asyncpg.connect(live.database.owner_dsn)
         try:
-            for _ in range(2):  # two transactions: PostgreSQL folds repeats within one
+            for _ in range(2):  # two transactions, two wake-ups
                 await owner.execute(
-                    "select pg_notify('service_request_changed', id::text) "
-                    "from service_request where reference = $1",
+                    "with logged as (insert into change_log (request_id, path) "
+                    "select id, path from service_request where reference = $1 returning 1) "
+                    "select pg_notify('service_request_changed', '') from logged",
                     made["reference"],
                 )
         finally:
@@ -408,15 +409,22 @@ async def test_a_subscriber_that_falls_behind_is_closed_and_others_go_on(
     try:
         owner = await asyncpg.connect(live.database.owner_dsn)
         try:
-            # One commit, many ids at once (unknown ones: nobody can see them).
-            await owner.execute(
-                "select pg_notify('service_request_changed', gen_random_uuid()::text) "
-                "from generate_series(1, 50)"
-            )
+            # One commit, many changes at once.
+            async with owner.transaction():
+                logged = await owner.fetchval(
+                    "with logged as (insert into change_log (request_id, path) "
+                    "select id, path from service_request where path <@ $1::ltree limit 50 "
+                    "returning 1) select count(*) from logged",
+                    "100000.34.3411.341126.341126101",
+                )
+                await owner.execute("select pg_notify('service_request_changed', '')")
         finally:
             await owner.close()
+        assert logged > 1
         code, reason = await slow.closed()
         assert code == 1013 and "subscribe again" in reason
+        for _ in range(logged):
+            await steady.change()
         mine = await live.submit(VILLAGE)
         assert (await steady.change())["request"]["reference"] == mine["reference"]
     finally:
