@@ -205,7 +205,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
         credentials = Credentials(header, None, self.context.address)
         try:
             # The allow-list is weighed at each `subscribe`, which names what it asks for.
-            caller = await admit(services, credentials, Ask(reports_only=True))
+            caller = await admit(services, credentials, Ask(reports_only=True, cost=0))
             expires, jti = _expiry(header or "")
         except Refused as refused:
             await self.close(refused.close_code, refused.close_reason)
