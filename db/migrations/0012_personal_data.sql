@@ -70,3 +70,39 @@ as $$
         order by i), '[]')
     from jsonb_array_elements(h) with ordinality as x(e, i)
 $$;
+
+-- Organization names and leader roles holding a phone or ID number: each original goes to
+-- the audit log first (an `update` entry, read in clear by `pii` auditors), then the stored
+-- text is masked. Run once below; returns how many organizations it changed. An imported
+-- record stays "as imported", so the next import of it is no conflict.
+create function mask_stored_names() returns integer
+    language plpgsql volatile
+as $$
+declare
+    changed_count integer;
+begin
+    with dirty as (
+        select t.id from organization t
+        where holds_personal_data(t.name) or holds_personal_data(t.leader_role)
+        order by t.id for update
+    ), changed as (
+        update organization t
+        set name = mask_text(t.name), leader_role = mask_text(t.leader_role),
+            version = t.version + 1,
+            imported_version = case when t.imported_version = t.version then t.version + 1
+                                    else t.imported_version end,
+            updated_at = now()
+        from dirty d where t.id = d.id
+        returning t.id, t.region_code, to_jsonb(t) - 'path' as doc
+    )
+    insert into audit_log (actor, operation, region_code, record_type, record_id, before, after)
+    select 'migration 0012_personal_data', 'update', c.region_code, 'Organization', c.id,
+           to_jsonb(b) - 'path', c.doc
+    from changed c join organization b on b.id = c.id;
+    get diagnostics changed_count = row_count;
+    return changed_count;
+end
+$$;
+revoke all on function mask_stored_names() from public;
+
+select mask_stored_names();
