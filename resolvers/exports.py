@@ -15,13 +15,14 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from resolvers import organizations, participation, services
+from resolvers import audit, organizations, participation, services
 from resolvers.ids import global_id
 from resolvers.labels import (
     ORGANIZATION_KIND,
@@ -314,18 +315,21 @@ async def _set_scopes(conn: Any, caller: Caller) -> None:
 async def audit_personal(
     pool: asyncpg.Pool, caller: Caller, record_type: str, rows: Sequence[Row]
 ) -> None:
-    """One `read_personal_data` entry per pii grant that the rows lie under, committed."""
-    read: dict[Path, list[str]] = {}
-    for row in rows:
-        grant = next((p for p in caller.pii if is_under(row["path"], p)), None)
-        if grant is not None:
-            read.setdefault(grant, []).append(str(row["id"]))
-    if not read:
-        return
+    """The `read_personal_data` entries of rows read unmasked, placed by `audit.place`,
+    committed."""
+    read = {
+        str(r["id"]): r["path"] for r in rows if any(is_under(r["path"], p) for p in caller.pii)
+    }
     entries = [
-        {"region_code": grant.rsplit(".", 1)[-1], "record_type": record_type, "ids": ids}
-        for grant, ids in sorted(read.items())
+        {
+            "region_code": audit.region_code(placed),
+            "record_type": record_type,
+            "ids": sorted(i for i, path in read.items() if is_under(path, placed)),
+        }
+        for placed in audit.place(caller.pii, Counter(read.values()))
     ]
+    if not entries:
+        return
     async with pool.acquire() as conn, conn.transaction():
         await _set_scopes(conn, caller)
         await conn.execute(AUDIT_READS, caller.subject, caller.client, entries)
@@ -337,12 +341,19 @@ async def audit_export(
     region_code: str,
     record_type: str,
     details: Mapping[str, Any],
+    reads: Mapping[Path, int] | None = None,
 ) -> None:
+    """The export's entries: placed by `audit.place` from `reads` (rows by region path, as
+    `record_chunks` counts them), each with its own count of rows; without rows, one entry at
+    `region_code`."""
+    placed = audit.place(caller.read, reads or {})
+    entries = [(audit.region_code(p), dict(details) | {"rows": n}) for p, n in placed.items()]
     async with pool.acquire() as conn, conn.transaction():
         await _set_scopes(conn, caller)
-        await conn.execute(
-            AUDIT_EXPORT, caller.subject, caller.client, region_code, record_type, dict(details)
-        )
+        for code, after in entries or [(region_code, dict(details))]:
+            await conn.execute(
+                AUDIT_EXPORT, caller.subject, caller.client, code, record_type, after
+            )
 
 
 async def record_chunks(
@@ -355,9 +366,11 @@ async def record_chunks(
     timeout_ms: int,
     now: dt.datetime,
     chunk_rows: int | None = None,
+    reads: Counter[Path] | None = None,
 ) -> AsyncGenerator[list[list[Cell]], None]:
     """The rows under `targets` (the caller's read scope intersected with `under`), in the
-    list's order, as chunks of cells. Nothing when there are no targets.
+    list's order, as chunks of cells. Nothing when there are no targets. `reads`, if given,
+    counts the rows sent by region path, for `audit_export`.
 
     The list's own statement, without its limit and cursor, runs once as a server-side
     cursor (`declare`) fetched a chunk at a time: one plan for the whole export. (Keyset
@@ -396,6 +409,8 @@ async def record_chunks(
                 await names.fill(conn, [row["path"] for row in rows])
                 pending = asyncio.ensure_future(fetch.fetch())
                 await audit_personal(pool, caller, kind.record_type, rows)
+                if reads is not None:
+                    reads.update(row["path"] for row in rows)
                 yield [kind.shape(row, names, now) for row in rows]
         finally:
             if not pending.done():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -19,7 +20,8 @@ from resolvers.errors import database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
 from resolvers.scope_sql import bind_scopes
 
-# name: audit-personal-reads — one entry per pii grant and record type that a request read.
+# name: audit-personal-reads — one entry per region and record type, placed by
+# `resolvers.audit.place`.
 AUDIT_READS = """
 insert into audit_log (actor, client, operation, region_code, record_type, record_ids)
 select $1, $2, 'read_personal_data', e.region_code, e.record_type,
@@ -46,7 +48,8 @@ class RequestSession:
         self._transaction: Any = None
         self._lock = asyncio.Lock()
         self.statements = 0
-        self._personal: dict[tuple[Path, str], set[str]] = {}
+        # record type → id → path, of the rows read unmasked
+        self._personal: dict[str, dict[str, Path]] = {}
 
     async def _connection(self) -> asyncpg.Connection:
         if self._conn is None:
@@ -98,10 +101,10 @@ class RequestSession:
         pii = self._caller.pii
         if not pii:
             return
+        read = self._personal.setdefault(record_type, {})
         for row in rows:
-            grant = next((p for p in pii if is_under(row["path"], p)), None)
-            if grant is not None:
-                self._personal.setdefault((grant, record_type), set()).add(str(row["id"]))
+            if any(is_under(row["path"], p) for p in pii):
+                read[str(row["id"])] = row["path"]
 
     @contextlib.asynccontextmanager
     async def atomic(self) -> AsyncIterator[None]:
@@ -153,16 +156,23 @@ class RequestSession:
         with contextlib.suppress(Exception):
             await self._pool.release(conn)
 
+    def _personal_entries(self) -> list[dict[str, Any]]:
+        # audit imports the lists, which import this module
+        from resolvers.audit import place, region_code
+
+        entries = []
+        for kind, read in sorted(self._personal.items()):
+            paths = Counter(read.values())
+            for placed in place(self._caller.pii, paths):
+                ids = sorted(i for i, path in read.items() if is_under(path, placed))
+                entries.append(
+                    {"region_code": region_code(placed), "record_type": kind, "ids": ids}
+                )
+        return entries
+
     async def _finish(self, *, commit: bool) -> None:
-        if commit and self._personal:
-            entries = [
-                {
-                    "region_code": grant.rsplit(".", 1)[-1],
-                    "record_type": kind,
-                    "ids": sorted(ids),
-                }
-                for (grant, kind), ids in sorted(self._personal.items())
-            ]
+        entries = self._personal_entries() if commit else []
+        if entries:
             await self._conn.execute(
                 AUDIT_READS, self._caller.subject, self._caller.client, entries
             )

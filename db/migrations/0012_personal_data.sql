@@ -71,6 +71,21 @@ as $$
     from jsonb_array_elements(h) with ordinality as x(e, i)
 $$;
 
+-- An audit document without the ids of organizations its reader cannot read (`read`, the
+-- reader's read scope): a parent, a handler or an organizer above the reader's jurisdiction.
+create function hide_unseen_ids(doc jsonb, read ltree[]) returns jsonb
+    language sql stable parallel safe
+as $$
+    select case when jsonb_typeof(doc) = 'object' then
+        doc || coalesce((
+            select jsonb_object_agg(k, null)
+            from unnest(array['parent_id', 'handled_by', 'organizer_id']) k
+            where jsonb_typeof(doc -> k) = 'string' and not exists (
+                select from organization o
+                where o.id = (doc ->> k)::uuid and o.path <@ any (read))), '{}')
+        else doc end
+$$;
+
 -- Organization names and leader roles holding a phone or ID number: each original goes to
 -- the audit log first (an `update` entry, read in clear by `pii` auditors), then the stored
 -- text is masked. Run once below; returns how many organizations it changed. An imported
