@@ -58,6 +58,9 @@ class ListSpec:
     record_type: str | None = None
     # Joined to every page's rows (not to counts), for columns beside the record's own.
     join: str = ""
+    # The `$n` of a free-text filter, which matches unmasked text where the caller has `pii`:
+    # the rows it matches there are audited by id (never the text), shown or not.
+    text_filter: int | None = None
 
     def order(self, name: str | None) -> Order:
         return self.orders[name] if name else next(iter(self.orders.values()))
@@ -144,6 +147,37 @@ def nested_count_sql(spec: ListSpec, deep: bool) -> str:
     return f"select k.key::text as batch_key, {_count_each(spec, deep)} as n from {TARGETS}"
 
 
+@cache
+def matched_sql(spec: ListSpec, deep: bool) -> str:
+    """The id and path of every row the filters match where the caller reads it unmasked."""
+    source, in_scope = TARGETS.split(" where ")
+    return (
+        f"select t.id, t.path::text as path from {source} join {spec.table} t "
+        f"on {_where(spec, deep, 'k.key')} where {in_scope} and t.path <@ any($2::ltree[])"
+    )
+
+
+async def note_text_matches(
+    session: RequestSession,
+    spec: ListSpec,
+    read: tuple[Path, ...],
+    pii: tuple[Path, ...],
+    paths: Sequence[Path],
+    deep: bool,
+    filters: Sequence[Any],
+) -> None:
+    """Audit what a text filter matched in clear text: the page and the count tell whether
+    a number occurs even when they show no row (`first: 0`)."""
+    if spec.text_filter is None or spec.record_type is None or not pii or not paths:
+        return
+    if filters[spec.text_filter - 4] is None:
+        return
+    rows = await session.fetch(
+        matched_sql(spec, deep), list(read), list(pii), list(paths), *filters
+    )
+    session.note_personal(spec.record_type, rows)
+
+
 def _targets(paths: Sequence[Path]) -> str | list[str]:
     """What `$3` is: the path of a single target, or the array of several."""
     return paths[0] if len(paths) == 1 else list(paths)
@@ -217,6 +251,7 @@ async def root_page(
     page = page_of(spec, codec, args, rows, count)
     if spec.record_type is not None:
         session.note_personal(spec.record_type, page.rows)
+    await note_text_matches(session, spec, read, pii, targets, True, args.filters)
     return page
 
 
@@ -248,6 +283,7 @@ async def nested_rows(
     if spec.record_type is not None:
         for group in grouped.values():
             session.note_personal(spec.record_type, group[: args.size])
+    await note_text_matches(session, spec, read, pii, paths, deep, args.filters)
     return grouped
 
 
@@ -260,6 +296,7 @@ async def nested_counts(
     deep: bool,
     filters: tuple[Any, ...],
 ) -> dict[Path, int]:
+    await note_text_matches(session, spec, read, pii, paths, deep, filters)
     if len(paths) == 1:
         n = await session.fetchval(
             single_count_sql(spec, deep), list(read), list(pii), paths[0], *filters

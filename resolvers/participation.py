@@ -38,6 +38,7 @@ LIST = ListSpec(
     and ($7::text is null or {TEXT})""",
     filter_count=4,
     record_type="ParticipationEvent",
+    text_filter=7,
     orders={
         "DEFAULT": Order(
             "DEFAULT",

@@ -6,8 +6,8 @@
 -- hold no personal data any more: writes refuse it, and the names stored before are masked
 -- below after each original is written to the audit log.
 
--- Full-width digits and the punctuation written around numbers, as ASCII: what is compared
--- and masked. (A full-width number comes back masked in ASCII digits.)
+-- Full-width digits and the punctuation written around numbers, as ASCII: how a phone field
+-- is recognised as a mobile number.
 create function fold_digits(t text) returns text
     language sql immutable parallel safe
 as $$ select translate(t, '０１２３４５６７８９＋－（）．　', '0123456789+-(). ') $$;
@@ -15,24 +15,25 @@ as $$ select translate(t, '０１２３４５６７８９＋－（）．　', '0
 -- Phone numbers and resident ID numbers inside free text, in these forms: 18-digit ID numbers
 -- (with X, or grouped 6-8-4 by spaces or hyphens), 15-digit ID numbers, mobile numbers (with
 -- +86 / 0086 / (86) in front, grouped 3-4-4 by spaces, hyphens or dots), landlines with an
--- area code (0550-6712345, (0550)6712345, 010 1234 5678, +86 550 6712345). A number glued to
--- other digits is not one of these: references (341126101001-2026-000123), division codes,
--- dates and amounts stay readable.
+-- area code (0550-6712345, (0550)6712345, 010 1234 5678, +86 550 6712345), in ASCII or
+-- full-width characters, glued to other text or not. A number glued to other digits is not
+-- one of these: references (341126101001-2026-000123), division codes, dates and amounts stay
+-- readable. Only the masked digits change: the rest of the text comes back as it was.
 create or replace function mask_text(t text) returns text
     language sql immutable parallel safe
 as $$
-    select regexp_replace(regexp_replace(regexp_replace(regexp_replace(fold_digits(t),
+    select regexp_replace(regexp_replace(regexp_replace(regexp_replace(t,
         -- 18-digit ID numbers
-        '(?<![0-9])([1-9][0-9]{2})[0-9]{3}[ -]?[0-9]{8}[ -]?([0-9]{3}[0-9Xx])(?![0-9Xx])',
+        '(?<![0-9０-９])([1-9１-９][0-9０-９]{2})[0-9０-９]{3}[ －-]?[0-9０-９]{8}[ －-]?([0-9０-９]{3}[0-9０-９XxＸｘ])(?![0-9０-９XxＸｘ])',
         '\1***********\2', 'g'),
         -- 15-digit ID numbers
-        '(?<![0-9])([1-9][0-9]{2})[0-9]{8}([0-9]{4})(?![0-9])',
+        '(?<![0-9０-９])([1-9１-９][0-9０-９]{2})[0-9０-９]{8}([0-9０-９]{4})(?![0-9０-９])',
         '\1********\2', 'g'),
-        -- mobile numbers
-        '(?<![0-9+])((?:(?:\+|00)86[ .-]?|\(\+?86\)[ .-]?|86-)?1[3-9][0-9])[ .-]?[0-9]{4}[ .-]?([0-9]{4})(?![0-9])',
+        -- mobile numbers, with a country code or not
+        '(?<![0-9０-９+＋])((?:(?:[+＋]|[0０]{2})[8８][6６][ .　．－-]?|[(（][+＋]?[8８][6６][)）][ .　．－-]?|[8８][6６][－-])?[1１][3-9３-９][0-9０-９])[ .　．－-]?[0-9０-９]{4}[ .　．－-]?([0-9０-９]{4})(?![0-9０-９])',
         '\1****\2', 'g'),
         -- landlines with an area code, national (0…) or international (+86 …)
-        '(?<![0-9+])((?:\+|00)86[ .-]?\(?[1-9][0-9]{1,2}\)?|\(0[1-9][0-9]{1,2}\)|0[1-9][0-9]{1,2})[ .-]?[1-9][0-9]{2,3}[ .-]?([0-9]{4})(?![0-9])',
+        '(?<![0-9０-９+＋])((?:[+＋]|[0０]{2})[8８][6６][ .　．－-]?[(（]?[1-9１-９][0-9０-９]{1,2}[)）]?|[(（][0０][1-9１-９][0-9０-９]{1,2}[)）]|[0０][1-9１-９][0-9０-９]{1,2})[ .　．－-]?[1-9１-９][0-9０-９]{2,3}[ .　．－-]?([0-9０-９]{4})(?![0-9０-９])',
         '\1****\2', 'g')
 $$;
 
@@ -55,7 +56,7 @@ $$;
 -- Whether text holds a phone or ID number: what names and leader roles refuse.
 create function holds_personal_data(t text) returns boolean
     language sql immutable parallel safe
-as $$ select t is not null and mask_text(t) <> fold_digits(t) $$;
+as $$ select t is not null and mask_text(t) <> t $$;
 
 -- A request's history with every free-text field of each entry masked.
 create or replace function mask_history(h jsonb) returns jsonb

@@ -170,3 +170,29 @@ async def test_an_export_of_two_townships_is_audited_at_the_county_and_each(
     counts = {e["region_code"]: _doc(e["after"])["rows"] for e in entries}
     assert counts[COUNTY] == rows == counts[TOWNSHIP] + counts[OTHER_TOWNSHIP]
     assert set(counts) == {COUNTY, TOWNSHIP, OTHER_TOWNSHIP}
+
+
+async def test_a_pii_text_filter_audits_what_it_matched_but_never_the_text(
+    hub: Hub, owner: asyncpg.Connection
+) -> None:
+    planted = await owner.fetchval(
+        "update service_request set description = '回电 13911112222' where id = (select id "
+        "from service_request where region_code like $1 order by submitted_at limit 1) "
+        "returning id",
+        TOWNSHIP + "%",
+    )
+    query = """query ($text: String!) { serviceRequests(under: "341126101", first: 0,
+      filter: {text: $text}) { totalCount } }"""
+    token = hub.token(TOWNSHIP, roles=("viewer", "pii"), sub="text-prober")
+    body = (await hub.post(query, {"text": "13911112222"}, token=token)).json()
+    assert body["data"]["serviceRequests"]["totalCount"] == 1
+    reads = await _reads(owner, "text-prober")
+    assert reads[f"{TOWNSHIP}:ServiceRequest"] == {str(planted)}
+    assert not await owner.fetchval(
+        "select count(*) from audit_log where actor = 'text-prober' and "
+        "(coalesce(before::text, '') || coalesce(after::text, '')) like '%13911112222%'"
+    )
+    blind = hub.token(TOWNSHIP, sub="blind-prober")
+    body = (await hub.post(query, {"text": "13911112222"}, token=blind)).json()
+    assert body["data"]["serviceRequests"]["totalCount"] == 0
+    assert await _reads(owner, "blind-prober") == {}
