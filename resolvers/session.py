@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -162,9 +161,12 @@ class RequestSession:
 
         entries = []
         for kind, read in sorted(self._personal.items()):
-            paths = Counter(read.values())
-            for placed in place(self._caller.pii, paths):
-                ids = sorted(i for i, path in read.items() if is_under(path, placed))
+            by_path: dict[Path, list[str]] = {}
+            for ident, path in read.items():
+                by_path.setdefault(path, []).append(ident)
+            counts = {path: len(ids) for path, ids in by_path.items()}
+            for placed in place(self._caller.pii, counts):
+                ids = sorted(i for p, some in by_path.items() if is_under(p, placed) for i in some)
                 entries.append(
                     {"region_code": region_code(placed), "record_type": kind, "ids": ids}
                 )
