@@ -14,13 +14,14 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 
-from resolvers import organizations, participation, services
+from resolvers import audit, organizations, participation, services
 from resolvers.ids import global_id
 from resolvers.labels import (
     ORGANIZATION_KIND,
@@ -306,13 +307,20 @@ async def audit_export(
     region_code: str,
     record_type: str,
     details: Mapping[str, Any],
+    reads: Mapping[Path, int] | None = None,
 ) -> None:
+    """The export's entries: placed by `audit.place` from `reads` (rows by region path, as
+    `record_chunks` counts them), each with its own count of rows; without rows, one entry at
+    `region_code`."""
+    placed = audit.place(caller.read, reads or {})
+    entries = [(audit.region_code(p), dict(details) | {"rows": n}) for p, n in placed.items()]
     session = RequestSession(pool, caller)
     committed = False
     try:
-        await session.execute(
-            AUDIT_EXPORT, caller.subject, caller.client, region_code, record_type, dict(details)
-        )
+        for code, after in entries or [(region_code, dict(details))]:
+            await session.execute(
+                AUDIT_EXPORT, caller.subject, caller.client, code, record_type, after
+            )
         await session.close(commit=True)
         committed = True
     finally:
@@ -330,9 +338,11 @@ async def record_chunks(
     timeout_ms: int,
     now: dt.datetime,
     chunk_rows: int | None = None,
+    reads: Counter[Path] | None = None,
 ) -> AsyncGenerator[list[list[Cell]], None]:
     """The rows under `targets` (the caller's read scope intersected with `under`), in the
-    list's order, as chunks of cells. Nothing when there are no targets.
+    list's order, as chunks of cells. Nothing when there are no targets. `reads`, if given,
+    counts the rows sent by region path, for `audit_export`.
 
     The list's own statement, without its limit and cursor, runs once as a server-side
     cursor (`declare`) fetched a chunk at a time: one plan for the whole export. (Keyset
@@ -362,6 +372,8 @@ async def record_chunks(
         async with contextlib.aclosing(chunks):
             async for rows in chunks:
                 await session.audit_personal_now(kind.record_type, rows)
+                if reads is not None:
+                    reads.update(row["path"] for row in rows)
                 yield [kind.shape(row, names, now) for row in rows]
     finally:
         await session.close(commit=True)

@@ -6,8 +6,11 @@ own (type, enum value, length, time offset); whether a record is consistent, in 
 not in conflict is checked by the database function that writes the batch.
 
 A record becomes a list of values in the order the database function `ingest_batch` takes
-them (db/migrations/0005_ingest.sql): `line`, the 1-based line of the file where it starts
-(for CSV: the header is line 1), then its fields in the order of its Table below.
+them (db/migrations/0005_ingest.sql, 0012_personal_data.sql): `line`, the 1-based line of the
+file where it starts (for CSV: the header is line 1), then its fields in the order of its
+Table below, then the names of the fields it names. A field a record leaves out (a JSON key
+that is absent, a CSV column that is not in the header) keeps its stored value when the
+record updates one sent before; a field named empty (`null`, an empty cell) clears it.
 """
 
 from __future__ import annotations
@@ -261,7 +264,7 @@ class _Reader:
             "participationEvent": self.batch.events,
         }
         self._types = {
-            kind: (table.index, table.required, len(table.fields) + 1, targets[kind])
+            kind: (table.index, table.required, len(table.fields) + 2, targets[kind])
             for kind, table in TYPES.items()
         }
 
@@ -304,6 +307,7 @@ class _Reader:
                 self.problem(line, name, "is required")
                 refused = (refused or set()) | {name}
         if refused is None:
+            row[-1] = sorted(name for name in given if name != "type")
             target.append(row)
 
     def count(self, line: int) -> bool:

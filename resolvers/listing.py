@@ -32,7 +32,7 @@ import asyncpg
 from resolvers.ids import CursorCodec
 from resolvers.pagination import Page, empty_page, make_page, page_size
 from resolvers.scope import Path
-from resolvers.scope_sql import ScopeKind, in_scope
+from resolvers.scope_sql import ScopeKind, in_scope, unmasked
 from resolvers.session import RequestSession
 
 Row = asyncpg.Record
@@ -63,6 +63,9 @@ class ListSpec:
     join: str = ""
     # The scope the targets must lie in.
     scope: ScopeKind = "read"
+    # The `$n` of a free-text filter, which matches unmasked text where the caller has `pii`:
+    # the rows it matches there are audited by id (never the text), shown or not.
+    text_filter: int | None = None
 
     def order(self, name: str | None) -> Order:
         return self.orders[name] if name else next(iter(self.orders.values()))
@@ -156,6 +159,33 @@ def nested_count_sql(spec: ListSpec, deep: bool) -> str:
     )
 
 
+@cache
+def matched_sql(spec: ListSpec, deep: bool) -> str:
+    """The id and path of every row the filters match where the caller reads it unmasked."""
+    return (
+        f"select t.id, t.path::text as path from {TARGETS} join {spec.table} t "
+        f"on {_where(spec, deep, 'k.key')} "
+        f"where {in_scope('k.key', spec.scope)} and {unmasked('t.path')}"
+    )
+
+
+async def note_text_matches(
+    session: RequestSession,
+    spec: ListSpec,
+    paths: Sequence[Path],
+    deep: bool,
+    filters: Sequence[Any],
+) -> None:
+    """Audit what a text filter matched in clear text: the page and the count tell whether
+    a number occurs even when they show no row (`first: 0`)."""
+    if spec.text_filter is None or spec.record_type is None or not paths:
+        return
+    if not session.caller.pii or filters[spec.text_filter - 2] is None:
+        return
+    rows = await session.fetch(matched_sql(spec, deep), list(paths), *filters)
+    session.note_personal(spec.record_type, rows)
+
+
 def _targets(paths: Sequence[Path]) -> str | list[str]:
     """What `$1` is: the path of a single target, or the array of several."""
     return paths[0] if len(paths) == 1 else list(paths)
@@ -227,6 +257,7 @@ async def root_page(
     page = page_of(spec, codec, args, rows, count)
     if spec.record_type is not None:
         session.note_personal(spec.record_type, page.rows)
+    await note_text_matches(session, spec, targets, True, args.filters)
     return page
 
 
@@ -254,6 +285,7 @@ async def nested_rows(
     if spec.record_type is not None:
         for group in grouped.values():
             session.note_personal(spec.record_type, group[: args.size])
+    await note_text_matches(session, spec, paths, deep, args.filters)
     return grouped
 
 
@@ -264,6 +296,7 @@ async def nested_counts(
     deep: bool,
     filters: tuple[Any, ...],
 ) -> dict[Path, int]:
+    await note_text_matches(session, spec, paths, deep, filters)
     if len(paths) == 1:
         n = await session.fetchval(single_count_sql(spec, deep), paths[0], *filters)
         return {paths[0]: int(n)}

@@ -39,6 +39,7 @@ LIST = ListSpec(
     and ($5::text is null or {TEXT})""",
     filter_count=4,
     record_type="ParticipationEvent",
+    text_filter=5,
     orders={
         "DEFAULT": Order(
             "DEFAULT",

@@ -70,6 +70,7 @@ LIST = ListSpec(
     filters=FILTERS,
     filter_count=8,
     record_type="ServiceRequest",
+    text_filter=9,
     orders={
         "SUBMITTED_AT_DESC": _submitted_order("SUBMITTED_AT_DESC", "desc", "<"),
         "SUBMITTED_AT_ASC": _submitted_order("SUBMITTED_AT_ASC", "asc", ">"),

@@ -23,7 +23,8 @@ from resolvers.errors import database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
 from resolvers.scope_sql import bind_scopes
 
-# name: audit-personal-reads — one entry per pii grant and record type that a request read.
+# name: audit-personal-reads — one entry per region and record type, placed by
+# `resolvers.audit.place`.
 AUDIT_READS = """
 insert into audit_log (actor, client, operation, region_code, record_type, record_ids)
 select $1, $2, 'read_personal_data', e.region_code, e.record_type,
@@ -82,8 +83,9 @@ class RequestSession:
         self._lock = asyncio.Lock()
         self.statements = 0
         # per recipient (subject, client) — the caller, unless `note_personal` names
-        # another: what it read unmasked, by pii grant and record type
-        self._personal: dict[tuple[str, str | None], dict[tuple[Path, str], set[str]]] = {}
+        # another: the recipient, and the rows it read unmasked by record type, id → path
+        self._personal: dict[tuple[str, str | None], tuple[Caller, dict[str, dict[str, Path]]]]
+        self._personal = {}
 
     @property
     def caller(self) -> Caller:
@@ -140,11 +142,11 @@ class RequestSession:
         who = recipient or self._caller
         if not who.pii:
             return
+        _, kinds = self._personal.setdefault((who.subject, who.client), (who, {}))
+        read = kinds.setdefault(record_type, {})
         for row in rows:
-            grant = next((p for p in who.pii if is_under(row["path"], p)), None)
-            if grant is not None:
-                read = self._personal.setdefault((who.subject, who.client), {})
-                read.setdefault((grant, record_type), set()).add(str(row["id"]))
+            if any(is_under(row["path"], p) for p in who.pii):
+                read[str(row["id"])] = row["path"]
 
     async def audit_personal_now(self, record_type: str, rows: Sequence[asyncpg.Record]) -> None:
         """Audit the unmasked rows at once, committed on a connection of their own: for rows
@@ -240,22 +242,28 @@ class RequestSession:
             await self._pool.release(conn)
 
     def _take_personal(self) -> Personal:
-        """The audit entries noted so far, per recipient; forgotten here."""
-        taken = [
-            (
-                subject,
-                client,
-                [
-                    {
-                        "region_code": grant.rsplit(".", 1)[-1],
-                        "record_type": kind,
-                        "ids": sorted(ids),
-                    }
-                    for (grant, kind), ids in sorted(read.items())
-                ],
-            )
-            for (subject, client), read in self._personal.items()
-        ]
+        """The audit entries noted so far, per recipient, placed by `audit.place`; forgotten
+        here."""
+        # audit imports the lists, which import this module
+        from resolvers.audit import place, region_code
+
+        taken: Personal = []
+        for (subject, client), (who, kinds) in self._personal.items():
+            entries = []
+            for kind, read in sorted(kinds.items()):
+                by_path: dict[Path, list[str]] = {}
+                for ident, path in read.items():
+                    by_path.setdefault(path, []).append(ident)
+                counts = {path: len(ids) for path, ids in by_path.items()}
+                for placed in place(who.pii, counts):
+                    ids = sorted(
+                        i for p, some in by_path.items() if is_under(p, placed) for i in some
+                    )
+                    entries.append(
+                        {"region_code": region_code(placed), "record_type": kind, "ids": ids}
+                    )
+            if entries:
+                taken.append((subject, client, entries))
         self._personal = {}
         return taken
 

@@ -22,19 +22,24 @@ if TYPE_CHECKING:
 RegionT = Annotated["Region", strawberry.lazy("schema.region")]
 
 
-@strawberry.type(description="One audited action. `before`/`after` are masked without `pii`.")
+@strawberry.type(
+    description="One audited action. `before`/`after` are masked without `pii`, read with it "
+    "they are themselves audited, and they name no organization the caller cannot read."
+)
 class AuditEntry(Node):
     id: strawberry.ID
     at: dt.datetime
     actor: str
     operation: str = strawberry.field(
-        description="The mutation's name, or read_personal_data for reads of unmasked data."
+        description="The mutation's name; read_personal_data for reads of unmasked data; "
+        "ingest, export; update for the names migration 0012 masked."
     )
     record_id: strawberry.ID | None = strawberry.field(
         description="The record written, as a global id."
     )
     record_ids: list[strawberry.ID] | None = strawberry.field(
-        description="For reads: every record returned unmasked, as global ids."
+        description="For reads: every record returned unmasked or matched by a text filter "
+        "in clear, as global ids (at each grant region and each child region that held them)."
     )
     before: JSON | None
     after: JSON | None

@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import logging
 import re
+from collections import Counter
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -160,6 +161,8 @@ class Export:
     chunks: Chunks
     record_type: str
     region_code: str | None
+    # rows by region path, counted as they go out: where the export's audit entries go
+    reads: Counter[Path] | None = None
     parameters: dict[str, str] = field(default_factory=dict)
 
 
@@ -198,6 +201,7 @@ async def _record_export(
     order = _choice(params, "orderBy", tuple(kind.spec.orders)) if wanted.ordered else None
     under = _one(params, "under")
     targets = await services_.directory.under(caller.read, under)
+    reads: Counter[Path] = Counter()
     chunks = record_chunks(
         services_.pool,
         caller,
@@ -207,8 +211,10 @@ async def _record_export(
         order,
         services_.settings.export_statement_timeout_ms,
         now,
+        reads=reads,
     )
-    return Export(kind.name, kind.header, chunks, kind.record_type, _audit_region(caller, targets))
+    region = _audit_region(caller, targets)
+    return Export(kind.name, kind.header, chunks, kind.record_type, region, reads=reads)
 
 
 async def _breakdown_export(services_: Services, caller: Caller, params: QueryParams) -> Export:
@@ -340,7 +346,9 @@ async def export_endpoint(request: Request) -> Response:
             "rows": tally.rows,
             "complete": tally.complete,
         }
-        await audit_export(services_.pool, caller, export.region_code, export.record_type, details)
+        await audit_export(
+            services_.pool, caller, export.region_code, export.record_type, details, export.reads
+        )
 
     stamp = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
     scope = export.region_code or "none"

@@ -2,10 +2,11 @@
 
 The GraphQL `ingest` mutation and `grassroots ingest FILE --token T` both call `ingest`. The
 file is read and each field checked here (`resolvers.ingest_formats`); the batch then goes
-to one security-definer function, `ingest_batch` (db/migrations/0005_ingest.sql), which
-checks consistency, the source's jurisdiction, the caller's editor scope, links and
-conflicts for every record, and writes the batch set-based or nothing at all. Refusals come
-as one BAD_USER_INPUT error with `extensions.errors = [{line, field, reason}]`.
+to one security-definer function, `ingest_batch` (db/migrations/0012_personal_data.sql),
+which first refuses a source unless the caller's editor scope covers its whole jurisdiction,
+then checks consistency, links, conflicts and personal data for every record, and writes
+the batch set-based or nothing at all. Refusals come as one BAD_USER_INPUT error with
+`extensions.errors = [{line, field, reason}]`.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$")
 # A batch of 50,000 records takes a few seconds; the request default is shorter.
 STATEMENT_TIMEOUT = "120s"
 
-# name: ingest-timeout — for this transaction only.
-TIMEOUT = "select set_config('statement_timeout', $1, true)"
+# name: ingest-timeout — raised for the ingest statement, and the one before it returned.
+TIMEOUT = """select current_setting('statement_timeout') as before,
+    set_config('statement_timeout', $1, true)"""
+# name: ingest-timeout-end — the request's own timeout again, once the batch is written.
+TIMEOUT_END = "select set_config('statement_timeout', $1, true)"
 
 # name: ingest-batch — the whole batch in one call of the security-definer function.
 INGEST = "select ingest_batch($1, $2, $3::text::jsonb, $4::text::jsonb, $5::text::jsonb)"
@@ -123,7 +127,8 @@ async def ingest(ctx: Context, source: str, format: str, data: str) -> IngestRep
         raise refused([p.as_dict() for p in batch.problems])
 
     async def once() -> dict[str, Any]:
-        await ctx.session.execute(TIMEOUT, STATEMENT_TIMEOUT)
+        # On a refusal the savepoint's rollback restores the timeout with everything else.
+        before = await ctx.session.fetchval(TIMEOUT, STATEMENT_TIMEOUT)
         result: dict[str, Any] = await ctx.session.fetchval(
             INGEST,
             source,
@@ -132,6 +137,7 @@ async def ingest(ctx: Context, source: str, format: str, data: str) -> IngestRep
             _json(batch.requests),
             _json(batch.events),
         )
+        await ctx.session.execute(TIMEOUT_END, before)
         if "errors" in result:
             raise refused(result["errors"], result["errorCount"])
         return result

@@ -21,6 +21,7 @@ from resolvers.mutations.common import (
     require_role,
     write,
 )
+from resolvers.scope_sql import in_scope
 
 CST = dt.timezone(dt.timedelta(hours=8))
 
@@ -33,9 +34,9 @@ returning t.id, to_jsonb(t) - 'path' as doc
 """
 
 # name: participation-event-for-resolution — an event the caller can read, locked.
-EVENT = """
+EVENT = f"""
 select t.id, t.region_code, t.path::text as path from participation_event t
-where t.id = $2 and t.path <@ any($1::ltree[])
+where t.id = $1 and {in_scope("t.path")}
 for update
 """
 
@@ -47,10 +48,10 @@ returning r.id, to_jsonb(r) - 'path' as doc
 """
 
 # name: resolution-current
-RESOLUTION = """
+RESOLUTION = f"""
 select t.id, t.region_code, t.path::text as path, t.status::text as status, t.version,
        t.decided_on, to_jsonb(t) - 'path' as doc
-from resolution t where t.id = $2 and t.path <@ any($1::ltree[])
+from resolution t where t.id = $1 and {in_scope("t.path")}
 for update
 """
 
@@ -135,7 +136,7 @@ async def add_resolution(ctx: Context, event_id: str, text: str, key: str | None
     body = clean_text(text, "text", required=True, limit=2000)
 
     async def run() -> Written:
-        row = await ctx.session.fetchrow(EVENT, list(ctx.caller.read), event)
+        row = await ctx.session.fetchrow(EVENT, event)
         if row is None:
             raise NotFound("No participation event matches `eventId`")
         require_editor(ctx, row["path"])
@@ -162,7 +163,7 @@ async def set_status(
     day = on or ctx.now.astimezone(CST).date()
 
     async def run() -> Written:
-        row = await ctx.session.fetchrow(RESOLUTION, list(ctx.caller.read), own)
+        row = await ctx.session.fetchrow(RESOLUTION, own)
         if row is None:
             raise NotFound("No resolution matches `id`")
         require_editor(ctx, row["path"])

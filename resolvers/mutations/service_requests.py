@@ -27,6 +27,7 @@ from resolvers.mutations.common import (
     write,
 )
 from resolvers.scope import is_under
+from resolvers.scope_sql import in_scope
 
 CST = dt.timezone(dt.timedelta(hours=8))
 REOPEN_DAYS = 15
@@ -39,7 +40,7 @@ select t.id, t.region_code, t.handling_region_code, t.status::text as status, t.
        t.handled_by, t.first_responded_at, t.accepted_at, t.resolved_at, t.closed_at,
        t.satisfaction, handling_path(t.handling_region_code)::text as handling_path,
        {SNAPSHOT} as doc
-from service_request t where t.id = $2 and t.path <@ any($1::ltree[])
+from service_request t where t.id = $1 and {in_scope("t.path")}
 """
 
 # name: service-request-for-update — the same, locked: row-level security lets only editors
@@ -184,11 +185,11 @@ async def act(
         raise BadUserInput("`satisfaction` is a whole number from 1 to 5")
 
     async def run() -> Written:
-        seen = await ctx.session.fetchrow(CURRENT, list(ctx.caller.read), ident)
+        seen = await ctx.session.fetchrow(CURRENT, ident)
         if seen is None:
             raise NotFound("No service request matches `id`")
         require_editor(ctx, seen["handling_path"])
-        row = await ctx.session.fetchrow(FOR_UPDATE, list(ctx.caller.read), ident)
+        row = await ctx.session.fetchrow(FOR_UPDATE, ident)
         if row is None:  # escalated above the caller since the first read
             raise Conflict("The request moved on meanwhile: re-read it and try again")
         check_version(expected_version, row["version"])

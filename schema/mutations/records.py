@@ -39,18 +39,23 @@ class ParticipationEventInput:
     participants: list[ParticipantCountInput] = strawberry.field(default_factory=list)
 
 
-@strawberry.input(description="An organization's fields; every write gives all of them.")
+@strawberry.input(
+    description="An organization's fields. Creating: a field left out is empty (the counts "
+    "0). Updating: a field left out keeps its value, an explicit null clears it (the counts "
+    "cannot be cleared); the leader's name and phone change only with `pii`. Names and "
+    "leader roles take no phone or ID number (reason PERSONAL_DATA_IN_NAME)."
+)
 class OrganizationInput:
     region_code: str
     kind: OrganizationKind
     name: str
-    parent_id: strawberry.ID | None = None
-    member_count: int = 0
-    party_member_count: int = 0
-    leader_name: str | None = None
-    leader_role: str | None = None
-    leader_phone: str | None = None
-    founded_on: dt.date | None = None
+    parent_id: strawberry.ID | None = strawberry.UNSET
+    member_count: int | None = strawberry.UNSET
+    party_member_count: int | None = strawberry.UNSET
+    leader_name: str | None = strawberry.UNSET
+    leader_role: str | None = strawberry.UNSET
+    leader_phone: str | None = strawberry.UNSET
+    founded_on: dt.date | None = strawberry.UNSET
 
 
 async def _fresh(ctx: Context, loader: Any, key: uuid.UUID) -> Any:
@@ -61,19 +66,17 @@ async def _fresh(ctx: Context, loader: Any, key: uuid.UUID) -> Any:
     return await instance.load(key)
 
 
-def _organization_fields(given: OrganizationInput) -> organizations.OrganizationFields:
-    return organizations.OrganizationFields(
-        given.region_code,
-        given.kind.value,
-        given.name,
-        str(given.parent_id) if given.parent_id else None,
-        given.member_count,
-        given.party_member_count,
-        given.leader_name,
-        given.leader_role,
-        given.leader_phone,
-        given.founded_on,
-    )
+def _organization_fields(given: OrganizationInput) -> dict[str, Any]:
+    """The fields the input names, by column; `kind` as its value, ids as strings."""
+    named: dict[str, Any] = {
+        column: getattr(given, column)
+        for column in organizations.COLUMNS
+        if getattr(given, column) is not strawberry.UNSET
+    }
+    named["kind"] = given.kind.value
+    if named.get("parent_id") is not None:
+        named["parent_id"] = str(named["parent_id"])
+    return named
 
 
 async def _organization(ctx: Context, key: uuid.UUID) -> Organization | None:
@@ -154,7 +157,10 @@ class RecordMutation:
         key = await organizations.create(ctx, _organization_fields(input), idempotency_key)
         return await _organization(ctx, key)
 
-    @strawberry.mutation(directives=NEEDS_EDITOR, description="Replace an organization's fields.")
+    @strawberry.mutation(
+        directives=NEEDS_EDITOR,
+        description="Change the fields `input` names; the others keep their values.",
+    )
     async def update_organization(
         self,
         info: Info[Context, None],

@@ -219,11 +219,16 @@ async def test_each_subscriber_reads_under_its_own_scope_and_pii_reads_are_audit
         await pii.__aexit__()
     # The pii subscriber's delivery is audited like any read of unmasked personal data.
     audited = await owner.fetch(
-        "select a.actor from audit_log a join service_request t on t.id = any(a.record_ids) "
-        "where a.operation = 'read_personal_data' and t.reference = $1",
+        "select a.actor, a.region_code from audit_log a join service_request t "
+        "on t.id = any(a.record_ids) "
+        "where a.operation = 'read_personal_data' and t.reference = $1 order by a.region_code",
         made["reference"],
     )
-    assert [row["actor"] for row in audited] == ["tester"]
+    # At the grant and at the village that held it (resolvers.audit.place).
+    assert [(row["actor"], row["region_code"]) for row in audited] == [
+        ("tester", TOWNSHIP),
+        ("tester", VILLAGE),
+    ]
 
 
 async def test_a_change_in_a_sibling_township_never_arrives(live: Live) -> None:
