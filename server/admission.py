@@ -129,7 +129,7 @@ class Credentials:
 
     @classmethod
     def bearer(cls, token: str, address: str = "cli") -> Credentials:
-        return cls(f"Bearer {token}", None, address)
+        return cls(f"Bearer {token}" if token.strip() else None, None, address)
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
 from server.admission import Ask, Credentials, Refused, admit
+from server.auth import GATEWAY_HEADER
 from server.graphql import format_error
 from server.services import Services
 
@@ -103,6 +104,7 @@ class Connection:
     handlers: set[LiveHandler]
     sockets: SubjectSockets
     address: str = "unknown"
+    gateway: str | None = None  # the upgrade request's gateway header
     caller: Caller | None = None
     credentials: Credentials | None = None
 
@@ -202,7 +204,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
         services = self.context.services
         header = _authorization(payload)
-        credentials = Credentials(header, None, self.context.address)
+        credentials = Credentials(header, self.context.gateway, self.context.address)
         try:
             # The allow-list is weighed at each `subscribe`, which names what it asks for.
             caller = await admit(services, credentials, Ask(reports_only=True, cost=0))
@@ -401,7 +403,8 @@ class LiveEndpoint(GraphQL[Connection, None]):
 
     async def get_context(self, request: Any, response: Any) -> Connection:
         address = request.client.host if request.client else "unknown"
-        return Connection(self.services, self.feed, self.handlers, self.sockets, address)
+        gateway = request.headers.get(GATEWAY_HEADER)
+        return Connection(self.services, self.feed, self.handlers, self.sockets, address, gateway)
 
     async def close_all(self, code: int = GOING_AWAY, reason: str = SHUTTING_DOWN) -> None:
         """Close every open socket (on shutdown: 1001 Going Away), ending its operations."""
