@@ -12,6 +12,7 @@ import asyncpg
 from resolvers import regions, stats
 from resolvers.errors import Forbidden
 from resolvers.exports import SET_TIMEOUTS, RegionNames
+from resolvers.figures import Clock, checked_period
 from resolvers.scope import Caller
 from resolvers.session import RequestSession
 
@@ -47,7 +48,9 @@ async def breakdown_figures(
     now: dt.datetime,
     timeout_ms: int,
 ) -> Figures | None:
-    """None for a region the caller cannot see; FORBIDDEN for a breadcrumb above its scope."""
+    """None for a region the caller cannot see; FORBIDDEN for a breadcrumb above its scope;
+    BAD_USER_INPUT, before any SQL, for a period beyond the limits (DESIGN.md §8)."""
+    period = checked_period(period.start, period.end, Clock(now).today, by)
     session = RequestSession(pool, caller)
     try:
         await session.execute(SET_TIMEOUTS, str(timeout_ms))

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from resolvers.errors import BadUserInput
 from resolvers.services import CST, day_start
 
 OPEN = ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED")
@@ -123,6 +124,56 @@ class Period:
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         return day_start(self.start), day_start(self.end, 1)
+
+
+# Period limits (DESIGN.md §8), checked before any SQL.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+MAX_SPAN_YEARS = 10
+MAX_PERIOD_ROWS = 120
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def months_between(first: dt.date, last: dt.date) -> int:
+    """How many calendar months [first, last] touches."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def checked_period(
+    start: dt.date | None, end: dt.date | None, today: dt.date, by: str | None = None
+) -> Period:
+    """The period `[start, end]`, refused with `BAD_USER_INPUT` (the limit named in
+    `extensions.reason`) when it breaks a limit of DESIGN.md §8; `by` is the breakdown."""
+    latest = _years_later(today, 1)
+    if start is not None and end is not None and start > end:
+        raise BadUserInput("`from` must not be after `to`", reason="PERIOD_REVERSED")
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and day < EARLIEST_DAY:
+            raise BadUserInput(
+                f"`{name}` must be on or after {EARLIEST_DAY}", reason="PERIOD_BEFORE_2000"
+            )
+        if day is not None and day > latest:
+            raise BadUserInput(
+                f"`{name}` must be on or before {latest} (today + 1 year)",
+                reason="PERIOD_AFTER_NEXT_YEAR",
+            )
+    if start is not None and end is not None and end >= _years_later(start, MAX_SPAN_YEARS):
+        raise BadUserInput(
+            f"A period spans at most {MAX_SPAN_YEARS} years", reason="PERIOD_TOO_LONG"
+        )
+    if by == "MONTH" and start is not None and end is not None:
+        rows = months_between(start, end)
+        if rows > MAX_PERIOD_ROWS:
+            raise BadUserInput(
+                f"A breakdown gives at most {MAX_PERIOD_ROWS} rows; this one would give {rows}",
+                reason="BREAKDOWN_TOO_MANY_ROWS",
+            )
+    return Period(start, end)
 
 
 def cst_day(at: dt.datetime) -> dt.date:

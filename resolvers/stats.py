@@ -17,6 +17,7 @@ from typing import Any
 
 from resolvers import rollups
 from resolvers.figures import (
+    MAX_PERIOD_ROWS,
     OPEN,
     RESOLVED,
     SUBTREE,
@@ -25,6 +26,7 @@ from resolvers.figures import (
     ParticipationFigures,
     Period,
     ServiceFigures,
+    months_between,
 )
 from resolvers.labels import ORGANIZATION_KIND, PARTICIPATION_KIND, SERVICE_CATEGORY
 from resolvers.scope import Path
@@ -272,17 +274,19 @@ class Row:
 
 
 def _months(period: Period, found: set[str]) -> list[str]:
-    """Every month of the period; an open end is closed by the months that hold data."""
+    """Every month of the period; an open end is closed by the months that hold data, and an
+    open start yields to the last `MAX_PERIOD_ROWS` months."""
     keys = sorted(k for k in found if k)
     first = period.start or (dt.date.fromisoformat(keys[0] + "-01") if keys else None)
     last = period.end or (dt.date.fromisoformat(keys[-1] + "-01") if keys else None)
     if first is None or last is None or first > last:
         return []
+    skip = max(months_between(first, last) - MAX_PERIOD_ROWS, 0)
     months, year, month = [], first.year, first.month
     while (year, month) <= (last.year, last.month):
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+    return months[skip:]
 
 
 def _labelled(by: str) -> dict[str, str]:

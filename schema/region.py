@@ -11,7 +11,7 @@ from strawberry.types import Info
 from resolvers import listing, organizations, participation, regions, services
 from resolvers import stats as figures
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
+from resolvers.figures import Clock, checked_period
 from resolvers.ids import global_id
 from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
 from resolvers.loaders.regions import (
@@ -215,7 +215,7 @@ class Region(Node):
         self, info: Info[Context, None], from_: Day = None, to: dt.date | None = None
     ) -> RegionStats | None:
         ctx = info.context
-        period = _period(from_, to)
+        period = checked_period(from_, to, Clock(ctx.now).today)
         sections = await figures.whole(
             ctx.session, self._figures_key(), ctx.caller.read, period, ctx.now
         )
@@ -233,7 +233,7 @@ class Region(Node):
         to: dt.date | None = None,
     ) -> list[BreakdownRow] | None:
         ctx = info.context
-        period = _period(from_, to)
+        period = checked_period(from_, to, Clock(ctx.now).today, by.value)
         children = []
         if by is Breakdown.CHILD:
             children = await regions.children(
@@ -280,12 +280,6 @@ class Region(Node):
 
         page: Page = listing.page_of(spec, ctx.cursors, args, rows, count)
         return connection(page, convert)
-
-
-def _period(start: dt.date | None, end: dt.date | None) -> figures.Period:
-    if start is not None and end is not None and start > end:
-        raise BadUserInput("`from` must not be after `to`")
-    return figures.Period(start, end)
 
 
 async def load_region(ctx: Context, code: str) -> Region | None:
