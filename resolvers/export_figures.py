@@ -64,8 +64,8 @@ async def breakdown_figures(
         if by == "CHILD":
             children = await regions.children(session, caller.read, [code], MAX_CHILDREN, None)
         at = {"code": region["code"], "path": region["path"], "level": region["level"]}
-        rows = await stats.breakdown(session, at, caller.read, period, now, by, children)
-        whole = await stats.whole(session, at, caller.read, period, now)
+        rows = await stats.breakdown(session, at, period, now, by, children)
+        whole = await stats.whole(session, at, period, now)
         total: stats.Sections = (
             whole[0] if SECTIONS[by][0] else None,
             whole[1] if SECTIONS[by][1] else None,

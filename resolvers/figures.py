@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from resolvers.errors import BadUserInput
+from resolvers.scope_sql import in_scope
 from resolvers.services import CST, day_start
 
 OPEN = ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED")
@@ -28,11 +29,34 @@ STATUS_COLUMNS = {
 }
 RESPONSE_HOURS = 24
 
-# Base rows `t` of the subtree of `$1` (a path in the read scope `$2`), as a range of region
-# codes; `$3` is the length of a child's code, for keys by child region.
-SUBTREE = """$1::ltree <@ any($2::ltree[]) and $3::int >= 0
-    and t.region_code >= subtree_low($1::ltree) collate "C"
-    and t.region_code < (subtree_low($1::ltree) || ':') collate "C\""""
+
+def subtrees(table: str) -> str:
+    """Base rows `t` of `table` in the subtrees `s.path` (`$1`, each in the read scope), each
+    asked for by region `s.owner` (`$2`), whose children's codes are `s.child_length` (`$3`)
+    long, for keys by child region; `s.low` and `s.high` (`$4`, `$5`) bound the subtree's
+    code range (`subtree_range`), an index condition even under row-level security."""
+    return f"""unnest($1::ltree[], $2::text[], $3::int[], $4::text[], $5::text[])
+        as s(path, owner, child_length, low, high)
+    join {table} t on t.region_code >= s.low collate "C" and t.region_code < s.high collate "C"
+    where {in_scope("s.path")}"""
+
+
+def subtree_range(path: str) -> tuple[str, str]:
+    """The code range of a subtree, as `subtree_low` (0004_list_targets.sql) gives it."""
+    low = path.rsplit(".", 1)[1] if "." in path else ""
+    return low, low + ":"
+
+
+def subtree_args(asked: list[tuple[str, str, int]]) -> list[Any]:
+    """The arrays `subtrees` reads, from (path, owner, child code length) triples."""
+    ranges = [subtree_range(a[0]) for a in asked]
+    return [
+        [a[0] for a in asked],
+        [a[1] for a in asked],
+        [a[2] for a in asked],
+        [r[0] for r in ranges],
+        [r[1] for r in ranges],
+    ]
 
 
 @dataclass

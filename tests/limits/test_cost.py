@@ -52,7 +52,7 @@ async def test_figures_weigh_ten_per_row(hub: Hub) -> None:
 @pytest.mark.parametrize("text", ["a\u0000b", "\u0000"])
 async def test_a_nul_byte_in_any_text_argument_is_bad_user_input(hub: Hub, text: str) -> None:
     token = hub.token("341126", roles=("editor",))
-    cases = [
+    cases: list[tuple[str, dict[str, Any]]] = [
         ("query ($t: String) { regions(nameContains: $t) { totalCount } }", {"t": text}),
         (
             'mutation ($k: String) { closeServiceRequest(id: "x", idempotencyKey: $k) { id } }',
