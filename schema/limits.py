@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -66,6 +67,7 @@ class Measure:
     depth: int = 0
     aliases: int = 0
     cost: int = 0
+    refusal: BadUserInput | None = None
 
 
 def count_tokens(query: str, limit: int) -> int:
@@ -107,6 +109,7 @@ class _Walker:
         self.fragments = fragments
         self.variables = variables
         self.measure = Measure()
+        self.refusal: BadUserInput | None = None  # an argument refused on the way
 
     def argument(self, field: FieldNode, name: str) -> Any:
         for argument in field.arguments or ():
@@ -167,6 +170,7 @@ class _Walker:
             return (len(ids) if isinstance(ids, list) else 1), 1
         if name == "_entities":
             given = self.argument(field, "representations")
+            self.refusal = self.refusal or representations_refusal(self.schema, given)
             return (len(given) if isinstance(given, list) else 1), 1
         return PLAIN_LISTS.get(name, DEFAULT_LIST), 1
 
@@ -198,6 +202,43 @@ class _Walker:
                 self.walk(
                     field.selection_set, get_named_type(definition.type), depth + 1, factor, below
                 )
+
+
+@lru_cache(maxsize=4)
+def entity_keys(schema: GraphQLSchema) -> dict[str, frozenset[str]]:
+    """The federation entities by type name, with the key fields each may be found by."""
+    found: dict[str, frozenset[str]] = {}
+    for name, type_ in schema.type_map.items():
+        definition = (getattr(type_, "extensions", None) or {}).get("strawberry-definition")
+        keys = [
+            str(d.fields)
+            for d in getattr(definition, "directives", ()) or ()
+            if type(d).__name__ == "Key"
+        ]
+        if keys:
+            found[name] = frozenset(keys)
+    return found
+
+
+def representations_refusal(schema: GraphQLSchema, given: Any) -> BadUserInput | None:
+    """`_entities` representations must each be an object naming an entity type and one of
+    its keys, as a string."""
+    entities = entity_keys(schema)
+    for item in given if isinstance(given, list) else [given]:
+        keys = entities.get(str(item.get("__typename"))) if isinstance(item, dict) else None
+        fields = set(item) - {"__typename"} if isinstance(item, dict) else set()
+        if (
+            keys is None
+            or len(fields) != 1
+            or not fields <= keys
+            or not all(isinstance(item[f], str) for f in fields)
+        ):
+            return BadUserInput(
+                "Each representation is an object with `__typename` (an entity type) and one "
+                "of its keys, as a string",
+                reason="BAD_REPRESENTATION",
+            )
+    return None
 
 
 def _nul_in(value: Any) -> bool:
@@ -255,6 +296,7 @@ def measure(
     values.update(variables or {})
     walker = _Walker(schema, fragments, values)
     walker.walk(operation.selection_set, root, 1, 1)
+    walker.measure.refusal = walker.refusal
     return walker.measure
 
 
@@ -294,6 +336,8 @@ class QueryLimits(SchemaExtension):
                 context.variables,
             )
             error: HubError | None = refusal(found) if found is not None else None
+            if error is None and found is not None:
+                error = found.refusal
             if error is None:
                 error = nul_refusal(context.graphql_document, context.variables)
             if error is not None:
