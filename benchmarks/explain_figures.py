@@ -63,9 +63,9 @@ async def run(args: argparse.Namespace) -> None:
         started = time.perf_counter()
         if args.by:
             children = await regions.children(session, caller.read, [region["code"]], 500, None)
-            await stats.breakdown(session, region, caller.read, period, now, args.by, children)
+            await stats.breakdown(session, region, period, now, args.by, children)
         else:
-            await stats.whole(session, region, caller.read, period, now)
+            await stats.whole(session, region, period, now)
         total = time.perf_counter() - started
         for ms, head, plan in session.plans:
             node = plan["Plan"]

@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from db.availability import connection_lost, unreachable
 
 UNAVAILABLE = "The database is unavailable at the moment; retry in a few seconds"
+BUSY = "The hub is too busy to finish this request in time; retry in a few seconds"
 
 
 class HubError(GraphQLError):
@@ -53,8 +54,16 @@ class ServiceUnavailable(HubError):
 
     code = "SERVICE_UNAVAILABLE"
 
-    def __init__(self, message: str = UNAVAILABLE) -> None:
-        super().__init__(message)
+    def __init__(self, message: str = UNAVAILABLE, **extensions: Any) -> None:
+        super().__init__(message, **extensions)
+
+
+class HubBusy(ServiceUnavailable):
+    """The request outran a time limit because the hub itself was slow (its event loop held
+    by other work), not because the database is down. Answered like `ServiceUnavailable`."""
+
+    def __init__(self) -> None:
+        super().__init__(BUSY, reason="HUB_BUSY")
 
 
 @contextlib.contextmanager

@@ -12,6 +12,7 @@ import asyncpg
 from resolvers import regions, stats
 from resolvers.errors import Forbidden
 from resolvers.exports import RegionNames
+from resolvers.figures import Clock, checked_period
 from resolvers.scope import Caller
 from resolvers.session import SET_TIMEOUTS, RequestSession
 
@@ -47,7 +48,9 @@ async def breakdown_figures(
     now: dt.datetime,
     timeout_ms: int,
 ) -> Figures | None:
-    """None for a region the caller cannot see; FORBIDDEN for a breadcrumb above its scope."""
+    """None for a region the caller cannot see; FORBIDDEN for a breadcrumb above its scope;
+    BAD_USER_INPUT, before any SQL, for a period beyond the limits (DESIGN.md §8)."""
+    period = checked_period(period.start, period.end, Clock(now).today, by)
     session = RequestSession(pool, caller)
     try:
         await session.execute(SET_TIMEOUTS, str(timeout_ms))
@@ -61,8 +64,8 @@ async def breakdown_figures(
         if by == "CHILD":
             children = await regions.children(session, [code], MAX_CHILDREN, None)
         at = {"code": region["code"], "path": region["path"], "level": region["level"]}
-        rows = await stats.breakdown(session, at, caller.read, period, now, by, children)
-        whole = await stats.whole(session, at, caller.read, period, now)
+        rows = await stats.breakdown(session, at, period, now, by, children)
+        whole = await stats.whole(session, at, period, now)
         total: stats.Sections = (
             whole[0] if SECTIONS[by][0] else None,
             whole[1] if SECTIONS[by][1] else None,

@@ -11,6 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from resolvers.errors import BadUserInput
+from resolvers.scope_sql import in_scope
 from resolvers.services import CST, day_start
 
 OPEN = ("SUBMITTED", "ACCEPTED", "IN_PROGRESS", "ESCALATED")
@@ -27,11 +29,34 @@ STATUS_COLUMNS = {
 }
 RESPONSE_HOURS = 24
 
-# Base rows `t` of the subtree of `$1` (a path in the read scope `$2`), as a range of region
-# codes; `$3` is the length of a child's code, for keys by child region.
-SUBTREE = """$1::ltree <@ any($2::ltree[]) and $3::int >= 0
-    and t.region_code >= subtree_low($1::ltree) collate "C"
-    and t.region_code < (subtree_low($1::ltree) || ':') collate "C\""""
+
+def subtrees(table: str) -> str:
+    """Base rows `t` of `table` in the subtrees `s.path` (`$1`, each in the read scope), each
+    asked for by region `s.owner` (`$2`), whose children's codes are `s.child_length` (`$3`)
+    long, for keys by child region; `s.low` and `s.high` (`$4`, `$5`) bound the subtree's
+    code range (`subtree_range`), an index condition even under row-level security."""
+    return f"""unnest($1::ltree[], $2::text[], $3::int[], $4::text[], $5::text[])
+        as s(path, owner, child_length, low, high)
+    join {table} t on t.region_code >= s.low collate "C" and t.region_code < s.high collate "C"
+    where {in_scope("s.path")}"""
+
+
+def subtree_range(path: str) -> tuple[str, str]:
+    """The code range of a subtree, as `subtree_low` (0004_list_targets.sql) gives it."""
+    low = path.rsplit(".", 1)[1] if "." in path else ""
+    return low, low + ":"
+
+
+def subtree_args(asked: list[tuple[str, str, int]]) -> list[Any]:
+    """The arrays `subtrees` reads, from (path, owner, child code length) triples."""
+    ranges = [subtree_range(a[0]) for a in asked]
+    return [
+        [a[0] for a in asked],
+        [a[1] for a in asked],
+        [a[2] for a in asked],
+        [r[0] for r in ranges],
+        [r[1] for r in ranges],
+    ]
 
 
 @dataclass
@@ -123,6 +148,56 @@ class Period:
 
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         return day_start(self.start), day_start(self.end, 1)
+
+
+# Period limits (DESIGN.md §8), checked before any SQL.
+EARLIEST_DAY = dt.date(2000, 1, 1)
+MAX_SPAN_YEARS = 10
+MAX_PERIOD_ROWS = 120
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def months_between(first: dt.date, last: dt.date) -> int:
+    """How many calendar months [first, last] touches."""
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def checked_period(
+    start: dt.date | None, end: dt.date | None, today: dt.date, by: str | None = None
+) -> Period:
+    """The period `[start, end]`, refused with `BAD_USER_INPUT` (the limit named in
+    `extensions.reason`) when it breaks a limit of DESIGN.md §8; `by` is the breakdown."""
+    latest = _years_later(today, 1)
+    if start is not None and end is not None and start > end:
+        raise BadUserInput("`from` must not be after `to`", reason="PERIOD_REVERSED")
+    for name, day in (("from", start), ("to", end)):
+        if day is not None and day < EARLIEST_DAY:
+            raise BadUserInput(
+                f"`{name}` must be on or after {EARLIEST_DAY}", reason="PERIOD_BEFORE_2000"
+            )
+        if day is not None and day > latest:
+            raise BadUserInput(
+                f"`{name}` must be on or before {latest} (today + 1 year)",
+                reason="PERIOD_AFTER_NEXT_YEAR",
+            )
+    if start is not None and end is not None and end >= _years_later(start, MAX_SPAN_YEARS):
+        raise BadUserInput(
+            f"A period spans at most {MAX_SPAN_YEARS} years", reason="PERIOD_TOO_LONG"
+        )
+    if by == "MONTH" and start is not None and end is not None:
+        rows = months_between(start, end)
+        if rows > MAX_PERIOD_ROWS:
+            raise BadUserInput(
+                f"A breakdown gives at most {MAX_PERIOD_ROWS} rows; this one would give {rows}",
+                reason="BREAKDOWN_TOO_MANY_ROWS",
+            )
+    return Period(start, end)
 
 
 def cst_day(at: dt.datetime) -> dt.date:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import asyncpg
 
-from resolvers.errors import database_reachable
+from resolvers.errors import HubBusy, ServiceUnavailable, database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
 from resolvers.scope_sql import bind_scopes
 
@@ -35,8 +36,17 @@ from jsonb_to_recordset($3::jsonb) as e(region_code text, record_type text, ids 
 SET_SCOPES = """
 select set_config('hub.read_scope', $1, true), set_config('hub.editor_scope', $2, true),
        set_config('hub.pii_scope', $3, true), set_config('hub.auditor_scope', $4, true),
-       set_config('hub.subject', $5, true)
+       set_config('hub.subject', $5, true),
+       current_setting('idle_in_transaction_session_timeout') as idle_timeout
 """
+UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def seconds(setting: str) -> float | None:
+    """A PostgreSQL time setting as shown (`10s`, `200ms`, `0`), in seconds; None when off."""
+    number = setting.rstrip("abcdefghijklmnopqrstuvwxyz")
+    value = float(number or 0) * UNITS.get(setting[len(number) :], 0.001)
+    return value or None
 
 
 # A session's own limits, for work that outlasts a request's (an export waits on its reader
@@ -55,12 +65,15 @@ def ltree_array(scope: Scope) -> str:
     return "{" + ",".join(scope) + "}"
 
 
-async def _set_scopes(conn: Any, caller: Caller) -> None:
-    await conn.execute(
+async def _set_scopes(conn: Any, caller: Caller) -> str:
+    """Sets the caller's scopes; returns the server's idle-in-transaction timeout."""
+    idle: str = await conn.fetchval(
         SET_SCOPES,
         *(ltree_array(caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
         caller.subject,
+        column=5,
     )
+    return idle
 
 
 class RequestSession:
@@ -86,6 +99,12 @@ class RequestSession:
         # another: the recipient, and the rows it read unmasked by record type, id → path
         self._personal: dict[tuple[str, str | None], tuple[Caller, dict[str, dict[str, Path]]]]
         self._personal = {}
+        # When the connection last did something, and how long PostgreSQL lets a
+        # transaction sit idle: a connection lost after idling that long was closed because
+        # the hub was busy, not because the database went away.
+        self._last = time.monotonic()
+        self._idle_limit: float | None = None
+        self._busy = False
 
     @property
     def caller(self) -> Caller:
@@ -101,14 +120,33 @@ class RequestSession:
                         isolation=self._isolation, readonly=self._readonly
                     )
                     await self._transaction.start()
-                    await _set_scopes(self._conn, self._caller)
+                    idle = await _set_scopes(self._conn, self._caller)
+                    self._idle_limit = seconds(str(idle))
                     if self._timeout_ms is not None:
                         await self._conn.execute(SET_TIMEOUTS, str(self._timeout_ms))
+                        self._idle_limit = self._timeout_ms / 1000
+                    self._last = time.monotonic()
             except BaseException:
                 await self._release()
                 raise
         conn: asyncpg.Connection = self._conn
         return conn
+
+    @contextlib.contextmanager
+    def _watched(self, conn: Any) -> Iterator[None]:
+        """`database_reachable`, telling a connection closed while it idled too long (the
+        hub was busy) from a database out of reach."""
+        idle = time.monotonic() - self._last
+        try:
+            with database_reachable(conn):
+                yield
+        except ServiceUnavailable as error:
+            if self._busy or (self._idle_limit is not None and idle >= self._idle_limit):
+                self._busy = True  # what fails on this lost connection later fails so too
+                raise HubBusy() from error
+            raise
+        finally:
+            self._last = time.monotonic()
 
     def _bound(self, sql: str, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
         """The statement with the caller's scopes bound where it names them."""
@@ -122,7 +160,7 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            with database_reachable(conn):
+            with self._watched(conn):
                 rows: list[asyncpg.Record] = await conn.fetch(sql, *args)
             return rows
 
@@ -214,7 +252,7 @@ class RequestSession:
         async with self._lock:
             conn = await self._connection()
             self.statements += 1
-            with database_reachable(conn):
+            with self._watched(conn):
                 await conn.execute(sql, *args)
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
@@ -229,7 +267,7 @@ class RequestSession:
         if self._conn is None:
             return
         try:
-            with database_reachable(self._conn):
+            with self._watched(self._conn):
                 await self._finish(commit=commit)
         finally:
             await self._release()

@@ -12,30 +12,34 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from resolvers import rollups
 from resolvers.figures import (
+    MAX_PERIOD_ROWS,
     OPEN,
     RESOLVED,
-    SUBTREE,
     Clock,
     OrganizationFigures,
     ParticipationFigures,
     Period,
     ServiceFigures,
+    months_between,
+    subtree_args,
+    subtrees,
 )
 from resolvers.labels import ORGANIZATION_KIND, PARTICIPATION_KIND, SERVICE_CATEGORY
 from resolvers.scope import Path
 from resolvers.session import RequestSession
 
-__all__ = ["Period", "Row", "Sections", "breakdown", "whole"]
+__all__ = ["Period", "Row", "Sections", "breakdown", "breakdown_many", "whole", "whole_many"]
 CHILD_CODE_LENGTH = {"NATION": 2, "PROVINCE": 4, "CITY": 6, "COUNTY": 9, "TOWNSHIP": 12}
 
-# Breakdown keys, chosen from these constants; `$3` is the length of a child's code.
+# Breakdown keys, chosen from these constants.
 NO_KEY = "''"
-CHILD_KEY = "left(t.region_code, $3::int)"
+CHILD_KEY = "left(t.region_code, s.child_length)"
 MONTH_SUBMITTED = "to_char(t.submitted_at at time zone 'Asia/Shanghai', 'YYYY-MM')"
 MONTH_STARTS = "to_char(t.starts_at at time zone 'Asia/Shanghai', 'YYYY-MM')"
 MONTH_DECIDED = "to_char(t.decided_on, 'YYYY-MM')"
@@ -44,127 +48,115 @@ CATEGORY_KEY = "t.category::text"
 KIND_KEY = "t.kind::text"
 EVENT_KIND_KEY = "(select e.kind::text from participation_event e where e.id = t.event_id)"
 
-# name: stats-services — requests submitted in [$4, $5), by key, status and category; `$6`
-# is now, `$7` now − 24 h.
+# name: stats-services — requests submitted in [$6, $7), by asking region, key, status and
+# category; `$8` is now, `$9` now − 24 h.
 SERVICES = f"""
-select {{key}} as key, t.status::text as status, t.category::text as category,
+select s.owner, {{key}} as key, t.status::text as status, t.category::text as category,
     count(*) as n,
-    count(*) filter (where t.status in {OPEN} and t.due_at < $6) as overdue,
+    count(*) filter (where t.status in {OPEN} and t.due_at < $8) as overdue,
     count(*) filter (where t.first_responded_at <= t.submitted_at + interval '24 hours')
         as answered_in_time,
     count(*) filter (where t.first_responded_at <= t.submitted_at + interval '24 hours'
-        or t.submitted_at <= $7) as answer_due,
+        or t.submitted_at <= $9) as answer_due,
     count(*) filter (where t.satisfaction is not null) as rated,
     count(*) filter (where t.satisfaction >= 4) as satisfied,
     extract(epoch from sum(t.resolved_at - t.submitted_at)
         filter (where t.status in {RESOLVED})) / 3600 as resolve_hours
-from service_request t
-where {SUBTREE} and t.status <> 'WITHDRAWN'
-    and ($4::timestamptz is null or t.submitted_at >= $4)
-    and ($5::timestamptz is null or t.submitted_at < $5)
+from {subtrees("service_request")} and t.status <> 'WITHDRAWN'
+    and ($6::timestamptz is null or t.submitted_at >= $6)
+    and ($7::timestamptz is null or t.submitted_at < $7)
+group by 1, 2, 3, 4
+"""
+
+# name: stats-organizations — the stock of organizations, by asking region, key and kind.
+ORGANIZATIONS = f"""
+select s.owner, {{key}} as key, t.kind::text as kind, count(*) as n,
+    sum(t.party_member_count) as party_members
+from {subtrees("organization")}
 group by 1, 2, 3
 """
 
-# name: stats-organizations — the stock of organizations, by key and kind.
-ORGANIZATIONS = f"""
-select {{key}} as key, t.kind::text as kind, count(*) as n,
-    sum(t.party_member_count) as party_members
-from organization t
-where {SUBTREE}
-group by 1, 2
-"""
-
-# name: stats-events — events starting in [$4, $5), by key and kind.
+# name: stats-events — events starting in [$6, $7), by asking region, key and kind.
 EVENTS = f"""
-select {{key}} as key, t.kind::text as kind, count(*) as n,
+select s.owner, {{key}} as key, t.kind::text as kind, count(*) as n,
     sum(t.participant_count) as participants
-from participation_event t
-where {SUBTREE}
-    and ($4::timestamptz is null or t.starts_at >= $4)
-    and ($5::timestamptz is null or t.starts_at < $5)
-group by 1, 2
+from {subtrees("participation_event")}
+    and ($6::timestamptz is null or t.starts_at >= $6)
+    and ($7::timestamptz is null or t.starts_at < $7)
+group by 1, 2, 3
 """
 
 # name: stats-resolutions — adopted by the day decided, implemented by the day implemented.
 RESOLUTIONS = f"""
-select key, sum(adopted)::bigint as adopted, sum(implemented)::bigint as implemented from (
-    select {{decided}} as key, 1 as adopted, 0 as implemented from resolution t
-    where {SUBTREE} and t.status in ('ADOPTED', 'IMPLEMENTED') and t.decided_on is not null
-        and ($4::date is null or t.decided_on >= $4) and ($5::date is null or t.decided_on <= $5)
+select owner, key, sum(adopted)::bigint as adopted, sum(implemented)::bigint as implemented
+from (
+    select s.owner, {{decided}} as key, 1 as adopted, 0 as implemented
+    from {subtrees("resolution")}
+        and t.status in ('ADOPTED', 'IMPLEMENTED') and t.decided_on is not null
+        and ($6::date is null or t.decided_on >= $6) and ($7::date is null or t.decided_on <= $7)
     union all
-    select {{implemented}}, 0, 1 from resolution t
-    where {SUBTREE} and t.implemented_on is not null
-        and ($4::date is null or t.implemented_on >= $4)
-        and ($5::date is null or t.implemented_on <= $5)
-) x group by key
+    select s.owner, {{implemented}}, 0, 1
+    from {subtrees("resolution")} and t.implemented_on is not null
+        and ($6::date is null or t.implemented_on >= $6)
+        and ($7::date is null or t.implemented_on <= $7)
+) x group by owner, key
 """
 
+# A subtree whose figures are asked: its path, the code of the region asking (the owner of
+# the rows), and the length of its children's codes (for keys by child region, else 0).
+Subtree = tuple[Path, str, int]
+Keyed = tuple[str, str]  # (owner, key)
 
-def _args(path: Path, read: tuple[Path, ...], child_length: int) -> list[Any]:
-    return [path, list(read), child_length]
+
+def _args(asked: list[Subtree]) -> list[Any]:
+    return subtree_args(asked)
 
 
 async def services(
-    session: RequestSession,
-    path: Path,
-    read: tuple[Path, ...],
-    period: Period,
-    now: dt.datetime,
-    key: str,
-    child_length: int = 0,
-) -> dict[str, ServiceFigures]:
+    session: RequestSession, asked: list[Subtree], period: Period, now: dt.datetime, key: str
+) -> dict[Keyed, ServiceFigures]:
     start, end = period.bounds()
     rows = await session.fetch(
-        SERVICES.format(key=key),
-        *_args(path, read, child_length),
-        start,
-        end,
-        now,
-        Clock(now).answer_cutoff,
+        SERVICES.format(key=key), *_args(asked), start, end, now, Clock(now).answer_cutoff
     )
-    figures: dict[str, ServiceFigures] = defaultdict(ServiceFigures)
+    figures: dict[Keyed, ServiceFigures] = defaultdict(ServiceFigures)
     for row in rows:
-        figures[row["key"]].add(row)
+        figures[row["owner"], row["key"]].add(row)
     return figures
 
 
 async def organizations(
-    session: RequestSession, path: Path, read: tuple[Path, ...], key: str, child_length: int = 0
-) -> dict[str, OrganizationFigures]:
-    rows = await session.fetch(ORGANIZATIONS.format(key=key), *_args(path, read, child_length))
-    figures: dict[str, OrganizationFigures] = defaultdict(OrganizationFigures)
+    session: RequestSession, asked: list[Subtree], key: str
+) -> dict[Keyed, OrganizationFigures]:
+    rows = await session.fetch(ORGANIZATIONS.format(key=key), *_args(asked))
+    figures: dict[Keyed, OrganizationFigures] = defaultdict(OrganizationFigures)
     for row in rows:
-        figures[row["key"]].add(row)
+        figures[row["owner"], row["key"]].add(row)
     return figures
 
 
 async def participation(
-    session: RequestSession,
-    path: Path,
-    read: tuple[Path, ...],
-    period: Period,
-    keys: tuple[str, str, str],
-    child_length: int = 0,
-) -> dict[str, ParticipationFigures]:
+    session: RequestSession, asked: list[Subtree], period: Period, keys: tuple[str, str, str]
+) -> dict[Keyed, ParticipationFigures]:
     """`keys`: the breakdown key for events, for resolutions decided, for resolutions done."""
     start, end = period.bounds()
     event_key, decided_key, implemented_key = keys
-    base = _args(path, read, child_length)
-    figures: dict[str, ParticipationFigures] = defaultdict(ParticipationFigures)
+    base = _args(asked)
+    figures: dict[Keyed, ParticipationFigures] = defaultdict(ParticipationFigures)
     for row in await session.fetch(EVENTS.format(key=event_key), *base, start, end):
-        figures[row["key"]].add_events(row)
+        figures[row["owner"], row["key"]].add_events(row)
     if decided_key:
         sql = RESOLUTIONS.format(decided=decided_key, implemented=implemented_key)
         for row in await session.fetch(sql, *base, period.start, period.end):
-            figures[row["key"]].add_resolutions(row)
+            figures[row["owner"], row["key"]].add_resolutions(row)
     return figures
 
 
 Sections = tuple[OrganizationFigures | None, ServiceFigures | None, ParticipationFigures | None]
 Found = tuple[
-    dict[str, OrganizationFigures] | None,
-    dict[str, ServiceFigures] | None,
-    dict[str, ParticipationFigures] | None,
+    dict[Keyed, OrganizationFigures] | None,
+    dict[Keyed, ServiceFigures] | None,
+    dict[Keyed, ParticipationFigures] | None,
 ]
 
 
@@ -205,61 +197,96 @@ SPLITS = {
 }  # fmt: skip
 
 
+def _merge(into: dict[Keyed, Any] | None, found: dict[Keyed, Any]) -> dict[Keyed, Any] | None:
+    if into is None:
+        return found
+    into.update(found)
+    return into
+
+
 async def _found(
     session: RequestSession,
-    region: Any,
-    read: tuple[Path, ...],
+    asked: list[Any],
     period: Period,
     now: dt.datetime,
     by: str,
-    children: list[Any],
+    children: Mapping[str, list[Any]],
 ) -> Found:
-    """The figures of `region` split by `by`: from roll-ups when the split's rows (the region,
-    or its children for CHILD) have them, else from base rows."""
-    split, path = SPLITS[by], region["path"]
-    length = CHILD_CODE_LENGTH.get(region["level"], 0) if by == "CHILD" else 0
-    codes = [c["code"] for c in children] if by == "CHILD" else [region["code"]]
-    keyed_path = f"{path}.x" if by == "CHILD" else path
-    if rollups.has_rollups(keyed_path):
-        clock = Clock(now)
-        return (
-            None
-            if split.rollup_organizations is None
-            else await rollups.organizations(session, codes, split.rollup_organizations),
-            None
-            if split.rollup_services is None or split.services is None
-            else await rollups.services(
-                session, codes, path, read, period, clock,
-                (split.rollup_services, split.services), length,
-            ),
-            None
-            if split.rollup_participation is None
-            else await rollups.participation(session, codes, period, split.rollup_participation),
-        )  # fmt: skip
-    return (
-        None
-        if split.organizations is None
-        else await organizations(session, path, read, split.organizations, length),
-        None
-        if split.services is None
-        else await services(session, path, read, period, now, split.services, length),
-        None
-        if split.participation is None
-        else await participation(session, path, read, period, split.participation, length),
-    )
+    """The figures of the regions `asked` split by `by`, keyed by (region code, key): from
+    roll-ups for the regions whose split's rows (the region, or its children for CHILD) have
+    them, from base rows for the others; each section one statement (or two) per kind of
+    rows, whatever the number of regions. `children`: the visible children, by parent code."""
+    split = SPLITS[by]
+    child = by == "CHILD"
+    high = [r for r in asked if rollups.has_rollups(f"{r['path']}.x" if child else r["path"])]
+    low = [r for r in asked if r not in high]
+
+    def subtrees(regions: list[Any]) -> list[Subtree]:
+        return [
+            (r["path"], r["code"], CHILD_CODE_LENGTH.get(r["level"], 0) if child else 0)
+            for r in regions
+        ]
+
+    orgs: dict[Keyed, OrganizationFigures] | None = None
+    found: dict[Keyed, ServiceFigures] | None = None
+    events: dict[Keyed, ParticipationFigures] | None = None
+    if low:
+        base = subtrees(low)
+        if split.organizations is not None:
+            orgs = _merge(orgs, await organizations(session, base, split.organizations))
+        if split.services is not None:
+            found = _merge(found, await services(session, base, period, now, split.services))
+        if split.participation is not None:
+            events = _merge(events, await participation(session, base, period, split.participation))
+    owned = [
+        (c["code"], r["code"]) if child else (r["code"], r["code"])
+        for r in high
+        for c in (children.get(r["code"], []) if child else [r])
+    ]
+    if owned:
+        if split.rollup_organizations is not None:
+            orgs = _merge(
+                orgs, await rollups.organizations(session, owned, split.rollup_organizations)
+            )
+        if split.rollup_services is not None and split.services is not None:
+            keys = (split.rollup_services, split.services)
+            found = _merge(
+                found,
+                await rollups.services(session, owned, subtrees(high), period, Clock(now), keys),
+            )
+        if split.rollup_participation is not None:
+            events = _merge(
+                events,
+                await rollups.participation(session, owned, period, split.rollup_participation),
+            )
+    if split.organizations is not None and orgs is None:
+        orgs = {}
+    if split.services is not None and found is None:
+        found = {}
+    if split.participation is not None and events is None:
+        events = {}
+    return orgs, found, events
 
 
-async def whole(
-    session: RequestSession, region: Any, read: tuple[Path, ...], period: Period, now: dt.datetime
-) -> Sections:
-    """The subtree's figures, every section."""
-    orgs, found, events = await _found(session, region, read, period, now, "", [])
+async def whole_many(
+    session: RequestSession, asked: list[Any], period: Period, now: dt.datetime
+) -> list[Sections]:
+    """The figures of each region's subtree, every section, in the order asked."""
+    orgs, found, events = await _found(session, asked, period, now, "", {})
     assert orgs is not None and found is not None and events is not None
-    return (
-        orgs.get("", OrganizationFigures()),
-        found.get("", ServiceFigures()),
-        events.get("", ParticipationFigures()),
-    )
+    return [
+        (
+            orgs.get((r["code"], ""), OrganizationFigures()),
+            found.get((r["code"], ""), ServiceFigures()),
+            events.get((r["code"], ""), ParticipationFigures()),
+        )
+        for r in asked
+    ]
+
+
+async def whole(session: RequestSession, region: Any, period: Period, now: dt.datetime) -> Sections:
+    """The subtree's figures, every section."""
+    return (await whole_many(session, [region], period, now))[0]
 
 
 @dataclass(frozen=True)
@@ -272,17 +299,19 @@ class Row:
 
 
 def _months(period: Period, found: set[str]) -> list[str]:
-    """Every month of the period; an open end is closed by the months that hold data."""
+    """Every month of the period; an open end is closed by the months that hold data, and an
+    open start yields to the last `MAX_PERIOD_ROWS` months."""
     keys = sorted(k for k in found if k)
     first = period.start or (dt.date.fromisoformat(keys[0] + "-01") if keys else None)
     last = period.end or (dt.date.fromisoformat(keys[-1] + "-01") if keys else None)
     if first is None or last is None or first > last:
         return []
+    skip = max(months_between(first, last) - MAX_PERIOD_ROWS, 0)
     months, year, month = [], first.year, first.month
     while (year, month) <= (last.year, last.month):
         months.append(f"{year:04d}-{month:02d}")
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months
+    return months[skip:]
 
 
 def _labelled(by: str) -> dict[str, str]:
@@ -293,10 +322,26 @@ def _labelled(by: str) -> dict[str, str]:
     }[by]
 
 
+async def breakdown_many(
+    session: RequestSession,
+    asked: list[Any],
+    period: Period,
+    now: dt.datetime,
+    by: str,
+    children: Mapping[str, list[Any]],
+) -> list[list[Row]]:
+    """Rows of each region's figures split by `by`, in the order asked; `children`: the
+    visible child rows, by parent code."""
+    orgs, found, events = await _found(session, asked, period, now, by, children)
+    return [
+        _rows(r["code"], period, by, children.get(r["code"], []), orgs, found, events)
+        for r in asked
+    ]
+
+
 async def breakdown(
     session: RequestSession,
     region: Any,
-    read: tuple[Path, ...],
     period: Period,
     now: dt.datetime,
     by: str,
@@ -305,18 +350,30 @@ async def breakdown(
     """Rows of `region`'s figures split by `by`; `children` are its visible child rows."""
     if by == "CHILD" and not children:
         return []
-    orgs, found, events = await _found(session, region, read, period, now, by, children)
+    found = await breakdown_many(session, [region], period, now, by, {region["code"]: children})
+    return found[0]
 
+
+def _rows(
+    owner: str,
+    period: Period,
+    by: str,
+    children: list[Any],
+    orgs: dict[Keyed, OrganizationFigures] | None,
+    found: dict[Keyed, ServiceFigures] | None,
+    events: dict[Keyed, ParticipationFigures] | None,
+) -> list[Row]:
     def sections(key: str) -> Sections:
         return (
-            None if orgs is None else orgs.get(key, OrganizationFigures()),
-            None if found is None else found.get(key, ServiceFigures()),
-            None if events is None else events.get(key, ParticipationFigures()),
+            None if orgs is None else orgs.get((owner, key), OrganizationFigures()),
+            None if found is None else found.get((owner, key), ServiceFigures()),
+            None if events is None else events.get((owner, key), ParticipationFigures()),
         )
 
     if by == "CHILD":
         return [Row(c["code"], c["name"], sections(c["code"]), region=c) for c in children]
     if by == "MONTH":
+        keys = {k for o, k in (*(found or ()), *(events or ())) if o == owner}
         return [
             Row(
                 key,
@@ -324,6 +381,6 @@ async def breakdown(
                 sections(key),
                 month=dt.date.fromisoformat(key + "-01"),
             )
-            for key in _months(period, set(found or ()) | set(events or ()))
+            for key in _months(period, keys)
         ]
     return [Row(key, label, sections(key)) for key, label in _labelled(by).items()]

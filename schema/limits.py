@@ -2,14 +2,21 @@
 
 Depth (edges and node count as levels), aliases and cost are measured over the operation
 that would run, with every fragment expanded where it is spread, so fragments cannot hide
-aliases or nesting. A connection costs its `first` (50 when omitted) times the product of
-the `first`s of the connections above it.
+aliases or nesting, and with arguments read as they will run: literals, variables, and the
+defaults of variables not given. Every list multiplies what is selected below it (the cost
+table, README "Cost of a query"): a connection by its `first` (`last`; 50 when omitted),
+`nodes` by its ids, `_entities` by its representations, `ancestors` by 6, `history` and
+`resolutions` by 20, a breakdown by its rows; each figures object (`stats`, a breakdown row)
+weighs 10. Text arguments holding a NUL byte are refused here too: PostgreSQL cannot store
+one, and no field has a use for it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
@@ -17,20 +24,24 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
-    IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     TokenKind,
-    VariableNode,
     get_named_type,
+    value_from_ast_untyped,
+    visit,
 )
-from graphql.language import Lexer, Source
+from graphql.language import Lexer, Source, Visitor
 from strawberry.extensions import SchemaExtension
 
-from resolvers.errors import QueryTooComplex
+from resolvers.errors import BadUserInput, HubError, QueryTooComplex
+from resolvers.figures import MAX_PERIOD_ROWS, months_between
 from resolvers.pagination import DEFAULT_FIRST
 
 MAX_DEPTH = 15
@@ -38,12 +49,25 @@ MAX_ALIASES = 50
 MAX_TOKENS = 10_000
 MAX_COST = 50_000
 
+# Sizes of the plain lists; any other list of objects counts as DEFAULT_LIST.
+PLAIN_LISTS = {"ancestors": 6, "history": 20, "resolutions": 20}
+DEFAULT_LIST = 20
+# Lists bounded by an enum, part of the figures they belong to.
+FIGURE_PARTS = frozenset({"KindCount"})
+FIGURES_WEIGHT = 10
+# Rows of a breakdown: CHILD rows by the most children a region of the level has in the
+# national division data (a region reached through a list: 50), other keys by their values.
+CHILD_ROWS = {2: 25, 4: 30, 6: 60, 9: 200, 12: 0}
+UNKNOWN_CHILDREN = 50
+KEY_ROWS = {"SERVICE_CATEGORY": 12, "ORGANIZATION_KIND": 10, "PARTICIPATION_KIND": 7}
+
 
 @dataclass
 class Measure:
     depth: int = 0
     aliases: int = 0
     cost: int = 0
+    refusal: BadUserInput | None = None
 
 
 def count_tokens(query: str, limit: int) -> int:
@@ -57,17 +81,21 @@ def count_tokens(query: str, limit: int) -> int:
     return count
 
 
-def _first(field: FieldNode, variables: Mapping[str, Any]) -> int:
-    for argument in field.arguments or ():
-        if argument.name.value != "first":
-            continue
-        value = argument.value
-        if isinstance(value, IntValueNode):
-            return max(int(value.value), 0)
-        if isinstance(value, VariableNode):
-            given = variables.get(value.name.value)
-            return max(given, 0) if isinstance(given, int) else DEFAULT_FIRST
-    return DEFAULT_FIRST
+def _count(value: Any, default: int) -> int:
+    return max(value, 0) if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _day(value: Any) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _is_list(type_: Any) -> bool:
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    return isinstance(type_, GraphQLList)
 
 
 class _Walker:
@@ -75,12 +103,19 @@ class _Walker:
         self,
         schema: GraphQLSchema,
         fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
+        variables: dict[str, Any],
     ) -> None:
         self.schema = schema
         self.fragments = fragments
         self.variables = variables
         self.measure = Measure()
+        self.refusal: BadUserInput | None = None  # an argument refused on the way
+
+    def argument(self, field: FieldNode, name: str) -> Any:
+        for argument in field.arguments or ():
+            if argument.name.value == name:
+                return value_from_ast_untyped(argument.value, self.variables)
+        return None
 
     def _fields(
         self, selections: SelectionSetNode, parent: Any, seen: frozenset[str]
@@ -100,7 +135,53 @@ class _Walker:
                 target = self.schema.get_type(fragment.type_condition.name.value)
                 yield from self._fields(fragment.selection_set, target, seen | {name})
 
-    def walk(self, selections: SelectionSetNode, parent: Any, depth: int, multiplier: int) -> None:
+    def _breakdown_rows(self, field: FieldNode, code_length: int | None) -> int:
+        by = self.argument(field, "by")
+        if by == "CHILD":
+            if code_length is None:
+                return UNKNOWN_CHILDREN
+            return CHILD_ROWS.get(code_length, UNKNOWN_CHILDREN)
+        if by == "MONTH":
+            start = _day(self.argument(field, "from"))
+            end = _day(self.argument(field, "to"))
+            if start is None or end is None or start > end:
+                return MAX_PERIOD_ROWS
+            return min(months_between(start, end), MAX_PERIOD_ROWS)
+        return KEY_ROWS.get(by, UNKNOWN_CHILDREN) if isinstance(by, str) else UNKNOWN_CHILDREN
+
+    def _size(
+        self, field: FieldNode, type_: Any, owner: str, code_length: int | None
+    ) -> tuple[int, int]:
+        """How many items the field gives per parent, and the weight of each."""
+        name = field.name.value
+        named = get_named_type(type_)
+        if named.name.endswith("Connection"):
+            first = self.argument(field, "first")
+            last = self.argument(field, "last")
+            return _count(first if first is not None else last, DEFAULT_FIRST), 1
+        if name == "stats":
+            return 1, 0 if owner == "BreakdownRow" else FIGURES_WEIGHT
+        if name == "breakdown":
+            return self._breakdown_rows(field, code_length), FIGURES_WEIGHT
+        if not _is_list(type_) or name == "edges" or named.name in FIGURE_PARTS:
+            return 1, 0
+        if name == "nodes":
+            ids = self.argument(field, "ids")
+            return (len(ids) if isinstance(ids, list) else 1), 1
+        if name == "_entities":
+            given = self.argument(field, "representations")
+            self.refusal = self.refusal or representations_refusal(self.schema, given)
+            return (len(given) if isinstance(given, list) else 1), 1
+        return PLAIN_LISTS.get(name, DEFAULT_LIST), 1
+
+    def walk(
+        self,
+        selections: SelectionSetNode,
+        parent: Any,
+        depth: int,
+        multiplier: int,
+        code_length: int | None = None,
+    ) -> None:
         for field, owner in self._fields(selections, parent, frozenset()):
             self.measure.depth = max(self.measure.depth, depth)
             if field.alias is not None:
@@ -108,13 +189,83 @@ class _Walker:
             definition = None
             if isinstance(owner, GraphQLObjectType | GraphQLInterfaceType):
                 definition = owner.fields.get(field.name.value)
-            child_type = get_named_type(definition.type) if definition else None
-            factor = multiplier
-            if child_type is not None and child_type.name.endswith("Connection"):
-                factor = multiplier * _first(field, self.variables)
-                self.measure.cost += factor
+            if definition is None:
+                continue
+            size, weight = self._size(field, definition.type, owner.name, code_length)
+            factor = multiplier * size
+            self.measure.cost += factor * weight
             if field.selection_set is not None:
-                self.walk(field.selection_set, child_type, depth + 1, factor)
+                below = None
+                if field.name.value == "region":
+                    code = self.argument(field, "code")
+                    below = len(code) if isinstance(code, str) and code != "100000" else 0
+                self.walk(
+                    field.selection_set, get_named_type(definition.type), depth + 1, factor, below
+                )
+
+
+@lru_cache(maxsize=4)
+def entity_keys(schema: GraphQLSchema) -> dict[str, frozenset[str]]:
+    """The federation entities by type name, with the key fields each may be found by."""
+    found: dict[str, frozenset[str]] = {}
+    for name, type_ in schema.type_map.items():
+        definition = (getattr(type_, "extensions", None) or {}).get("strawberry-definition")
+        keys = [
+            str(d.fields)
+            for d in getattr(definition, "directives", ()) or ()
+            if type(d).__name__ == "Key"
+        ]
+        if keys:
+            found[name] = frozenset(keys)
+    return found
+
+
+def representations_refusal(schema: GraphQLSchema, given: Any) -> BadUserInput | None:
+    """`_entities` representations must each be an object naming an entity type and one of
+    its keys, as a string."""
+    entities = entity_keys(schema)
+    for item in given if isinstance(given, list) else [given]:
+        keys = entities.get(str(item.get("__typename"))) if isinstance(item, dict) else None
+        fields = set(item) - {"__typename"} if isinstance(item, dict) else set()
+        if (
+            keys is None
+            or len(fields) != 1
+            or not fields <= keys
+            or not all(isinstance(item[f], str) for f in fields)
+        ):
+            return BadUserInput(
+                "Each representation is an object with `__typename` (an entity type) and one "
+                "of its keys, as a string",
+                reason="BAD_REPRESENTATION",
+            )
+    return None
+
+
+def _nul_in(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, Mapping):
+        return any(_nul_in(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_nul_in(v) for v in value)
+    return False
+
+
+class _NulFinder(Visitor):
+    found = False
+
+    def enter_string_value(self, node: StringValueNode, *_: Any) -> None:
+        if "\x00" in node.value:
+            self.found = True
+
+
+def nul_refusal(document: Any, variables: Mapping[str, Any] | None) -> BadUserInput | None:
+    """A NUL byte in any text argument, written in the query or given as a variable."""
+    finder = _NulFinder()
+    visit(document, finder)
+    if finder.found or _nul_in(variables or {}):
+        return BadUserInput("Text must not contain NUL bytes (\\u0000)", reason="NUL_BYTE")
+    return None
 
 
 def measure(
@@ -137,8 +288,15 @@ def measure(
         return None
     operation = chosen[0]
     root = schema.get_root_type(operation.operation)
-    walker = _Walker(schema, fragments, variables or {})
+    values: dict[str, Any] = {
+        d.variable.name.value: value_from_ast_untyped(d.default_value)
+        for d in operation.variable_definitions or ()
+        if d.default_value is not None
+    }
+    values.update(variables or {})
+    walker = _Walker(schema, fragments, values)
     walker.walk(operation.selection_set, root, 1, 1)
+    walker.measure.refusal = walker.refusal
     return walker.measure
 
 
@@ -156,8 +314,11 @@ def refusal(found: Measure) -> QueryTooComplex | None:
         return QueryTooComplex(f"The query uses {found.aliases} aliases; at most {MAX_ALIASES}")
     if found.cost > MAX_COST:
         return QueryTooComplex(
-            f"The query could return about {found.cost} items; at most {MAX_COST}: "
-            "ask for smaller pages (`first`) or fewer nested lists"
+            f"The query costs {found.cost}; at most {MAX_COST}: ask for smaller pages "
+            "(`first`), fewer ids, shorter periods or fewer nested lists",
+            reason="COST",
+            cost=found.cost,
+            limit=MAX_COST,
         )
     return None
 
@@ -174,7 +335,11 @@ class QueryLimits(SchemaExtension):
                 context.operation_name,
                 context.variables,
             )
-            error = refusal(found) if found is not None else None
+            error: HubError | None = refusal(found) if found is not None else None
+            if error is None and found is not None:
+                error = found.refusal
+            if error is None:
+                error = nul_refusal(context.graphql_document, context.variables)
             if error is not None:
                 context.pre_execution_errors = [error]
         yield

@@ -9,10 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from resolvers import listing, organizations, participation, regions, services
-from resolvers import stats as figures
 from resolvers.context import Context
-from resolvers.errors import BadUserInput
+from resolvers.figures import Clock, checked_period
 from resolvers.ids import global_id
+from resolvers.loaders.figures import RegionBreakdownLoader, RegionStatsLoader
 from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
 from resolvers.loaders.regions import (
     RegionByCodeLoader,
@@ -37,7 +37,6 @@ ServiceRequestFilterT = Annotated["ServiceRequestFilter", strawberry.lazy("schem
 EventT = Annotated["ParticipationEvent", strawberry.lazy("schema.participation")]
 EventFilterT = Annotated["ParticipationEventFilter", strawberry.lazy("schema.participation")]
 
-MAX_CHILDREN = 100_000
 Day = Annotated[
     dt.date | None,
     strawberry.argument(name="from", description="First day (China Standard Time), inclusive."),
@@ -96,8 +95,8 @@ class Region(Node):
             return None
         return await load_region(info.context, self.parent_code)
 
-    def _figures_key(self) -> dict[str, str]:
-        return {"code": self.code, "path": self.path, "level": self.level.value}
+    def _asked(self) -> tuple[str, str, str]:
+        return (self.code, self.path, self.level.value)
 
     @strawberry.field(description="Every region above this one, the nation first.")
     async def ancestors(self, info: Info[Context, None]) -> list[Region]:
@@ -215,10 +214,8 @@ class Region(Node):
         self, info: Info[Context, None], from_: Day = None, to: dt.date | None = None
     ) -> RegionStats | None:
         ctx = info.context
-        period = _period(from_, to)
-        sections = await figures.whole(
-            ctx.session, self._figures_key(), ctx.caller.read, period, ctx.now
-        )
+        period = checked_period(from_, to, Clock(ctx.now).today)
+        sections = await ctx.loader(RegionStatsLoader, period).load(self._asked())
         return RegionStats.of(*sections)
 
     @strawberry.field(
@@ -233,19 +230,8 @@ class Region(Node):
         to: dt.date | None = None,
     ) -> list[BreakdownRow] | None:
         ctx = info.context
-        period = _period(from_, to)
-        children = []
-        if by is Breakdown.CHILD:
-            children = await regions.children(ctx.session, [self.code], MAX_CHILDREN, None)
-        rows = await figures.breakdown(
-            ctx.session,
-            self._figures_key(),
-            ctx.caller.read,
-            period,
-            ctx.now,
-            by.value,
-            children,
-        )
+        period = checked_period(from_, to, Clock(ctx.now).today, by.value)
+        rows = await ctx.loader(RegionBreakdownLoader, period, by.value).load(self._asked())
         return [
             BreakdownRow(
                 key=r.key,
@@ -278,12 +264,6 @@ class Region(Node):
 
         page: Page = listing.page_of(spec, ctx.cursors, args, rows, count)
         return connection(page, convert)
-
-
-def _period(start: dt.date | None, end: dt.date | None) -> figures.Period:
-    if start is not None and end is not None and start > end:
-        raise BadUserInput("`from` must not be after `to`")
-    return figures.Period(start, end)
 
 
 async def load_region(ctx: Context, code: str) -> Region | None:

@@ -1,0 +1,50 @@
+"""Figure loaders: `stats` and `breakdown` of every region of a list, read together, so a
+list's figures cost a few statements per figure kind whatever the number of regions."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from resolvers import regions, stats
+from resolvers.loaders.base import ContextLoader
+
+MAX_CHILDREN = 100_000
+# A region whose figures are asked: its code, path and level.
+Asked = tuple[str, str, str]
+
+
+def _region(key: Asked) -> dict[str, str]:
+    code, path, level = key
+    return {"code": code, "path": path, "level": level}
+
+
+class RegionStatsLoader(ContextLoader[Asked, stats.Sections]):
+    """The figures of each region's subtree; args: (period,).
+
+    >>> sections = await ctx.loader(RegionStatsLoader, period).load((code, path, level))
+    """
+
+    async def load_batch(self, keys: list[Asked]) -> list[stats.Sections]:
+        (period,) = self.args
+        c = self.ctx
+        return await stats.whole_many(c.session, [_region(k) for k in keys], period, c.now)
+
+
+class RegionBreakdownLoader(ContextLoader[Asked, list[stats.Row]]):
+    """Breakdown rows of each region; args: (period, by). Children for CHILD rows are read
+    for all the regions in one statement."""
+
+    async def load_batch(self, keys: list[Asked]) -> list[list[stats.Row]]:
+        period, by = self.args
+        c = self.ctx
+        children: dict[str, list[Any]] = defaultdict(list)
+        if by == "CHILD":
+            codes = [k[0] for k in keys]
+            rows = await regions.children(c.session, codes, MAX_CHILDREN, None)
+            for row in rows:
+                children[row["parent_code"]].append(row)
+        asked = [_region(k) for k in keys if by != "CHILD" or children.get(k[0])]
+        found = await stats.breakdown_many(c.session, asked, period, c.now, by, children)
+        rows_of = {a["code"]: rows for a, rows in zip(asked, found, strict=True)}
+        return [rows_of.get(k[0], []) for k in keys]
