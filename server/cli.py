@@ -26,8 +26,16 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _token(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.scope import READING_ROLES
     from server.auth import issue
 
+    if not READING_ROLES & set(args.role):
+        print(
+            "token: a token needs a role that reads records (viewer, editor or auditor); "
+            "pii alone reads nothing",
+            file=sys.stderr,
+        )
+        return 1
     print(issue(settings, args.sub, args.jurisdiction, args.role, ttl=args.ttl, client=args.client))
     return 0
 

@@ -68,6 +68,13 @@ async def test_token_refuses_an_unknown_role() -> None:
     assert code == 2 and "root" in err
 
 
+async def test_token_refuses_a_grant_that_reads_nothing() -> None:
+    code, out, err = await grassroots(
+        "token", "--sub", "x", "--jurisdiction", "341126", "--role", "pii"
+    )
+    assert (code, out) == (1, "") and "pii alone reads nothing" in err
+
+
 async def test_db_status_reports_migrations_and_rows(database: Database) -> None:
     code, out, _ = await grassroots("db", "status", database=database)
     status = json.loads(out)
