@@ -296,15 +296,17 @@ def _prepared(items: list[Any], services: Services) -> list[tuple[Operation | Hu
     return prepared
 
 
-def _ask(prepared: list[tuple[Operation | HubError, bool]], gateway: bool) -> Ask:
-    """What admission weighs: may an allow-listed client or a gateway alone run all this?"""
+def _ask(prepared: list[tuple[Operation | HubError, bool]], gateway: bool, alone: bool) -> Ask:
+    """What admission weighs: may an allow-listed client or a gateway alone run all this?
+    Documents are parsed again only for a gateway's requests (`alone`: without a bearer), so
+    an ordinary caller's request pays for no second parse."""
     queries = [op[0] for op, _ in prepared if not isinstance(op, HubError)]
     runnable = len(queries) == len(prepared)
     reports_only = runnable and all(
         is_report or (gateway and gateway_fetch(op[0]))  # type: ignore[index]
         for op, is_report in prepared
     )
-    service_only = runnable and all(_service_only(q) for q in queries)
+    service_only = alone and runnable and all(_service_only(q) for q in queries)
     return Ask(reports_only=reports_only, service_only=service_only, cost=len(prepared))
 
 
@@ -339,7 +341,11 @@ async def graphql_endpoint(request: Request) -> Response:
     gateway = gateway_credential(credentials.gateway, settings) is True
     prepared = _prepared(items, services)
     try:
-        caller = await admit(services, credentials, _ask(prepared, gateway))
+        caller = await admit(
+            services,
+            credentials,
+            _ask(prepared, gateway, gateway and credentials.authorization is None),
+        )
     except Refused as refused_at_door:
         return refused_response(seen, refused_at_door)
     seen.subject = caller.subject
