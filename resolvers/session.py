@@ -140,9 +140,18 @@ class RequestSession:
         try:
             with database_reachable(conn):
                 yield
+        except asyncpg.QueryCanceledError as error:
+            # statement_timeout (the request itself never cancels a statement): its answer
+            # waited on an event loop too busy to read it, or PostgreSQL on the hub's load.
+            self._busy = True
+            raise HubBusy() from error
         except ServiceUnavailable as error:
             if self._busy or (self._idle_limit is not None and idle >= self._idle_limit):
                 self._busy = True  # what fails on this lost connection later fails so too
+                raise HubBusy() from error
+            raise
+        except asyncpg.InFailedSQLTransactionError as error:
+            if self._busy:  # the transaction a timeout aborted
                 raise HubBusy() from error
             raise
         finally:

@@ -60,3 +60,16 @@ async def test_a_connection_lost_without_idling_is_the_database_out_of_reach(
 def test_time_settings_are_read_in_their_units() -> None:
     assert seconds("10s") == 10 and seconds("200ms") == 0.2 and seconds("1min") == 60
     assert seconds("0") is None and seconds("5000") == 5
+
+
+async def test_a_statement_timeout_is_hub_busy_and_so_is_what_follows_it(
+    pool: asyncpg.Pool,
+) -> None:
+    session = RequestSession(pool, CALLER)
+    await session.execute("set local statement_timeout = 50")
+    with pytest.raises(HubBusy) as raised:
+        await session.fetch("select pg_sleep(1)")
+    with pytest.raises(HubBusy):  # the transaction the timeout aborted
+        await session.fetch("select 1")
+    await session.close(commit=True)
+    assert raised.value.extensions == {"code": "SERVICE_UNAVAILABLE", "reason": "HUB_BUSY"}
