@@ -101,7 +101,7 @@ HOSTILE: dict[str, tuple[str, dict[str, Any]]] = {
         "query ($f: Int = 500) { "
         + " ".join(
             f"a{i}: regions(first: $f) {{ edges {{ node {{ "
-            "serviceRequests(first: $f) { edges { node { id title } } } } } } }"
+            "serviceRequests(first: $f) { edges { node { id title } } } } } }"
             for i in range(5)
         )
         + " }",
@@ -127,10 +127,7 @@ def _stats(latencies: list[float]) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {
         "samples": len(ordered),
-        **{
-            f"p{q}_ms": round(_percentile(ordered, q / 100) * 1000, 1)
-            for q in (50, 95, 99)
-        },
+        **{f"p{q}_ms": round(_percentile(ordered, q / 100) * 1000, 1) for q in (50, 95, 99)},
         "max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
     }
 
@@ -231,7 +228,9 @@ async def hostile(url: str, token: str) -> dict[str, Any]:
             best = float("inf")
             for _ in range(5):
                 started = time.perf_counter()
-                response = await http.post("/graphql", json={"query": query, "variables": variables})
+                response = await http.post(
+                    "/graphql", json={"query": query, "variables": variables}
+                )
                 best = min(best, time.perf_counter() - started)
             error = (response.json().get("errors") or [{}])[0].get("extensions", {})
             found[name] = {
