@@ -36,7 +36,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from http_bench import (  # noqa: E402
+from http_bench import (
     ROOT,
     CpuSampler,
     RawConnection,
