@@ -11,9 +11,13 @@ import asyncio
 import contextlib
 import csv
 import io
+import multiprocessing
+import pickle
 import tempfile
 from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 import anyio
 import xlsxwriter
@@ -25,6 +29,8 @@ SHEET_ROWS = 1_048_576
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FILE_CHUNK = 256 * 1024
 BOM = "\ufeff"
+# Workbooks built at once per hub process; more wait their turn.
+XLSX_BUILDERS = 1
 
 Chunks = AsyncGenerator[list[list[Cell]], None]
 
@@ -56,8 +62,11 @@ class Workbook:
     """An XLSX file on disk in XlsxWriter's constant-memory mode: rows go to the sheet's file
     as they come, in order, and a new sheet starts when one is full."""
 
-    def __init__(self, folder: Path, header: Sequence[str], title: str) -> None:
+    def __init__(
+        self, folder: Path, header: Sequence[str], title: str, sheet_rows: int = SHEET_ROWS
+    ) -> None:
         self.path = folder / "export.xlsx"
+        self._sheet_rows = sheet_rows
         self._book = xlsxwriter.Workbook(
             str(self.path),
             {
@@ -89,7 +98,7 @@ class Workbook:
 
     def write(self, rows: Sequence[Sequence[Cell]]) -> None:
         for cells in rows:
-            if self._row >= SHEET_ROWS:
+            if self._row >= self._sheet_rows:
                 self._sheet = self._new_sheet()
             sheet, row = self._sheet, self._row
             for column, value in enumerate(cells):
@@ -107,17 +116,56 @@ class Workbook:
         self._book.close()
 
 
+ROWS_FILE = "rows.pickle"
+
+
+def build_workbook(folder: str, header: list[str], title: str, sheet_rows: int) -> str:
+    """In a builder process: the workbook of the chunks pickled in `folder`; its path."""
+    book = Workbook(Path(folder), header, title, sheet_rows)
+    with (Path(folder) / ROWS_FILE).open("rb") as rows:
+        while True:
+            try:
+                chunk = pickle.load(rows)
+            except EOFError:
+                break
+            book.write(chunk)
+    book.close()
+    return str(book.path)
+
+
+_builders: ProcessPoolExecutor | None = None
+
+
+def builders() -> ProcessPoolExecutor:
+    """The process that builds workbooks, started on first use. XlsxWriter is pure Python:
+    in a thread of the hub it holds the GIL, and the event loop waits for it after every
+    system call (measured: a whole-county XLSX export left the loop a fifth of the CPU)."""
+    global _builders
+    if _builders is None:
+        context = multiprocessing.get_context("forkserver")
+        _builders = ProcessPoolExecutor(max_workers=XLSX_BUILDERS, mp_context=context)
+    return _builders
+
+
+def _pickle_to(file: BinaryIO, chunk: list[list[Cell]]) -> None:
+    pickle.dump(chunk, file, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 async def xlsx_stream(
     header: Sequence[str], chunks: Chunks, title: str
 ) -> AsyncGenerator[bytes, None]:
-    """The workbook is written to a temporary folder first (an XLSX file is a zip whose
-    directory comes last), then streamed out; the folder goes when the stream ends."""
+    """The rows are pickled to a temporary folder as they come, a builder process writes the
+    workbook there (an XLSX file is a zip whose directory comes last, so the first byte waits
+    for the last row anyway), then it is streamed out; the folder goes when the stream ends."""
     async with contextlib.aclosing(chunks):
         with tempfile.TemporaryDirectory(prefix="hub-export-") as folder:
-            book = await asyncio.to_thread(Workbook, Path(folder), header, title)
-            async for chunk in chunks:
-                await asyncio.to_thread(book.write, chunk)
-            await asyncio.to_thread(book.close)
-            async with await anyio.open_file(book.path, "rb") as file:
+            with (Path(folder) / ROWS_FILE).open("wb") as rows:
+                async for chunk in chunks:
+                    await asyncio.to_thread(_pickle_to, rows, chunk)
+            loop = asyncio.get_running_loop()
+            path = await loop.run_in_executor(
+                builders(), build_workbook, folder, list(header), title, SHEET_ROWS
+            )
+            async with await anyio.open_file(path, "rb") as file:
                 while data := await file.read(FILE_CHUNK):
                     yield data
