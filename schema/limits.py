@@ -13,8 +13,10 @@ one, and no field has a use for it.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterator, Mapping
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -48,6 +50,9 @@ MAX_DEPTH = 15
 MAX_ALIASES = 50
 MAX_TOKENS = 10_000
 MAX_COST = 50_000
+# Operations costing this much or more execute HEAVY_AT_ONCE at a time per hub process.
+HEAVY_COST = 10_000
+HEAVY_AT_ONCE = 1
 
 # Sizes of the plain lists; any other list of objects counts as DEFAULT_LIST.
 PLAIN_LISTS = {"ancestors": 6, "history": 20, "resolutions": 20}
@@ -323,8 +328,34 @@ def refusal(found: Measure) -> QueryTooComplex | None:
     return None
 
 
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]
+_gates = weakref.WeakKeyDictionary()
+
+
+def heavy_gate() -> asyncio.Semaphore:
+    """The running event loop's gate for heavy operations (one hub process, one loop)."""
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(HEAVY_AT_ONCE)
+    return gate
+
+
 class QueryLimits(SchemaExtension):
-    """Refuses over-deep, alias-heavy and over-costly operations before they run."""
+    """Refuses over-deep, alias-heavy and over-costly operations before they run, and lets
+    heavy ones (cost from HEAVY_COST) execute HEAVY_AT_ONCE at a time per process: the event
+    loop serves every ready callback in turn, so each heavy operation running beside a small
+    request lengthens its wait. A heavy operation waits its turn before its first statement,
+    so no connection or transaction is held meanwhile."""
+
+    cost = 0
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        if self.cost < HEAVY_COST:
+            yield
+            return
+        async with heavy_gate():
+            yield
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
@@ -335,6 +366,7 @@ class QueryLimits(SchemaExtension):
                 context.operation_name,
                 context.variables,
             )
+            self.cost = found.cost if found is not None else 0
             error: HubError | None = refusal(found) if found is not None else None
             if error is None and found is not None:
                 error = found.refusal
