@@ -16,6 +16,7 @@ import pickle
 import tempfile
 from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import BinaryIO
 
@@ -139,12 +140,20 @@ _builders: ProcessPoolExecutor | None = None
 def builders() -> ProcessPoolExecutor:
     """The process that builds workbooks, started on first use. XlsxWriter is pure Python:
     in a thread of the hub it holds the GIL, and the event loop waits for it after every
-    system call (measured: a whole-county XLSX export left the loop a fifth of the CPU)."""
+    system call (py-spy, during a whole-county XLSX export: 78 % of the hub's samples in
+    that thread). A builder that died is replaced on the next export."""
     global _builders
     if _builders is None:
         context = multiprocessing.get_context("forkserver")
         _builders = ProcessPoolExecutor(max_workers=XLSX_BUILDERS, mp_context=context)
     return _builders
+
+
+def _forget(pool: ProcessPoolExecutor) -> None:
+    global _builders
+    if _builders is pool:
+        _builders = None
+    pool.shutdown(wait=False)
 
 
 def _pickle_to(file: BinaryIO, chunk: list[list[Cell]]) -> None:
@@ -163,9 +172,14 @@ async def xlsx_stream(
                 async for chunk in chunks:
                     await asyncio.to_thread(_pickle_to, rows, chunk)
             loop = asyncio.get_running_loop()
-            path = await loop.run_in_executor(
-                builders(), build_workbook, folder, list(header), title, SHEET_ROWS
-            )
+            pool = builders()
+            try:
+                path = await loop.run_in_executor(
+                    pool, build_workbook, folder, list(header), title, SHEET_ROWS
+                )
+            except BrokenProcessPool:
+                _forget(pool)
+                raise
             async with await anyio.open_file(path, "rb") as file:
                 while data := await file.read(FILE_CHUNK):
                     yield data
