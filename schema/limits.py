@@ -43,7 +43,7 @@ from graphql.language import Lexer, Source, Visitor
 from strawberry.extensions import SchemaExtension
 
 from resolvers.errors import BadUserInput, HubError, QueryTooComplex
-from resolvers.figures import MAX_PERIOD_ROWS, months_between
+from resolvers.figures import MAX_PERIOD_ROWS, Clock, checked_period, months_between
 from resolvers.pagination import DEFAULT_FIRST
 
 MAX_DEPTH = 15
@@ -115,6 +115,7 @@ class _Walker:
         self.variables = variables
         self.measure = Measure()
         self.refusal: BadUserInput | None = None  # an argument refused on the way
+        self.today: dt.date | None = None  # periods are checked when the day is known
 
     def argument(self, field: FieldNode, name: str) -> Any:
         for argument in field.arguments or ():
@@ -179,6 +180,22 @@ class _Walker:
             return (len(given) if isinstance(given, list) else 1), 1
         return PLAIN_LISTS.get(name, DEFAULT_LIST), 1
 
+    def _check_period(self, field: FieldNode) -> None:
+        """A period beyond the limits (DESIGN.md §8) is refused here, before any SQL — even
+        the region's own lookup."""
+        if self.today is None or self.refusal is not None:
+            return
+        by = self.argument(field, "by") if field.name.value == "breakdown" else None
+        try:
+            checked_period(
+                _day(self.argument(field, "from")),
+                _day(self.argument(field, "to")),
+                self.today,
+                by if isinstance(by, str) else None,
+            )
+        except BadUserInput as refused:
+            self.refusal = refused
+
     def walk(
         self,
         selections: SelectionSetNode,
@@ -197,6 +214,8 @@ class _Walker:
             if definition is None:
                 continue
             size, weight = self._size(field, definition.type, owner.name, code_length)
+            if owner.name == "Region" and field.name.value in ("stats", "breakdown"):
+                self._check_period(field)
             factor = multiplier * size
             self.measure.cost += factor * weight
             if field.selection_set is not None:
@@ -278,8 +297,10 @@ def measure(
     document: Any,
     operation_name: str | None,
     variables: Mapping[str, Any] | None,
+    today: dt.date | None = None,
 ) -> Measure | None:
-    """The measure of the operation that would run; None when there is no such operation."""
+    """The measure of the operation that would run; None when there is no such operation.
+    With `today`, a figures period beyond the limits is its `refusal`."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
@@ -300,6 +321,7 @@ def measure(
     }
     values.update(variables or {})
     walker = _Walker(schema, fragments, values)
+    walker.today = today
     walker.walk(operation.selection_set, root, 1, 1)
     walker.measure.refusal = walker.refusal
     return walker.measure
@@ -341,6 +363,11 @@ def heavy_gate() -> asyncio.Semaphore:
     return gate
 
 
+def _today(context: Any) -> dt.date | None:
+    now = getattr(context, "now", None)
+    return Clock(now).today if isinstance(now, dt.datetime) else None
+
+
 class QueryLimits(SchemaExtension):
     """Refuses over-deep, alias-heavy and over-costly operations before they run, and lets
     heavy ones (cost from HEAVY_COST) execute HEAVY_AT_ONCE at a time per process: the event
@@ -365,6 +392,7 @@ class QueryLimits(SchemaExtension):
                 context.graphql_document,
                 context.operation_name,
                 context.variables,
+                _today(context.context),
             )
             self.cost = found.cost if found is not None else 0
             error: HubError | None = refusal(found) if found is not None else None
