@@ -77,6 +77,7 @@ from schema.limits import too_many_tokens
 from server.admission import Ask, Credentials, Refused, admit
 from server.auth import GATEWAY_HEADER
 from server.graphql import format_error
+from server.ratelimit import share
 from server.services import Services
 
 log = logging.getLogger("grassroots.websocket")
@@ -399,7 +400,9 @@ class LiveEndpoint(GraphQL[Connection, None]):
         self.services = services
         self.feed = feed
         self.handlers: set[LiveHandler] = set()
-        self.sockets = SubjectSockets(services.settings.ws_max_sockets_per_subject)
+        # With N workers each holds its part of the cap (÷ N, at least 1).
+        settings = services.settings
+        self.sockets = SubjectSockets(share(settings.ws_max_sockets_per_subject, settings.workers))
 
     async def get_context(self, request: Any, response: Any) -> Connection:
         address = request.client.host if request.client else "unknown"
