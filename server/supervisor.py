@@ -187,6 +187,11 @@ def serve_workers(settings: Settings, *, demo: bool, host: str | None, port: int
         "server.app:create_app", host=host or settings.host, port=port or settings.port
     )
     sock = config.bind_socket()
+    if not log.handlers:  # the supervisor's own lines, beside uvicorn's on standard error
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s:     supervisor: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
     try:
         return asyncio.run(Supervisor(settings, demo=demo, sock=sock).run())
     finally:
