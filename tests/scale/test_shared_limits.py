@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
 from db.setup import Database
 from server.auth import issue
@@ -35,6 +40,8 @@ __all__ = ["redis"]  # the fixture
 
 QUERY = '{ region(code: "341126") { name } }'
 COUNTY_BUDGET = 6  # a minute, shared by both hubs
+SOCKET_CAP = 2  # open sockets per subject, shared by both hubs
+SUBPROTOCOL = Subprotocol("graphql-transport-ws")
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +54,7 @@ async def pair(
         database,
         HUB_RATE_LIMIT_STORAGE=redis.url,
         HUB_RATE_LIMIT_COUNTY=str(COUNTY_BUDGET),
+        HUB_WS_MAX_SOCKETS_PER_SUBJECT=str(SOCKET_CAP),
     )
     async with contextlib.AsyncExitStack() as stack:
         hubs = await asyncio.gather(
@@ -81,6 +89,35 @@ async def test_a_flood_over_two_hubs_is_refused_at_the_budget_not_twice_it(
     assert {429} <= {r.status_code for r in responses[1::2]}
     answer = await readyz(pair[0])
     assert answer is not None and answer[1]["checks"]["rateLimitStorage"] == "ok"
+
+
+async def opened(hub: HubProcess, token: str) -> tuple[ClientConnection, dict[str, Any]]:
+    """A socket after `connection_init`, and the first answer (an ack, or a close)."""
+    socket_ = await connect(hub.url.replace("http", "ws") + "/graphql", subprotocols=[SUBPROTOCOL])
+    await socket_.send(json.dumps({"type": "connection_init", "payload": {"token": token}}))
+    try:
+        return socket_, json.loads(await asyncio.wait_for(socket_.recv(), timeout=10))
+    except ConnectionClosed as closed:
+        assert closed.rcvd is not None
+        return socket_, {"closed": closed.rcvd.code, "reason": closed.rcvd.reason}
+
+
+async def test_the_socket_cap_is_one_for_both_hubs(
+    pair: tuple[HubProcess, HubProcess], settings: Settings
+) -> None:
+    token = bearer(settings, "sockets")
+    first, ack_a = await opened(pair[0], token)
+    second, ack_b = await opened(pair[1], token)
+    assert ack_a["type"] == ack_b["type"] == "connection_ack"
+    third, refused = await opened(pair[0], token)
+    assert refused["closed"] == 4430, refused
+    assert refused["reason"].startswith(f"Too many sockets: at most {SOCKET_CAP} open")
+    await first.close()
+    await asyncio.sleep(0.3)  # the hub notices the close and releases the claim
+    fourth, again = await opened(pair[1], token)
+    assert again["type"] == "connection_ack"
+    for socket_ in (second, third, fourth):
+        await socket_.close()
 
 
 async def storage_errors(hub: HubProcess) -> float:
