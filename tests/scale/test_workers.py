@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import signal
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ import pytest
 
 from db.setup import Database
 from server.auth import issue
-from server.settings import Settings
+from server.settings import Settings, SettingsError, load_settings
 from server.startup import StartupRefused, check_connections
 from tests.scale.processes import (
     HubProcess,
@@ -115,3 +116,17 @@ async def test_sigterm_drains_every_worker_then_the_supervisor_exits_0(
     assert workers.output().count("Finished server process") == 2
     with pytest.raises(OSError):
         await asyncio.open_connection("127.0.0.1", workers.port)
+
+
+def test_workers_and_the_limit_storage_are_checked_when_a_command_starts() -> None:
+    base = {"HUB_JWT_SECRET": "x" * 32, "HUB_DATA_DIR": "/nonexistent-hub-data"}
+    assert load_settings(base).workers == 1
+    assert load_settings(base | {"HUB_WORKERS": "auto"}).workers == len(os.sched_getaffinity(0))
+    assert load_settings(base | {"HUB_WORKERS": "3"}).workers == 3
+    for bad in ("0", "two", "-1", "1000"):
+        with pytest.raises(SettingsError, match="HUB_WORKERS must be a whole number"):
+            load_settings(base | {"HUB_WORKERS": bad})
+    url = "redis://127.0.0.1:6379/0"
+    assert load_settings(base | {"HUB_RATE_LIMIT_STORAGE": url}).rate_limit_storage == url
+    with pytest.raises(SettingsError, match="HUB_RATE_LIMIT_STORAGE must be a redis://"):
+        load_settings(base | {"HUB_RATE_LIMIT_STORAGE": "http://127.0.0.1:6379"})
