@@ -10,11 +10,13 @@ stops them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -94,6 +96,42 @@ async def test_start_up_refuses_more_connections_than_the_server_has(database: D
     assert failure.startswith("2 workers × (HUB_POOL_MAX_SIZE 500 + 3) = 1006 connections")
     assert re.search(r"max_connections \d+ − \d+ reserved − 10 kept", failure), failure
     await check_connections(database.owner_dsn, workers=2, pool_max=10)  # the default fits
+
+
+def worker_pids(supervisor: int) -> set[int]:
+    """The supervisor's spawned workers (not multiprocessing's resource tracker), from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            command = (stat.parent / "cmdline").read_bytes()
+            if parent == supervisor and b"spawn_main" in command:
+                found.add(int(stat.parent.name))
+    return found
+
+
+async def test_a_worker_that_dies_is_replaced(workers: HubProcess) -> None:
+    before = worker_pids(workers.process.pid)
+    assert len(before) == 2
+    victim = max(before)
+    os.kill(victim, signal.SIGKILL)
+    for _ in range(100):  # the supervisor notices within 0.2 s and spawns another
+        await asyncio.sleep(0.1)
+        after = worker_pids(workers.process.pid)
+        if len(after - before) == 1:
+            break
+    assert victim not in after and len(after) == 2
+    # The newcomer's flag is down until it has connected: /readyz waits for it.
+    async with httpx.AsyncClient() as client:
+        response = await client.get(workers.url + "/readyz")
+        assert response.json()["checks"]["workers"] == "1/2 ready", response.json()
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            response = await client.get(workers.url + "/readyz")
+            if response.status_code == 200:
+                break
+    assert response.json()["checks"]["workers"] == "2/2 ready", response.json()
+    assert "exited (-9); starting another" in workers.output()
 
 
 async def test_sigterm_drains_every_worker_then_the_supervisor_exits_0(
