@@ -1,7 +1,7 @@
 """Latency, throughput, memory and start-up time of the hub over HTTP, on the demo data.
 
     .venv/bin/python benchmarks/http_bench.py [--duration S] [--concurrency N] [--fresh]
-        [--no-observability] [--no-rate-limit]
+        [--no-observability] [--no-rate-limit] [--workers 1,2]
 
 Starts `grassroots serve --demo` as a subprocess on a free port with its data folder in
 ./data/bench (kept between runs; `--fresh` wipes it first, so the start includes initdb,
@@ -22,6 +22,10 @@ them for the CPU; the JSON records how many cores each side (and everything else
 default it is a minimal keep-alive HTTP/1.1 client on asyncio streams (~40 us of CPU per
 request); `--client httpx` uses one httpx.AsyncClient instead, which costs over 1 ms of CPU
 per request here and caps a 2-core machine at a few hundred requests per second.
+
+`--workers 1,2` instead starts the hub once per worker count (`serve --workers N`) and prints,
+for each, Q1 and Q3 throughput with `--concurrency` clients and the resident memory of the
+supervisor and its workers together.
 """
 
 from __future__ import annotations
@@ -203,13 +207,21 @@ class Hub:
         }
 
 
-def start_hub(data_dir: Path, port: int, demo: bool = True) -> Hub:
+def start_hub(data_dir: Path, port: int, demo: bool = True, workers: int = 1) -> Hub:
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-hub.log"
     log = log_path.open("wb")
     started = time.monotonic()
     process = subprocess.Popen(
-        [_grassroots(), "serve", *(["--demo"] if demo else []), "--port", str(port)],
+        [
+            _grassroots(),
+            "serve",
+            *(["--demo"] if demo else []),
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
         env=_hub_env(data_dir),
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
@@ -425,6 +437,13 @@ def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
         return []
 
 
+def _hub_processes(hub: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [hub, *hub.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return [hub]
+
+
 def _machine_busy_seconds() -> float:
     times = psutil.cpu_times()
     return float(sum(times) - times.idle - getattr(times, "iowait", 0.0))
@@ -442,7 +461,8 @@ class CpuSampler(threading.Thread):
 
     def _sample(self) -> tuple[float, float, float, float]:
         pg = _cpu_seconds(_postgres_processes(self.data_dir))
-        return time.perf_counter(), _cpu_seconds([self.hub]), pg, _machine_busy_seconds()
+        hub = _hub_processes(self.hub)  # with --workers N: the supervisor and its workers
+        return time.perf_counter(), _cpu_seconds(hub), pg, _machine_busy_seconds()
 
     def run(self) -> None:
         time.sleep(max(0.0, self.start_at - time.time()))
@@ -666,6 +686,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="serve without rate limits (HUB_RATE_LIMIT=false)",
     )
+    parser.add_argument(
+        "--workers",
+        metavar="N,M",
+        help="compare worker counts (`serve --workers N`): Q1 and Q3 throughput and memory each",
+    )
     args = parser.parse_args(argv)
     data_dir: Path = args.data_dir.resolve()
     if args.no_observability:
@@ -677,6 +702,9 @@ def main(argv: list[str] | None = None) -> int:
         _stop_leftover_server(data_dir)
         shutil.rmtree(data_dir)
     empty = not data_dir.exists() or not any(data_dir.iterdir())
+
+    if args.workers:
+        return compare_workers(args, data_dir, [int(n) for n in args.workers.split(",")])
 
     report: dict[str, Any] = {"benchmark": "http_bench", "machine": machine()}
     report["machine"]["busy_cores_before_start"] = wait_quiet(args.wait_quiet)
@@ -769,6 +797,54 @@ def main(argv: list[str] | None = None) -> int:
             f"other processes used up to {other} CPU cores during a phase: the machine was not "
             "quiet, so the figures understate the hub"
         )
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+    return 0
+
+
+def workers_memory(hub: Hub) -> float:
+    """Resident memory of the supervisor and its workers, in MiB (PostgreSQL aside)."""
+    total = 0
+    for proc in _hub_processes(psutil.Process(hub.process.pid)):
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += proc.memory_info().rss
+    return round(total / 1024 / 1024, 1)
+
+
+def compare_workers(args: argparse.Namespace, data_dir: Path, counts: list[int]) -> int:
+    """`--workers 1,2`: one hub per worker count, Q1 and Q3 with `--concurrency` clients."""
+    report: dict[str, Any] = {"benchmark": "http_bench --workers", "machine": machine()}
+    report["machine"]["busy_cores_before_start"] = wait_quiet(args.wait_quiet)
+    report["config"] = {"duration_s": args.duration, "concurrency": args.concurrency}
+    runs: dict[str, Any] = {}
+    for count in counts:
+        hub = start_hub(data_dir, _free_port(), workers=count)
+        try:
+            hub.wait_ready()
+            token = issue_token(data_dir, args.jurisdiction)
+            run: dict[str, Any] = {}
+            for name in ("Q1", "Q3"):
+                probe(hub, token, name)
+                clients = args.concurrency
+                measure(hub, data_dir, token, name, clients, args.warmup, 1, args.client)
+                run[name] = measure(
+                    hub, data_dir, token, name, clients, args.duration, 1, args.client
+                )
+            run["memory_mb"] = workers_memory(hub)
+            runs[str(count)] = run
+        except BenchError as error:
+            print(f"http_bench: FAILED: {error}", file=sys.stderr)
+            return 1
+        finally:
+            hub.stop()
+    report["workers"] = runs
+    report["summary"] = {
+        count: {
+            "Q1_req_per_s": run["Q1"]["req_per_s"],
+            "Q3_req_per_s": run["Q3"]["req_per_s"],
+            "memory_mb": run["memory_mb"],
+        }
+        for count, run in runs.items()
+    }
     print(json.dumps(report, indent=2, ensure_ascii=False))
     return 0
 

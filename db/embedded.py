@@ -233,6 +233,11 @@ class EmbeddedPostgres:
             self._initdb(user)
         if self.is_running():
             self.port = self._running_port()
+            # Started by a process that is gone (killed before it could stop it): this one
+            # takes it over, and stops it when it is done.
+            self.started_here = self._orphaned()
+            if self.started_here:
+                self._claim()
             return
         self._allow_reporting_logins()
         self._run(
@@ -253,6 +258,29 @@ class EmbeddedPostgres:
             stdin=subprocess.DEVNULL,
         )
         self.started_here = True
+        self._claim()
+
+    # A lock file names the process that started the server and must stop it.
+    def _owner_path(self) -> Path:
+        return self.data_dir / "pg-started-by.pid"
+
+    def _claim(self) -> None:
+        self._owner_path().write_text(str(os.getpid()))
+
+    def _orphaned(self) -> bool:
+        try:
+            pid = int(self._owner_path().read_text().strip())
+        except (OSError, ValueError):
+            return False  # started outside the hub (or before it kept this file): not ours
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
 
     def _running_port(self) -> int:
         # Another process started the server, perhaps on another port: the socket is named
@@ -278,6 +306,7 @@ class EmbeddedPostgres:
             self._run_as(),
         )
         self.started_here = False
+        self._owner_path().unlink(missing_ok=True)
 
     def superuser_dsn(self, database: str = "postgres") -> str:
         return _dsn(SUPERUSER, self.credentials.superuser, self.socket_dir, database, self.port)

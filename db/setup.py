@@ -6,6 +6,7 @@ With no database URL the embedded server in the data folder is used (started if 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,18 +72,15 @@ async def prepare(
     listen: str | None = None,
 ) -> Database:
     if database_url is None:
-        # initdb and pg_ctl take seconds: off the event loop, which may be serving /readyz.
-        db = await asyncio.to_thread(functools.partial(start_embedded, data_dir, listen=listen))
-        assert db.server is not None
-        superuser = await asyncpg.connect(db.server.superuser_dsn())
+        db = await _started_embedded(data_dir, listen)
         try:
-            await roles.ensure_owner_and_database(
-                superuser, embedded.OWNER, db.server.credentials.owner, embedded.DATABASE
-            )
-        finally:
-            await superuser.close()
-        managed_login: tuple[str, str] | None = (embedded.RUNTIME, db.server.credentials.runtime)
+            return await _prepare_embedded(db, apply_migrations)
+        except BaseException:
+            # Cancelled (SIGTERM) or failed half-way: stop the server start-up started.
+            await asyncio.to_thread(db.stop)
+            raise
     else:
+        managed_login: tuple[str, str] | None
         if runtime_database_url:
             runtime_dsn, managed_login = runtime_database_url, None
         elif runtime_password:
@@ -96,6 +94,36 @@ async def prepare(
         db = Database(database_url, runtime_dsn)
     if apply_migrations:
         await migrate_and_grant(db.owner_dsn, managed_login)
+    return db
+
+
+async def _started_embedded(data_dir: Path, listen: str | None) -> Database:
+    """The embedded server, started off the event loop (initdb and pg_ctl take seconds; the
+    loop may be serving /readyz). Cancelled meanwhile, it waits for the start to finish and
+    stops the server again, so a SIGTERM at any moment leaves no PostgreSQL running."""
+    work = asyncio.ensure_future(
+        asyncio.to_thread(functools.partial(start_embedded, data_dir, listen=listen))
+    )
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            started = await work
+            await asyncio.to_thread(started.stop)
+        raise
+
+
+async def _prepare_embedded(db: Database, apply_migrations: bool) -> Database:
+    assert db.server is not None
+    superuser = await asyncpg.connect(db.server.superuser_dsn())
+    try:
+        await roles.ensure_owner_and_database(
+            superuser, embedded.OWNER, db.server.credentials.owner, embedded.DATABASE
+        )
+    finally:
+        await superuser.close()
+    if apply_migrations:
+        await migrate_and_grant(db.owner_dsn, (embedded.RUNTIME, db.server.credentials.runtime))
     return db
 
 

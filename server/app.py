@@ -35,12 +35,14 @@ from server.auth import KeySet
 from server.exports import export_endpoint
 from server.graphql import error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
+from server.limitstore import LimitStore
 from server.metrics import Metrics, RollupAge, metrics_endpoint
 from server.observe import ObserveMiddleware, configure_access_log
 from server.ratelimit import RateLimiter
 from server.reports import reports_endpoint
 from server.services import Services
 from server.settings import Settings
+from server.startup import StartupRefused, Worker
 from server.tracing import tracing_extensions
 from server.websocket import TRY_AGAIN_LATER, LiveEndpoint, graphql_socket
 
@@ -55,6 +57,7 @@ EXPECTED_FAILURES = (
     ChangedMigrationError,
     UnsafeRuntimeRole,
     EmbeddedError,
+    StartupRefused,
 )
 
 
@@ -90,6 +93,7 @@ def create_app(
     seed_demo: bool = False,
     background_start: bool | None = None,
     rollup_age: RollupAge | None = None,
+    worker: Worker | None = None,
 ) -> Starlette:
     """The hub. With `database` given (tests), that database is used as it is. `rollup_age`
     feeds the `hub_rollup_age_seconds` metric.
@@ -97,19 +101,30 @@ def create_app(
     With `background_start` (the default when the hub prepares its own database) the app
     answers /healthz and /readyz while it migrates and seeds, and /graphql with 503 until
     it is ready; otherwise the lifespan returns only once the hub is ready.
+
+    A `worker` (one of `serve --workers N`) takes the database the supervisor prepared.
     """
     in_background = database is None if background_start is None else background_start
-    readiness = Readiness()
+    readiness = Readiness(workers=worker.count if worker is not None else None)
     started = Started()
 
     async def start(app: Starlette) -> None:
         readiness.phase = "migrating"
-        db = database or await prepare(
-            data_dir=settings.data_dir,
-            database_url=settings.database_url,
-            runtime_database_url=settings.runtime_database_url,
-            runtime_password=settings.runtime_password,
-            listen=settings.postgres_listen,
+
+        def show(phase: str) -> None:
+            readiness.phase = phase
+
+        db = (
+            await worker.prepare(show)
+            if worker is not None
+            else database
+            or await prepare(
+                data_dir=settings.data_dir,
+                database_url=settings.database_url,
+                runtime_database_url=settings.runtime_database_url,
+                runtime_password=settings.runtime_password,
+                listen=settings.postgres_listen,
+            )
         )
         started.database = db
         if seed_demo:
@@ -133,10 +148,16 @@ def create_app(
             db.runtime_dsn, reload_seconds=settings.revocation_reload_seconds
         )
         await revocations.start()
+        limits = LimitStore(
+            settings.rate_limit_storage,
+            workers=settings.workers,
+            fail_closed=settings.rate_limit_fail_closed,
+        )
         metrics = Metrics(
             pool=lambda: pool,
             revoked=revocations.__len__,
             rollup_age=rollup_age or (lambda: rollups.rebuilt_age(pool)),
+            limit_storage_errors=(lambda: limits.errors) if limits.shared else None,
         )
         schema = build_schema(
             production=settings.production and not settings.graphiql,
@@ -152,13 +173,19 @@ def create_app(
             reports=Reports.load(schema._schema),
             allowlist=AllowList(pool),
             metrics=metrics if settings.metrics else None,
-            limiter=RateLimiter(settings.rate_limits) if settings.rate_limits.enabled else None,
+            limiter=RateLimiter(settings.rate_limits, limits)
+            if settings.rate_limits.enabled
+            else None,
             revocations=revocations,
         )
         readiness.probe, readiness.feed = DatabaseProbe(db.runtime_dsn), feed
+        if limits.shared and settings.rate_limits.enabled:
+            readiness.limits = limits
         app.state.services = services
         app.state.live = LiveEndpoint(services, feed)
         readiness.phase = "ready"
+        if worker is not None:
+            worker.mark(True)
         log.info("ready")
 
     async def start_until_done(app: Starlette) -> None:
@@ -206,6 +233,8 @@ def create_app(
             yield
         finally:
             readiness.phase = "stopping"
+            if worker is not None:
+                worker.mark(False)
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -20,8 +20,17 @@ from server.settings import Settings, SettingsError, load_settings
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    from server.serve import serve
+    import dataclasses
 
+    from server.serve import serve
+    from server.settings import workers
+
+    if args.workers is not None:  # --workers overrides HUB_WORKERS
+        try:
+            settings = dataclasses.replace(settings, workers=workers(args.workers))
+        except SettingsError as error:
+            print(f"grassroots: --workers: {error}", file=sys.stderr)
+            return 2
     return serve(settings, demo=args.demo, host=args.host, port=args.port)
 
 
@@ -338,6 +347,9 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="seed the demo county when empty")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
+    serve.add_argument(
+        "--workers", help="worker processes on the one port: a number or auto (HUB_WORKERS)"
+    )
 
     token = commands.add_parser(
         "token", help="print a development JWT signed with the secret (or: token revoke)"

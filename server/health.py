@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from resolvers.changes import ChangeFeed
+from server.limitstore import LimitStore
 
 PROBE_TTL_SECONDS = 1.0
 PROBE_TIMEOUT_SECONDS = 1.0
@@ -78,6 +80,10 @@ class Readiness:
     failure: str | None = None
     probe: DatabaseProbe | None = None
     feed: ChangeFeed | None = field(default=None)
+    # serve --workers N: (workers ready, N); ready only when every worker is.
+    workers: Callable[[], tuple[int, int]] | None = None
+    # Limits shared through Redis: reported, never a reason to leave the load balancer.
+    limits: LimitStore | None = None
 
     @property
     def failed(self) -> bool:
@@ -99,6 +105,12 @@ class Readiness:
         else:
             checks["changeFeed"] = "listening" if self.feed.listening else "reconnecting"
             ready = ready and self.feed.listening
+        if self.workers is not None:
+            up, total = self.workers()
+            checks["workers"] = f"{up}/{total} ready"
+            ready = ready and up == total
+        if self.limits is not None:
+            checks["rateLimitStorage"] = await asyncio.to_thread(self.limits.check)
         return ready, checks
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
-from prometheus_client.metrics_core import GaugeMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -103,6 +103,18 @@ class _RollupCollector(Collector):
         return [gauge]
 
 
+class _CountCollector(Collector):
+    """A counter kept elsewhere (an int read at scrape time)."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._name, self._documentation, self._read = name, documentation, read
+
+    def collect(self) -> Iterable[Metric]:
+        counter = CounterMetricFamily(self._name, self._documentation)
+        counter.add_metric([], self._read())
+        return [counter]
+
+
 class Metrics:
     """The hub's series, in a registry of its own (one per app)."""
 
@@ -112,6 +124,7 @@ class Metrics:
         pool: Callable[[], Any] = lambda: None,
         revoked: Callable[[], int] | None = None,
         rollup_age: RollupAge | None = None,
+        limit_storage_errors: Callable[[], int] | None = None,
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.names = OperationNames()
@@ -152,6 +165,14 @@ class Metrics:
                 "Revoked tokens, not yet expired, that this process refuses",
                 registry=self.registry,
             ).set_function(lambda: float(revoked()))
+        if limit_storage_errors is not None:
+            self.registry.register(
+                _CountCollector(
+                    "hub_rate_limit_storage_errors",
+                    "Rate-limit decisions taken without the shared storage (Redis unreachable)",
+                    limit_storage_errors,
+                )
+            )
 
     def observe(
         self,

@@ -1,4 +1,4 @@
-"""Per-caller request budgets (the `limits` library, in memory, sliding window counter).
+"""Per-caller request budgets (the `limits` library, sliding window counter).
 
 An authenticated caller is counted by token subject, with a budget per minute that depends
 on their highest jurisdiction level (a national office reports over far more than a
@@ -6,7 +6,12 @@ village) and is kept separately per level: one subject holding tokens of two lev
 two budgets. Behind a gateway the forwarded caller is counted, not the gateway. A request
 without a valid token is counted by client address. Each operation of a batch counts.
 
-The budgets live in this process: behind N replicas a caller gets N times as much.
+Where the counts live (`server/limitstore.py`): with `HUB_RATE_LIMIT_STORAGE=redis://…` in
+Redis, shared by every worker and hub machine, so a caller gets the budget once however many
+processes serve them. Without it in this process's memory, and with N workers each enforces
+budget ÷ N (never below 1). Redis unreachable: the request passes (fail open, counted in
+`hub_rate_limit_storage_errors_total`, `/readyz` degraded) unless
+`HUB_RATE_LIMIT_FAIL_CLOSED=true`, which refuses it.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from resolvers.errors import RateLimited
 from resolvers.scope import Caller
+from server.limitstore import LimitStore
 from server.settings import LEVELS, RateLimits
 
 LEVEL_BY_CODE_LENGTH = {2: "province", 4: "city", 6: "county", 9: "township", 12: "village"}
 NATION = "100000"
+# Fail closed: how long the refused caller is told to wait for Redis to come back.
+STORAGE_RETRY_SECONDS = 2
 
 
 def level(caller: Caller) -> str:
@@ -36,6 +43,11 @@ def level(caller: Caller) -> str:
     return min(found, key=LEVELS.index) if found else "national"
 
 
+def share(amount: int, workers: int) -> int:
+    """One worker's part of a budget kept in process memory: amount ÷ workers, at least 1."""
+    return max(1, amount // max(1, workers))
+
+
 @dataclass(frozen=True)
 class Refusal:
     error: RateLimited
@@ -43,18 +55,33 @@ class Refusal:
 
 
 class RateLimiter:
-    def __init__(self, limits: RateLimits) -> None:
+    def __init__(self, limits: RateLimits, store: LimitStore | None = None) -> None:
+        self.store = store or LimitStore(None)
+        workers = 1 if self.store.shared else self.store.workers
         self._items = {
-            name: RateLimitItemPerMinute(limits.per_minute(name), namespace="hub")
+            name: RateLimitItemPerMinute(share(limits.per_minute(name), workers), namespace="hub")
             for name in (*LEVELS, "anonymous")
         }
-        self._limiter = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._limiter = SlidingWindowCounterRateLimiter(self.store.storage)
 
     def _hit(self, budget: str, key: str, cost: int) -> Refusal | None:
         item = self._items[budget]
-        if self._limiter.hit(item, budget, key, cost=cost):
+        allowed = self.store.attempt(lambda: self._limiter.hit(item, budget, key, cost=cost))
+        if allowed is None:  # the storage is unreachable
+            if not self.store.fail_closed:
+                return None
+            return Refusal(
+                RateLimited(
+                    "Too many requests: the rate-limit storage cannot be reached; "
+                    f"try again in {STORAGE_RETRY_SECONDS} s",
+                    retryAfter=STORAGE_RETRY_SECONDS,
+                ),
+                STORAGE_RETRY_SECONDS,
+            )
+        if allowed:
             return None
-        reset, _ = self._limiter.get_window_stats(item, budget, key)
+        stats = self.store.attempt(lambda: self._limiter.get_window_stats(item, budget, key))
+        reset = stats[0] if stats is not None else time.time() + STORAGE_RETRY_SECONDS
         retry = max(1, math.ceil(reset - time.time()))
         return Refusal(
             RateLimited(

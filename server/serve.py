@@ -65,9 +65,10 @@ class HubServer(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def serve(settings: Settings, *, demo: bool, host: str | None, port: int | None) -> int:
-    app = create_app(settings, seed_demo=demo)
-    config = uvicorn.Config(
+def uvicorn_config(
+    app: Starlette, settings: Settings, *, host: str | None, port: int | None
+) -> uvicorn.Config:
+    return uvicorn.Config(
         app,
         host=host or settings.host,
         port=port or settings.port,
@@ -76,7 +77,15 @@ def serve(settings: Settings, *, demo: bool, host: str | None, port: int | None)
         loop="auto",
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
-    HubServer(config, app).run()
+
+
+def serve(settings: Settings, *, demo: bool, host: str | None, port: int | None) -> int:
+    if settings.workers > 1:  # N processes on one port: server/supervisor.py
+        from server.supervisor import serve_workers
+
+        return serve_workers(settings, demo=demo, host=host, port=port)
+    app = create_app(settings, seed_demo=demo)
+    HubServer(uvicorn_config(app, settings, host=host, port=port), app).run()
     failure = app.state.readiness.failure
     if failure is not None:
         print(f"grassroots: start-up failed: {failure}", file=sys.stderr)

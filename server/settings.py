@@ -72,6 +72,10 @@ class Settings:
     graphiql_setting: bool | None = None
     ws_max_sockets_per_subject: int = 5
     ws_max_subscriptions_per_socket: int = 32
+    # --- scale-out (issue 16): worker processes and limits shared through Redis ---
+    workers: int = 1
+    rate_limit_storage: str | None = None
+    rate_limit_fail_closed: bool = False
 
     @property
     def production(self) -> bool:
@@ -255,6 +259,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         ws_max_sockets_per_subject=integer("HUB_WS_MAX_SOCKETS_PER_SUBJECT", 5, 1, 1000),
         ws_max_subscriptions_per_socket=integer("HUB_WS_MAX_SUBSCRIPTIONS_PER_SOCKET", 32, 1, 1000),
+        # --- scale-out (issue 16) ---
+        workers=workers(config("HUB_WORKERS", default="1")),
+        rate_limit_storage=_redis_url(text("HUB_RATE_LIMIT_STORAGE")),
+        rate_limit_fail_closed=flag("HUB_RATE_LIMIT_FAIL_CLOSED", False),
     )
 
 
@@ -265,4 +273,34 @@ def _listen(value: str | None) -> str | None:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise SettingsError(f"HUB_POSTGRES_LISTEN is HOST:PORT, like 127.0.0.1:5433, not {value!r}")
+    return value
+
+
+# --- scale-out (issue 16) ---
+MAX_WORKERS = 256
+
+
+def workers(raw: str) -> int:
+    """`HUB_WORKERS` / `serve --workers`: a whole number, or `auto` (the CPUs this process may
+    run on)."""
+    value = raw.strip().lower()
+    if value == "auto":
+        return max(1, len(os.sched_getaffinity(0)))
+    if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
+        raise SettingsError(
+            f"HUB_WORKERS must be a whole number from 1 to {MAX_WORKERS} or 'auto', not {raw!r}"
+        )
+    return int(value)
+
+
+def _redis_url(value: str | None) -> str | None:
+    """`HUB_RATE_LIMIT_STORAGE`: where budgets and socket caps are shared (Redis)."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise SettingsError(
+            "HUB_RATE_LIMIT_STORAGE must be a redis:// (or rediss://) URL with a host, "
+            f"like redis://127.0.0.1:6379/0, not {value!r}"
+        )
     return value

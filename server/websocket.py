@@ -77,7 +77,9 @@ from schema.limits import too_many_tokens
 from server.admission import Ask, Credentials, Refused, admit
 from server.auth import GATEWAY_HEADER
 from server.graphql import format_error
+from server.ratelimit import share
 from server.services import Services
+from server.socketcaps import SharedSockets, SubjectSockets
 
 log = logging.getLogger("grassroots.websocket")
 
@@ -107,28 +109,6 @@ class Connection:
     gateway: str | None = None  # the upgrade request's gateway header
     caller: Caller | None = None
     credentials: Credentials | None = None
-
-
-class SubjectSockets:
-    """How many sockets each token subject holds open in this process, up to `limit`."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self._open: dict[str, int] = {}
-
-    def claim(self, subject: str) -> bool:
-        held = self._open.get(subject, 0)
-        if held >= self.limit:
-            return False
-        self._open[subject] = held + 1
-        return True
-
-    def release(self, subject: str) -> None:
-        held = self._open.get(subject, 0) - 1
-        if held > 0:
-            self._open[subject] = held
-        else:
-            self._open.pop(subject, None)
 
 
 def _reason(text: str) -> str:
@@ -237,14 +217,15 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
     async def _claim_socket(self, caller: Caller) -> bool:
         """Count this socket against its subject's cap; closes it (4430) when the cap is met."""
         sockets = self.context.sockets
-        if not sockets.claim(caller.subject):
+        ticket = sockets.claim(caller.subject)
+        if ticket is None:
             await self.close(
                 TOO_MANY_SOCKETS,
                 f"Too many sockets: at most {sockets.limit} open for this caller; "
                 "close one and connect again",
             )
             return False
-        self._claimed = caller.subject
+        self._claimed = ticket
         return True
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -399,7 +380,15 @@ class LiveEndpoint(GraphQL[Connection, None]):
         self.services = services
         self.feed = feed
         self.handlers: set[LiveHandler] = set()
-        self.sockets = SubjectSockets(services.settings.ws_max_sockets_per_subject)
+        # In memory with N workers each holds its part of the cap (÷ N, at least 1); through
+        # Redis every process counts against the whole of it.
+        settings = services.settings
+        cap = settings.ws_max_sockets_per_subject
+        local = SubjectSockets(share(cap, settings.workers))
+        store = services.limiter.store if services.limiter is not None else None
+        self.sockets: SubjectSockets = (
+            SharedSockets(cap, store, local) if store is not None and store.shared else local
+        )
 
     async def get_context(self, request: Any, response: Any) -> Connection:
         address = request.client.host if request.client else "unknown"
@@ -412,6 +401,7 @@ class LiveEndpoint(GraphQL[Connection, None]):
             *(handler.close(code, reason) for handler in list(self.handlers)),
             return_exceptions=True,
         )
+        self.sockets.close()
 
 
 async def graphql_socket(websocket: WebSocket) -> None:

@@ -1,0 +1,88 @@
+"""Where rate-limit counts live: this process's memory, or Redis shared by every hub process.
+
+Redis is reached with the `limits` library's own storage (redis-py, 250 ms timeouts). When a
+call fails the store stays away from Redis for `BACKOFF_SECONDS` (every request meanwhile is
+decided without it, at once) and then tries again; `/readyz` and `/metrics` show it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from limits.storage import MemoryStorage, RedisStorage, Storage
+
+log = logging.getLogger("grassroots.ratelimit")
+
+T = TypeVar("T")
+TIMEOUT_SECONDS = 0.25
+BACKOFF_SECONDS = 1.0
+
+
+class LimitStore:
+    def __init__(self, url: str | None, *, workers: int = 1, fail_closed: bool = False) -> None:
+        self.shared = url is not None
+        self.workers = workers
+        self.fail_closed = fail_closed
+        self.storage: Storage = (
+            RedisStorage(
+                url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
+            )
+            if url is not None
+            else MemoryStorage()
+        )
+        self._errors: tuple[type[BaseException], ...] = ()
+        if self.shared:
+            base = self.storage.base_exceptions
+            self._errors = (*(base if isinstance(base, tuple) else (base,)), OSError)
+        self.errors = 0  # decisions taken without the storage, since start
+        self._down_until = -float("inf")
+        self._failure: str | None = None
+
+    def attempt(self, call: Callable[[], T]) -> T | None:
+        """`call()` against the storage; None when the storage cannot be reached."""
+        if time.monotonic() < self._down_until:
+            self.errors += 1
+            return None
+        try:
+            result = call()
+        except self._errors as error:
+            self._down(error)
+            return None
+        if self._failure is not None:
+            log.warning("the rate-limit storage answers again")
+            self._failure = None
+        return result
+
+    def _down(self, error: BaseException) -> None:
+        self.errors += 1
+        self._down_until = time.monotonic() + BACKOFF_SECONDS
+        if self._failure is None:
+            mode = "refusing requests" if self.fail_closed else "letting requests through"
+            log.error("the rate-limit storage cannot be reached (%s); %s", error, mode)
+        self._failure = type(error).__name__
+
+    def check(self) -> str:
+        """For /readyz (blocking: call it off the event loop): `ok`, or what is wrong."""
+        if not self.shared:
+            return "in memory" if self.workers == 1 else f"in memory, budget ÷ {self.workers}"
+        if self._failure is not None and time.monotonic() >= self._down_until:
+            try:
+                answers = self.storage.check()
+            except self._errors:
+                answers = False
+            if answers:
+                log.warning("the rate-limit storage answers again")
+                self._failure = None
+            else:
+                self._down_until = time.monotonic() + BACKOFF_SECONDS
+        if self._failure is None:
+            return "ok"
+        mode = "failing closed" if self.fail_closed else "failing open"
+        return f"unreachable ({self._failure}); {mode}"
+
+    @property
+    def degraded(self) -> bool:
+        return self._failure is not None
