@@ -10,7 +10,8 @@ call `admit`; none decides on a credential itself. It decides as one table, in t
    counted by client address first (429 wins over 401), then refused;
 3. an admitted bearer then passes revocation, known jurisdictions, the role rules
    (DESIGN.md §8: reading needs viewer, editor or auditor; pii alone reads nothing), the
-   client's allow-list (registered reports only) and the per-subject rate limit.
+   client's allow-list (registered reports and its trusted documents only; no persisted
+   query registrations) and the per-subject rate limit, which registrations also spend.
 
 Each refusal is a `Refused` carrying one `HubError` with `extensions.code` and `reason`;
 the doors turn it into their own form through `Refused.status`, `Refused.close_code` and
@@ -20,7 +21,7 @@ refusal table).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -45,6 +46,10 @@ REPORT_REQUIRED = (
     "without a `query` (GET /reports lists them)"
 )
 SERVICE_ONLY = "A gateway credential alone may read `_service` only; forward the caller's token"
+REGISTRATION_REFUSED = (
+    "This client runs registered reports and its trusted documents only: it may not register "
+    "persisted queries"
+)
 NO_READING_ROLE = (
     "The token grants no role that reads records (viewer, editor or auditor); "
     "pii alone reads nothing"
@@ -139,11 +144,16 @@ class Ask:
     `reports_only`: everything it runs is a registered report, a gateway's entity or SDL
     fetch, or the report listing — what an allow-listed client may do. `service_only`:
     everything it asks is `_service` — what a gateway alone may do. `cost`: the operations
-    it counts against the caller's rate limit."""
+    it counts against the caller's rate limit. `trusted`: when documents are asked by hash,
+    whether a client's trusted manifests hold them all (`reports_only` then counts them as
+    reports). `registers`: persisted query registrations, refused to an allow-listed client
+    and spent from the rate limit besides `cost`."""
 
     reports_only: bool = False
     service_only: bool = False
     cost: int = 1
+    trusted: Callable[[str | None], bool] | None = None
+    registers: int = 0
 
 
 NOTHING_BUT_RECORDS = Ask()
@@ -196,16 +206,20 @@ async def admit(
 
 async def _within_limits(services: Gatekeeping, caller: Caller, ask: Ask) -> None:
     """The admitted bearer's client allow-list, then its rate limit."""
-    if not ask.reports_only and services.allowlist is not None:
+    asks_more = not ask.reports_only or ask.trusted is not None or ask.registers > 0
+    if asks_more and services.allowlist is not None:
         try:
             with database_reachable():
                 limited = await services.allowlist.holds(caller.client)
         except ServiceUnavailable as error:
             raise _unavailable(error) from None
-        if limited:
+        if limited and ask.registers:
+            raise Refused(403, Forbidden(REGISTRATION_REFUSED, reason="REGISTRATION_REFUSED"))
+        trusted = ask.trusted is None or ask.trusted(caller.client)
+        if limited and not (ask.reports_only and trusted):
             raise Refused(403, Forbidden(REPORT_REQUIRED, reason="REPORT_REQUIRED"))
     if services.limiter is not None:
-        refusal = services.limiter.caller(caller, cost=ask.cost)
+        refusal = services.limiter.caller(caller, cost=ask.cost + ask.registers)
         if refusal is not None:
             raise Refused(429, refusal.error, refusal.retry_after)
 

@@ -30,14 +30,18 @@ from resolvers.errors import ServiceUnavailable
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from schema.build import build_schema
+from schema.documents import Documents
 from schema.reports import Reports
+from server.assets import static_mount
 from server.auth import KeySet
+from server.cors import CorsMiddleware
 from server.exports import export_endpoint
 from server.graphql import error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
 from server.limitstore import LimitStore
 from server.metrics import Metrics, RollupAge, metrics_endpoint
 from server.observe import ObserveMiddleware, configure_access_log
+from server.persisted import Registered
 from server.ratelimit import RateLimiter
 from server.reports import reports_endpoint
 from server.services import Services
@@ -47,6 +51,8 @@ from server.tracing import tracing_extensions
 from server.websocket import TRY_AGAIN_LATER, LiveEndpoint, graphql_socket
 
 log = logging.getLogger("grassroots.app")
+
+NO_STORE = "private, no-store"
 
 
 # Waiting for a database that cannot be reached yet (the hub started before PostgreSQL).
@@ -75,8 +81,12 @@ async def graphql_route(request: Request) -> Response:
     if not hasattr(request.app.state, "services"):
         phase = request.app.state.readiness.phase
         message = f"The hub is starting ({phase}); retry in a few seconds"
-        return error_response(503, ServiceUnavailable(message))
-    return await graphql_endpoint(request)
+        response: Response = error_response(503, ServiceUnavailable(message))
+    else:
+        response = await graphql_endpoint(request)
+    # Every answer depends on its caller (DESIGN.md §8, caching).
+    response.headers["cache-control"] = NO_STORE
+    return response
 
 
 async def graphql_socket_route(websocket: WebSocket) -> None:
@@ -177,6 +187,8 @@ def create_app(
             if settings.rate_limits.enabled
             else None,
             revocations=revocations,
+            documents=Documents.load(schema._schema),
+            registered=Registered(settings.apq_max_document_bytes, settings.apq_max_total_bytes),
         )
         readiness.probe, readiness.feed = DatabaseProbe(db.runtime_dsn), feed
         if limits.shared and settings.rate_limits.enabled:
@@ -254,8 +266,12 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            static_mount(),
         ],
-        middleware=[Middleware(ObserveMiddleware, access=settings.access_log)],
+        middleware=[
+            Middleware(CorsMiddleware, origins=settings.cors_origins),
+            Middleware(ObserveMiddleware, access=settings.access_log),
+        ],
         lifespan=lifespan,
     )
     if settings.access_log:

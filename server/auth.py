@@ -77,7 +77,7 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
             audience=settings.jwt_audience,
             leeway=LEEWAY_SECONDS,
             options={
-                "require": ["exp", "sub", "jti"],
+                "require": ["exp", "sub", "jti"] if settings.require_jti else ["exp", "sub"],
                 "verify_aud": settings.jwt_audience is not None,
                 "verify_iss": settings.jwt_issuer is not None,
             },
@@ -95,7 +95,12 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
     return claims
 
 
-def _grants_claim(claims: Mapping[str, Any]) -> list[tuple[str, frozenset[str]]]:
+def _grants_claim(
+    claims: Mapping[str, Any], settings: Settings
+) -> list[tuple[str, frozenset[str]]]:
+    """(region code, roles) pairs from the grants claim, else from jurisdictions and roles;
+    the claim names are settings, to map an identity provider's tokens."""
+
     def roles_of(value: Any) -> frozenset[str]:
         if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
             raise Unauthenticated(
@@ -103,17 +108,17 @@ def _grants_claim(claims: Mapping[str, Any]) -> list[tuple[str, frozenset[str]]]
             )
         return frozenset(r for r in value if r in ROLES)
 
-    if "grants" in claims:
-        grants = claims["grants"]
+    if settings.jwt_grants_claim in claims:
+        grants = claims[settings.jwt_grants_claim]
         if not isinstance(grants, list) or not all(isinstance(g, dict) for g in grants):
             raise Unauthenticated(
                 "The token's grants must be a list of {region, roles}", reason="TOKEN_INVALID"
             )
         return [(str(g.get("region")), roles_of(g.get("roles"))) for g in grants]
-    codes = claims.get("jurisdictions")
+    codes = claims.get(settings.jwt_jurisdictions_claim)
     if not isinstance(codes, list) or not codes:
         raise Unauthenticated("The token names no jurisdiction", reason="TOKEN_INVALID")
-    roles = roles_of(claims.get("roles", []))
+    roles = roles_of(claims.get(settings.jwt_roles_claim, []))
     return [(str(code), roles) for code in codes]
 
 
@@ -125,9 +130,11 @@ async def authenticate(
     revocations: RevocationList | None = None,
 ) -> Caller:
     claims = await decode(bearer(header), settings, keys)
-    if revocations is not None and revocations.revoked(str(claims["jti"])):
+    # Without a `jti` (HUB_REQUIRE_JTI=false) a token can be cut off only by its expiry.
+    jti = claims.get("jti")
+    if revocations is not None and jti is not None and revocations.revoked(str(jti)):
         raise Unauthenticated("The token has been revoked; get a new one", reason="TOKEN_REVOKED")
-    pairs = _grants_claim(claims)
+    pairs = _grants_claim(claims, settings)
     codes = [code for code, _ in pairs]
     if not all(REGION_CODE.match(code) for code in codes):
         raise Unauthenticated(

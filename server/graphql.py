@@ -1,9 +1,11 @@
-"""POST /graphql: body limits, admission, one transaction per operation, one error shape."""
+"""GET and POST /graphql: the IDE page, persisted queries, body limits, admission, one
+transaction per operation, one error shape."""
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -13,22 +15,31 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
+    get_operation_ast,
     parse,
     visit,
 )
 from graphql.language import Visitor
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from strawberry.http.ides import get_graphql_ide_html
+from starlette.responses import JSONResponse, Response
 from strawberry.types import ExecutionResult
 
 from resolvers.context import Context
-from resolvers.errors import BadUserInput, Forbidden, HubError, Internal, ServiceUnavailable
+from resolvers.errors import (
+    BadUserInput,
+    Forbidden,
+    HubError,
+    Internal,
+    NotFound,
+    ServiceUnavailable,
+)
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
 from server.admission import Ask, Credentials, Refused, admit
+from server.assets import ide_page, wants_ide
 from server.auth import gateway_credential
 from server.observe import Observation, observation
+from server.persisted import NOT_FOUND, ByHash, by_hash, resolve
 from server.reports import gateway_fetch, named_report
 from server.services import Services
 
@@ -287,39 +298,115 @@ def _asks_for_sdl(query: str) -> bool:
 Operation = tuple[str, dict[str, Any] | None, str | None]
 
 
-def _prepared(items: list[Any], services: Services) -> list[tuple[Operation | HubError, bool]]:
-    """Each item's operation (or why it cannot run), and whether it is a registered report."""
-    prepared: list[tuple[Operation | HubError, bool]] = []
+@dataclass(frozen=True)
+class Pending:
+    """An operation named by hash: its document is known once the caller's client is."""
+
+    asked: ByHash
+    variables: dict[str, Any] | None
+    name: str | None
+
+
+Prepared = tuple[Operation | HubError | Pending, bool]
+
+
+def _prepared(items: list[Any], services: Services) -> list[Prepared]:
+    """Each item's operation (or why it cannot run, or its hash to look up), and whether it
+    is a registered report."""
+    prepared: list[Prepared] = []
     for item in items:
         report = named_report(item, services.reports)
-        prepared.append((_operation(item), False) if report is None else (report, True))
+        if report is not None:
+            prepared.append((report, True))
+            continue
+        asked = by_hash(item)
+        if asked is None or isinstance(asked, HubError):
+            prepared.append((asked or _operation(item), False))
+            continue
+        operation = _operation({**item, "query": asked.query or "{ __typename }"})
+        if isinstance(operation, HubError):
+            prepared.append((operation, False))
+            continue
+        prepared.append((Pending(asked, operation[1], operation[2]), False))
     return prepared
 
 
-def _ask(prepared: list[tuple[Operation | HubError, bool]], gateway: bool, alone: bool) -> Ask:
+def _ask(prepared: list[Prepared], services: Services, gateway: bool, alone: bool) -> Ask:
     """What admission weighs: may an allow-listed client or a gateway alone run all this?
     Documents are parsed again only for a gateway's requests (`alone`: without a bearer), so
-    an ordinary caller's request pays for no second parse."""
-    queries = [op[0] for op, _ in prepared if not isinstance(op, HubError)]
-    runnable = len(queries) == len(prepared)
-    reports_only = runnable and all(
-        is_report or (gateway and gateway_fetch(op[0]))  # type: ignore[index]
-        for op, is_report in prepared
+    an ordinary caller's request pays for no second parse. A lookup by a hash some trusted
+    manifest holds counts as a report, provided the caller's client's manifests hold it."""
+    documents = services.documents
+    lookups = [
+        op.asked.digest for op, _ in prepared if isinstance(op, Pending) and not op.asked.query
+    ]
+    registers = sum(1 for op, _ in prepared if isinstance(op, Pending) and op.asked.query)
+    queries = [op[0] for op, _ in prepared if isinstance(op, tuple)]
+    runnable = not any(isinstance(op, HubError) for op, _ in prepared)
+
+    def reportish(op: Operation | HubError | Pending, is_report: bool) -> bool:
+        if isinstance(op, Pending):
+            return (
+                op.asked.query is None
+                and documents is not None
+                and documents.known(op.asked.digest)
+            )
+        return is_report or (gateway and gateway_fetch(op[0]))  # type: ignore[index]
+
+    reports_only = runnable and all(reportish(op, is_report) for op, is_report in prepared)
+    service_only = alone and runnable and not lookups and all(_service_only(q) for q in queries)
+    trusted = None
+    if lookups:
+        trusted = lambda client: documents is not None and documents.trusts(client, lookups)  # noqa: E731
+    return Ask(
+        reports_only=reports_only,
+        service_only=service_only,
+        cost=len(prepared),
+        trusted=trusted,
+        registers=registers,
     )
-    service_only = alone and runnable and all(_service_only(q) for q in queries)
-    return Ask(reports_only=reports_only, service_only=service_only, cost=len(prepared))
 
 
-async def graphql_endpoint(request: Request) -> Response:
-    services: Services = request.app.state.services
-    seen = observation(request.scope)
-    settings = services.settings
+MUTATION_OVER_GET = "Send mutations and subscriptions with POST; GET runs queries only"
+
+
+def _not_a_query(query: str, name: str | None) -> bool:
+    """Whether the operation GET would run is a mutation or subscription."""
+    try:
+        found = get_operation_ast(parse(query), name)
+    except GraphQLError:
+        return False
+    return found is not None and found.operation != OperationType.QUERY
+
+
+def _from_url(request: Request) -> dict[str, Any] | HubError:
+    """A GET request's operation: `query`, `operationName`, and JSON `variables` and
+    `extensions` in the query string (text filters belong in POST bodies: URLs are logged)."""
+    params = request.query_params
+    item: dict[str, Any] = {
+        "query": params.get("query"),
+        "operationName": params.get("operationName"),
+    }
+    for name in ("variables", "extensions"):
+        raw = params.get(name)
+        if raw is None:
+            continue
+        try:
+            item[name] = json.loads(raw)
+        except json.JSONDecodeError as error:
+            return BadUserInput(f"The `{name}` parameter is not valid JSON: {error}")
+    return item
+
+
+async def _items(
+    request: Request, services: Services, seen: Observation, credentials: Credentials
+) -> tuple[list[Any], bool] | Response:
+    """The request's operations (GET: one, from the URL; POST: the body, one or a batch)."""
     if request.method == "GET":
-        if settings.production and not settings.graphiql:
-            refused = BadUserInput("Send GraphQL operations with POST")
-            return refuse(seen, 405, refused, "method_not_allowed")
-        return HTMLResponse(get_graphql_ide_html())
-    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
+        item = _from_url(request)
+        if isinstance(item, HubError):
+            return refuse(seen, 400, item, "malformed")
+        return [item], False
     body = await _read_body(request, services, seen, credentials)
     if isinstance(body, Response):
         return body
@@ -338,13 +425,32 @@ async def graphql_endpoint(request: Request) -> Response:
         batch or not isinstance(payload, dict) or not _ingest_only(str(payload.get("query")))
     ):
         return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+    return items, batch
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    services: Services = request.app.state.services
+    seen = observation(request.scope)
+    settings = services.settings
+    if request.method == "GET" and wants_ide(
+        request.headers.get("accept"),
+        "query" in request.query_params or "extensions" in request.query_params,
+    ):
+        if not settings.graphiql:
+            return refuse(seen, 404, NotFound(IDE_OFF, reason="IDE_OFF"), "not_found")
+        return ide_page()
+    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
+    read = await _items(request, services, seen, credentials)
+    if isinstance(read, Response):
+        return read
+    items, batch = read
     gateway = gateway_credential(credentials.gateway, settings) is True
     prepared = _prepared(items, services)
     try:
         caller = await admit(
             services,
             credentials,
-            _ask(prepared, gateway, gateway and credentials.authorization is None),
+            _ask(prepared, services, gateway, gateway and credentials.authorization is None),
         )
     except Refused as refused_at_door:
         return refused_response(seen, refused_at_door)
@@ -354,9 +460,24 @@ async def graphql_endpoint(request: Request) -> Response:
     answers: list[dict[str, Any]] = []
     statements = 0
     all_malformed = True
-    for operation, _ in prepared:
+    for pending, _ in prepared:
+        operation: Operation | HubError
+        if isinstance(pending, Pending):
+            found = resolve(pending.asked, caller.client, services.documents, services.registered)
+            operation = (
+                found if isinstance(found, HubError) else (found, pending.variables, pending.name)
+            )
+        else:
+            operation = pending
         if not isinstance(operation, HubError) and not sdl_open and _asks_for_sdl(operation[0]):
             operation = Forbidden(SDL_GATEWAY_ONLY, reason="GATEWAY_ONLY")
+        if (
+            request.method == "GET"
+            and not isinstance(operation, HubError)
+            and _not_a_query(operation[0], operation[2])
+        ):
+            refused = BadUserInput(MUTATION_OVER_GET, reason="METHOD_NOT_ALLOWED")
+            return refuse(seen, 405, refused, "method_not_allowed", {"allow": "POST"})
         if isinstance(operation, HubError):
             answer: dict[str, Any] = {"errors": [dict(operation.formatted)]}
             seen.operations.append((None, _stamp(answer, seen)))
@@ -376,6 +497,8 @@ async def graphql_endpoint(request: Request) -> Response:
     if not batch and "data" not in answers[0]:
         all_malformed = True
     status = 400 if all_malformed and not batch else 200
+    if not batch and _persisted_miss(answers[0]):
+        status = 200
     if _unavailable(answers):
         status = 503
     if status == 400:
@@ -386,3 +509,13 @@ async def graphql_endpoint(request: Request) -> Response:
     if not settings.production:
         response.headers["x-sql-statements"] = str(statements)
     return response
+
+
+IDE_OFF = "The IDE is off in production; HUB_GRAPHIQL=true opens it to authenticated callers"
+
+
+def _persisted_miss(answer: dict[str, Any]) -> bool:
+    """A persisted query miss is the protocol's ordinary first step: answered with 200."""
+    return any(
+        (e.get("extensions") or {}).get("code") == NOT_FOUND for e in answer.get("errors", ())
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
@@ -11,9 +11,11 @@ from db.revocations import RevocationList
 from resolvers.allowlist import AllowList
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
+from schema.documents import Documents
 from schema.reports import Reports
 from server.auth import KeySet
 from server.metrics import Metrics
+from server.persisted import Registered
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 
@@ -33,3 +35,6 @@ class Services:
     metrics: Metrics | None = None
     limiter: RateLimiter | None = None
     revocations: RevocationList | None = None
+    # Persisted documents (issue 17): trusted manifests, and this process's registrations.
+    documents: Documents | None = None
+    registered: Registered = field(default_factory=lambda: Registered(20_000, 5_000_000))

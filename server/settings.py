@@ -76,6 +76,14 @@ class Settings:
     workers: int = 1
     rate_limit_storage: str | None = None
     rate_limit_fail_closed: bool = False
+    # The browser door (issue 17): CORS origins, persisted queries, token claim names.
+    cors_origins: tuple[str, ...] = ()
+    apq_max_document_bytes: int = 20_000
+    apq_max_total_bytes: int = 5_000_000
+    jwt_jurisdictions_claim: str = "jurisdictions"
+    jwt_roles_claim: str = "roles"
+    jwt_grants_claim: str = "grants"
+    require_jti: bool = True
 
     @property
     def production(self) -> bool:
@@ -263,7 +271,43 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         workers=workers(config("HUB_WORKERS", default="1")),
         rate_limit_storage=_redis_url(text("HUB_RATE_LIMIT_STORAGE")),
         rate_limit_fail_closed=flag("HUB_RATE_LIMIT_FAIL_CLOSED", False),
+        # The browser door (issue 17).
+        cors_origins=_origins(config("HUB_CORS_ORIGINS", default="")),
+        apq_max_document_bytes=integer("HUB_APQ_MAX_DOCUMENT_BYTES", 20_000, 100, 1_000_000),
+        apq_max_total_bytes=integer("HUB_APQ_MAX_TOTAL_BYTES", 5_000_000, 1_000, 1_000_000_000),
+        jwt_jurisdictions_claim=_claim(config, "HUB_JWT_JURISDICTIONS_CLAIM", "jurisdictions"),
+        jwt_roles_claim=_claim(config, "HUB_JWT_ROLES_CLAIM", "roles"),
+        jwt_grants_claim=_claim(config, "HUB_JWT_GRANTS_CLAIM", "grants"),
+        require_jti=flag("HUB_REQUIRE_JTI", True),
     )
+
+
+def _origins(value: str) -> tuple[str, ...]:
+    """`HUB_CORS_ORIGINS`: browser origins (`https://host[:port]`), comma- or space-separated."""
+    origins = []
+    for origin in value.replace(",", " ").split():
+        parts = urlsplit(origin)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or parts.username is not None
+        ):
+            raise SettingsError(
+                f"HUB_CORS_ORIGINS lists origins like https://app.example.org (scheme, host and "
+                f"port only), not {origin!r}"
+            )
+        origins.append(origin.lower())
+    return tuple(origins)
+
+
+def _claim(config: Config, name: str, default: str) -> str:
+    value = str(config(name, default=default)).strip()
+    if not value or any(c.isspace() for c in value):
+        raise SettingsError(f"{name} names a token claim (like {default!r}), not {value!r}")
+    return value
 
 
 def _listen(value: str | None) -> str | None:

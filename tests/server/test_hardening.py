@@ -46,7 +46,8 @@ async def test_production_gives_no_field_suggestions(production: Hub) -> None:
 
 async def test_production_serves_no_graphiql(production: Hub) -> None:
     response = await production.client.get("/graphql", headers={"accept": "text/html"})
-    assert response.status_code == 405 and "graphiql" not in response.text.lower()
+    assert response.status_code == 404 and "<script" not in response.text
+    assert response.json()["errors"][0]["extensions"]["reason"] == "IDE_OFF"
 
 
 async def test_development_suggests_fields(hub: Hub) -> None:
