@@ -51,10 +51,12 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
 
 def _schema(args: argparse.Namespace) -> int:
     from schema.build import SDL_PATH, build_schema, sdl
+    from schema.client_sdl import CLIENT_SDL_PATH, client_sdl
 
     text = sdl(build_schema())
     if args.write:
         SDL_PATH.write_text(text, encoding="utf-8")
+        CLIENT_SDL_PATH.write_text(client_sdl(text), encoding="utf-8")
     else:
         print(text, end="")
     return 0
