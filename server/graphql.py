@@ -354,7 +354,8 @@ def _ask(prepared: list[Prepared], services: Services, gateway: bool, alone: boo
         return is_report or (gateway and gateway_fetch(op[0]))  # type: ignore[index]
 
     reports_only = runnable and all(reportish(op, is_report) for op, is_report in prepared)
-    service_only = alone and runnable and not lookups and all(_service_only(q) for q in queries)
+    by_hash_asked = any(isinstance(op, Pending) for op, _ in prepared)
+    service_only = alone and runnable and not by_hash_asked and all(map(_service_only, queries))
     trusted = None
     if lookups:
         trusted = lambda client: documents is not None and documents.trusts(client, lookups)  # noqa: E731

@@ -4,6 +4,7 @@ refusal table says, through the one admission function (`server/admission.py`)."
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import datetime as dt
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -130,6 +131,17 @@ async def batched(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
     return _error(await m.client.post("/graphql", json=body, headers=headers))
 
 
+async def graphql_get(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
+    return _error(await m.client.get("/graphql", params={"query": QUERY}, headers=headers))
+
+
+async def registration(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
+    """An automatic persisted query registration: the document sent with its hash."""
+    digest = hashlib.sha256(QUERY.encode()).hexdigest()
+    body = {"query": QUERY, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}
+    return _error(await m.client.post("/graphql", json=body, headers=headers))
+
+
 async def exports(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
     return _error(await m.client.get("/exports/organizations.csv", headers=headers))
 
@@ -141,6 +153,8 @@ async def reports(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
 HTTP_DOORS: dict[str, Callable[[Matrix, dict[str, str]], Awaitable[tuple[int, str, str]]]] = {
     "graphql": graphql,
     "graphql batch": batched,
+    "graphql get": graphql_get,
+    "persisted registration": registration,
     "exports": exports,
     "reports": reports,
 }
@@ -158,6 +172,9 @@ async def test_every_http_door_answers_each_credential_as_the_table_says(
         response = await matrix.client.get("/reports", headers=headers)
         assert response.status_code == 200 and response.json()["reports"]
         return
+    if door == "persisted registration" and case == "allow-listed client":
+        # An allow-listed tool runs registered documents only: it may not register any.
+        status, code, reason = 403, "FORBIDDEN", "REGISTRATION_REFUSED"
     assert await HTTP_DOORS[door](matrix, headers) == (status, code, reason)
 
 
