@@ -4,8 +4,8 @@ refusal table says, through the one admission function (`server/admission.py`)."
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import datetime as dt
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
