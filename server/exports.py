@@ -278,7 +278,7 @@ class ExportResponse(StreamingResponse):
             media_type=media_type,
             headers={
                 "content-disposition": f'attachment; filename="{filename}"',
-                "cache-control": "no-store",
+                "cache-control": "private, no-store",
                 "x-content-type-options": "nosniff",
             },
         )

@@ -110,7 +110,7 @@ class Browser:
     def requested(self) -> list[str]:
         """Every URL the browser asked for since the last call."""
         urls = []
-        for entry in self.driver.get_log("performance"):
+        for entry in self.driver.get_log("performance"):  # type: ignore[no-untyped-call]
             message = json.loads(entry["message"])["message"]
             if message["method"] == "Network.requestWillBeSent":
                 urls.append(message["params"]["request"]["url"])
