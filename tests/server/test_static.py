@@ -28,9 +28,12 @@ def test_every_static_file_is_listed_with_its_hash() -> None:
 
 def test_the_ide_ships_the_licences_of_what_it_bundles() -> None:
     licences = {p.name for p in (STATIC_DIR / "ide" / "licenses").iterdir()}
-    assert {"graphiql-3.8.3.LICENSE", "react-18.3.1.LICENSE", "react-dom-18.3.1.LICENSE"} <= (
-        licences
-    )
+    assert {
+        "graphiql-3.8.3.LICENSE",
+        "react-18.3.1.LICENSE",
+        "react-dom-18.3.1.LICENSE",
+        "THIRD-PARTY.txt",
+    } <= (licences)
 
 
 async def test_static_files_are_served_without_a_token(hub: Hub) -> None:
