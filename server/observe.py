@@ -124,7 +124,9 @@ class ObserveMiddleware:
     def _record(self, scope: Scope, seen: Observation, status: int, seconds: float) -> None:
         services: Any = getattr(scope["app"].state, "services", None)
         metrics: Metrics | None = getattr(services, "metrics", None)
-        graphql = scope["path"] == "/graphql" and scope["method"] == "POST"
+        # GET runs operations too; the IDE page it also serves is no operation.
+        ran = scope["method"] == "POST" or bool(seen.operations or seen.rejected)
+        graphql = scope["path"] == "/graphql" and ran
         if metrics is not None and graphql:
             metrics.observe(seen.operations, seconds, seen.statements, seen.rejected)
         if self.access:

@@ -193,3 +193,18 @@ async def test_metrics_can_be_switched_off(database: Database, settings: Setting
     async with running(database, dataclasses.replace(settings, metrics=False)) as hub:
         assert (await hub.client.get("/metrics")).status_code == 404
         assert (await hub.post(NAMED, token=hub.token("341126"))).status_code == 200
+
+
+async def test_get_operations_are_counted_and_the_ide_page_is_not(hub: Hub) -> None:
+    before = await scrape(hub)
+    headers = {"authorization": f"Bearer {hub.token('341126')}"}
+    await hub.client.get("/graphql", params={"query": NAMED}, headers=headers)
+    await hub.client.get("/graphql", headers={"accept": "text/html"})
+    text = await scrape(hub)
+    latency = "hub_graphql_request_duration_seconds_count"
+
+    def grew(**labels: str) -> float:
+        return (value(text, latency, **labels) or 0) - (value(before, latency, **labels) or 0)
+
+    assert grew(operation="CountyName") == 1
+    assert grew(operation="anonymous") == 0 and grew(operation="rejected") == 0
