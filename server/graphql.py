@@ -15,7 +15,6 @@ from graphql import (
     GraphQLError,
     OperationDefinitionNode,
     OperationType,
-    get_operation_ast,
     parse,
     visit,
 )
@@ -38,8 +37,9 @@ from schema.limits import too_many_tokens
 from server.admission import Ask, Credentials, Refused, admit
 from server.assets import ide_page, wants_ide
 from server.auth import gateway_credential
+from server.http_get import MUTATION_OVER_GET, from_url, not_a_query
 from server.observe import Observation, observation
-from server.persisted import NOT_FOUND, ByHash, by_hash, resolve
+from server.persisted import ByHash, by_hash, persisted_miss, resolve
 from server.reports import gateway_fetch, named_report
 from server.services import Services
 
@@ -368,43 +368,12 @@ def _ask(prepared: list[Prepared], services: Services, gateway: bool, alone: boo
     )
 
 
-MUTATION_OVER_GET = "Send mutations and subscriptions with POST; GET runs queries only"
-
-
-def _not_a_query(query: str, name: str | None) -> bool:
-    """Whether the operation GET would run is a mutation or subscription."""
-    try:
-        found = get_operation_ast(parse(query), name)
-    except GraphQLError:
-        return False
-    return found is not None and found.operation != OperationType.QUERY
-
-
-def _from_url(request: Request) -> dict[str, Any] | HubError:
-    """A GET request's operation: `query`, `operationName`, and JSON `variables` and
-    `extensions` in the query string (text filters belong in POST bodies: URLs are logged)."""
-    params = request.query_params
-    item: dict[str, Any] = {
-        "query": params.get("query"),
-        "operationName": params.get("operationName"),
-    }
-    for name in ("variables", "extensions"):
-        raw = params.get(name)
-        if raw is None:
-            continue
-        try:
-            item[name] = json.loads(raw)
-        except json.JSONDecodeError as error:
-            return BadUserInput(f"The `{name}` parameter is not valid JSON: {error}")
-    return item
-
-
 async def _items(
     request: Request, services: Services, seen: Observation, credentials: Credentials
 ) -> tuple[list[Any], bool] | Response:
     """The request's operations (GET: one, from the URL; POST: the body, one or a batch)."""
     if request.method == "GET":
-        item = _from_url(request)
+        item = from_url(request)
         if isinstance(item, HubError):
             return refuse(seen, 400, item, "malformed")
         return [item], False
@@ -475,7 +444,7 @@ async def graphql_endpoint(request: Request) -> Response:
         if (
             request.method == "GET"
             and not isinstance(operation, HubError)
-            and _not_a_query(operation[0], operation[2])
+            and not_a_query(operation[0], operation[2])
         ):
             refused = BadUserInput(MUTATION_OVER_GET, reason="METHOD_NOT_ALLOWED")
             return refuse(seen, 405, refused, "method_not_allowed", {"allow": "POST"})
@@ -498,7 +467,7 @@ async def graphql_endpoint(request: Request) -> Response:
     if not batch and "data" not in answers[0]:
         all_malformed = True
     status = 400 if all_malformed and not batch else 200
-    if not batch and _persisted_miss(answers[0]):
+    if not batch and persisted_miss(answers[0]):
         status = 200
     if _unavailable(answers):
         status = 503
@@ -513,10 +482,3 @@ async def graphql_endpoint(request: Request) -> Response:
 
 
 IDE_OFF = "The IDE is off in production; HUB_GRAPHIQL=true opens it to authenticated callers"
-
-
-def _persisted_miss(answer: dict[str, Any]) -> bool:
-    """A persisted query miss is the protocol's ordinary first step: answered with 200."""
-    return any(
-        (e.get("extensions") or {}).get("code") == NOT_FOUND for e in answer.get("errors", ())
-    )

@@ -124,3 +124,10 @@ def resolve(
     if trusted is not None:
         return trusted
     return registered.get(client, asked.digest) or PersistedQueryNotFound()
+
+
+def persisted_miss(answer: dict[str, Any]) -> bool:
+    """A persisted query miss is the protocol's ordinary first step: answered with 200."""
+    return any(
+        (e.get("extensions") or {}).get("code") == NOT_FOUND for e in answer.get("errors", ())
+    )
