@@ -38,5 +38,7 @@ def from_url(request: Request) -> dict[str, Any] | HubError:
         try:
             item[name] = json.loads(raw)
         except json.JSONDecodeError as error:
-            return BadUserInput(f"The `{name}` parameter is not valid JSON: {error}")
+            return BadUserInput(
+                f"The `{name}` parameter is not valid JSON: {error}", reason="REQUEST_MALFORMED"
+            )
     return item

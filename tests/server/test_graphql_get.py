@@ -48,7 +48,8 @@ async def test_get_refuses_a_mutation_with_405(hub: Hub) -> None:
 async def test_get_with_variables_that_are_not_json_is_bad_input(hub: Hub) -> None:
     response = await hub.client.get("/graphql", params={"query": QUERY, "variables": "{nope"})
     assert response.status_code == 400
-    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    extensions = response.json()["errors"][0]["extensions"]
+    assert (extensions["code"], extensions["reason"]) == ("BAD_USER_INPUT", "REQUEST_MALFORMED")
 
 
 async def test_every_graphql_answer_is_private_and_not_stored(hub: Hub) -> None:
