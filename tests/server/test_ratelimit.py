@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,6 +15,7 @@ from starlette.applications import Starlette
 
 from db.setup import Database
 from server.app import create_app
+from server.limitstore import SweptMemoryStorage
 from server.settings import RateLimits, Settings
 from tests.conftest import Hub, running
 
@@ -136,3 +139,19 @@ async def test_refusals_are_counted_in_the_metrics(limited: Hub) -> None:
         if line.startswith('hub_rejected_requests_total{reason="rate_limited"}')
     )
     assert float(line.split()[-1]) >= 1
+
+
+def test_counting_starts_no_thread_and_sweeps_expired_counters_inline() -> None:
+    storage = SweptMemoryStorage()
+    storage.timer.join()  # the library's constructor starts one sweep; let it finish
+    threads = threading.active_count()
+    storage.incr("gone", expiry=0.001)
+    time.sleep(0.01)
+    for _ in range(50):
+        storage.incr("kept", expiry=60)
+    assert threading.active_count() == threads
+    assert storage.sweeps == 0 and "gone" in storage.storage  # not yet time to sweep
+    storage._next_sweep = 0.0
+    storage.incr("kept", expiry=60)
+    assert storage.sweeps == 1
+    assert "gone" not in storage.storage and storage.storage["kept"] == 51
