@@ -8,11 +8,30 @@ import asyncpg
 
 Pool = asyncpg.Pool
 
+IDLE_TIMEOUT = "select current_setting('idle_in_transaction_session_timeout')"
+
+
+class HubConnection(asyncpg.Connection):
+    """A pooled connection that knows its idle-in-transaction timeout (read once, when it
+    is opened), so a request need not ask for it again."""
+
+    __slots__ = ("idle_timeout",)
+
 
 async def _init(conn: asyncpg.Connection) -> None:
+    if isinstance(conn, HubConnection):
+        conn.idle_timeout = str(await conn.fetchval(IDLE_TIMEOUT))
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("ltree", encoder=str, decoder=str, schema="public", format="text")
+
+
+async def _keep(conn: asyncpg.Connection) -> None:
+    """Releasing a connection: asyncpg first rolls back a transaction left open; nothing
+    more. The hub sets no session state on pooled connections (scopes and timeouts are
+    `set_config(…, true)`, gone with their transaction; cursors close at commit), so the
+    default reset — `RESET ALL`, `CLOSE ALL`, `UNLISTEN *`, advisory unlocks — would be a
+    round trip per request that undoes nothing."""
 
 
 async def create_pool(
@@ -23,6 +42,8 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init,
+        reset=_keep,
+        connection_class=HubConnection,
         server_settings={
             "statement_timeout": str(statement_timeout_ms),
             "idle_in_transaction_session_timeout": str(max(statement_timeout_ms * 2, 10_000)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import asyncpg
 
@@ -46,6 +46,38 @@ class Page:
     count: Counter
 
 
+class LazyCursors(Sequence[str]):
+    """Each row's cursor, signed the first time it is asked for: a page whose edges' cursors
+    nobody selects signs only the two its page info names."""
+
+    def __init__(
+        self,
+        rows: Sequence[asyncpg.Record],
+        codec: CursorCodec,
+        list_name: str,
+        key: Callable[[asyncpg.Record], list[Any]],
+    ) -> None:
+        self._rows, self._codec, self._list, self._key = rows, codec, list_name, key
+        self._signed: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self._rows))[index]]
+        position = range(len(self._rows))[index]  # IndexError past the end, negatives allowed
+        signed = self._signed.get(position)
+        if signed is None:
+            row = self._rows[position]
+            signed = self._signed[position] = self._codec.encode(self._list, self._key(row))
+        return signed
+
+
 async def _no_count() -> int | None:
     return 0
 
@@ -66,7 +98,7 @@ def make_page(
     kept = rows[:size]
     return Page(
         kept,
-        [codec.encode(list_name, key(row)) for row in kept],
+        LazyCursors(kept, codec, list_name, key),
         len(rows) > size,
         after is not None,
         count,

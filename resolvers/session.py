@@ -65,6 +65,32 @@ def ltree_array(scope: Scope) -> str:
     return "{" + ",".join(scope) + "}"
 
 
+def _literal(value: str) -> str:
+    """A string as an escaped SQL literal (E'…', whatever standard_conforming_strings says)."""
+    if "\x00" in value:
+        raise ValueError("a NUL character cannot be sent to PostgreSQL")
+    return "E'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _begin(isolation: str | None, readonly: bool) -> str:
+    begin = "begin"
+    if isolation is not None:
+        begin += " isolation level " + isolation.replace("_", " ")
+    return begin + (" read only" if readonly else "")
+
+
+def _begin_with_scopes(isolation: str | None, readonly: bool, caller: Caller) -> str:
+    """BEGIN and the caller's scopes as one simple-protocol message: one round trip where a
+    parameterised SET_SCOPES needs its own. Every value is a quoted literal."""
+    values = [ltree_array(caller.scope(k)) for k in ("read", "editor", "pii", "auditor")]
+    names = ("read_scope", "editor_scope", "pii_scope", "auditor_scope", "subject")
+    settings = ", ".join(
+        f"set_config('hub.{name}', {_literal(value)}, true)"
+        for name, value in zip(names, [*values, caller.subject], strict=True)
+    )
+    return f"{_begin(isolation, readonly)}; select {settings}"
+
+
 async def _set_scopes(conn: Any, caller: Caller) -> str:
     """Sets the caller's scopes; returns the server's idle-in-transaction timeout."""
     idle: str = await conn.fetchval(
@@ -92,7 +118,7 @@ class RequestSession:
         self._isolation = isolation
         self._timeout_ms = timeout_ms
         self._conn: Any = None
-        self._transaction: Any = None
+        self._savepoints = 0
         self._lock = asyncio.Lock()
         self.statements = 0
         # per recipient (subject, client) — the caller, unless `note_personal` names
@@ -116,11 +142,14 @@ class RequestSession:
                 self._conn = await self._pool.acquire()
             try:
                 with database_reachable(self._conn):
-                    self._transaction = self._conn.transaction(
-                        isolation=self._isolation, readonly=self._readonly
-                    )
-                    await self._transaction.start()
-                    idle = await _set_scopes(self._conn, self._caller)
+                    idle = getattr(self._conn, "idle_timeout", None)  # a HubConnection's
+                    if idle is not None:
+                        await self._conn.execute(
+                            _begin_with_scopes(self._isolation, self._readonly, self._caller)
+                        )
+                    else:
+                        await self._conn.execute(_begin(self._isolation, self._readonly))
+                        idle = await _set_scopes(self._conn, self._caller)
                     self._idle_limit = seconds(str(idle))
                     if self._timeout_ms is not None:
                         await self._conn.execute(SET_TIMEOUTS, str(self._timeout_ms))
@@ -243,18 +272,19 @@ class RequestSession:
         """A savepoint: what fails inside it is undone, and the request goes on."""
         async with self._lock:
             conn = await self._connection()
-            savepoint = conn.transaction()
+            self._savepoints += 1
+            name = f"atomic_{self._savepoints}"
             with database_reachable(conn):
-                await savepoint.start()
+                await conn.execute(f"savepoint {name}")
         try:
             yield
         except BaseException:
             async with self._lock:
-                await savepoint.rollback()
+                await conn.execute(f"rollback to savepoint {name}")
             raise
         else:
             async with self._lock:
-                await savepoint.commit()
+                await conn.execute(f"release savepoint {name}")
 
     async def execute(self, sql: str, *args: Any) -> None:
         sql, args = self._bound(sql, args)
@@ -283,6 +313,9 @@ class RequestSession:
 
     async def _release(self) -> None:
         conn, self._conn = self._conn, None
+        with contextlib.suppress(Exception):  # a lost connection may be detached already
+            if conn is not None and conn.is_in_transaction():  # left open by a failure
+                await conn.execute("rollback")
         # A connection lost mid-request fails its reset; asyncpg then terminates it and
         # frees its slot in the pool before raising, so there is nothing left to undo.
         with contextlib.suppress(Exception):
@@ -321,9 +354,6 @@ class RequestSession:
     async def _finish(self, *, commit: bool) -> None:
         if commit and self._personal and not self._readonly:
             await self._write_personal(self._conn, self._take_personal())
-        if commit:
-            await self._transaction.commit()
-        else:
-            await self._transaction.rollback()
+        await self._conn.execute("commit" if commit else "rollback")
         if commit and self._personal:  # a read-only transaction audits on a connection of its own
             await self.audit_personal_now("", ())

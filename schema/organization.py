@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import Any
@@ -91,3 +92,24 @@ class Organization(Node):
 async def load_organization(ctx: Context, key: uuid.UUID) -> Organization | None:
     row = await ctx.loader(OrganizationByIdLoader).load(key)
     return Organization.from_row(row) if row is not None else None
+
+
+def organization_future(ctx: Context, key: uuid.UUID) -> asyncio.Future[Organization | None]:
+    """`load_organization` as a future, for a field on every row of a list: a sync resolver
+    returning it costs graphql-core one await, where an async one costs three coroutines."""
+    loaded = ctx.loader(OrganizationByIdLoader).load(key)
+    answer: asyncio.Future[Organization | None] = loaded.get_loop().create_future()
+
+    def done(row: asyncio.Future[Any]) -> None:
+        if answer.cancelled():
+            return
+        if row.cancelled():
+            answer.cancel()
+        elif (error := row.exception()) is not None:
+            answer.set_exception(error)
+        else:
+            found = row.result()
+            answer.set_result(Organization.from_row(found) if found is not None else None)
+
+    loaded.add_done_callback(done)
+    return answer

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Generic, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 import strawberry
 from strawberry.federation.schema_directives import Shareable
@@ -26,10 +26,17 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _edge_cursor(root: Edge[Any]) -> str:
+    return root._cursors[root._index]
+
+
 @strawberry.type(description="A node with its cursor.")
 class Edge(Generic[T]):
-    cursor: str
+    # Signed only when selected (resolvers/pagination.py `LazyCursors`).
+    cursor: str = strawberry.field(resolver=_edge_cursor)
     node: T
+    _cursors: strawberry.Private[Sequence[str]]
+    _index: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of a list, Relay style.")
@@ -47,9 +54,8 @@ class Connection(Generic[T]):
 
 
 def connection(page: Page, convert: Callable[..., T]) -> Connection[T]:
-    edges = [
-        Edge(cursor=c, node=convert(row)) for c, row in zip(page.cursors, page.rows, strict=True)
-    ]
+    cursors = page.cursors
+    edges = [Edge(node=convert(row), _cursors=cursors, _index=i) for i, row in enumerate(page.rows)]
     info = PageInfo(
         has_next_page=page.has_next,
         has_previous_page=page.has_previous,

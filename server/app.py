@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -198,6 +199,9 @@ def create_app(
         readiness.phase = "ready"
         if worker is not None:
             worker.mark(True)
+        # What start-up built (schema, pool, caches) lives as long as the process: kept out
+        # of the collector's sweeps, which would otherwise walk it on every full collection.
+        gc.freeze()
         log.info("ready")
 
     async def start_until_done(app: Starlette) -> None:

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import (
     BREAK,
     DocumentNode,
@@ -60,6 +61,14 @@ MAX_BATCH = 10
 
 
 RETRY_AFTER_SECONDS = "2"
+
+
+class AnswerResponse(JSONResponse):
+    """A GraphQL answer, encoded by orjson (the same JSON as Starlette's encoder gives, in a
+    fraction of the time on a 50-row list)."""
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
 
 
 def error_response(status: int, error: HubError) -> JSONResponse:
@@ -473,7 +482,7 @@ async def graphql_endpoint(request: Request) -> Response:
         status = 503
     if status == 400:
         seen.rejected = "query_too_complex" if seen.codes == ["QUERY_TOO_COMPLEX"] else "malformed"
-    response = JSONResponse(answers if batch else answers[0], status_code=status)
+    response = AnswerResponse(answers if batch else answers[0], status_code=status)
     if status == 503:
         response.headers["retry-after"] = RETRY_AFTER_SECONDS
     if not settings.production:
