@@ -35,7 +35,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import http_bench  # noqa: E402
+import http_bench
 
 ROOT = http_bench.ROOT
 PEER_DIR = Path(__file__).resolve().parent / "postgraphile"
@@ -71,8 +71,17 @@ DESCRIPTION = {
 class Target:
     """One GraphQL server under load: where, and the request bytes for each query."""
 
-    def __init__(self, name: str, port: int, queries: dict[str, str], tokens: dict[str, str]):
+    def __init__(
+        self,
+        name: str,
+        port: int,
+        queries: dict[str, str],
+        tokens: dict[str, str],
+        pid: int,
+        data_dir: Path,
+    ) -> None:
         self.name, self.port, self.queries, self.tokens = name, port, queries, tokens
+        self.pid, self.data_dir = pid, data_dir
 
     def request(self, query: str) -> bytes:
         body = json.dumps({"query": self.queries[query]}).encode()
@@ -122,14 +131,34 @@ def drive(target: Target, query: str, clients: int, duration: float, driver: str
         return _hey(target, query, clients, duration)
     request = target.request(query)
     http_bench._run(_raw_load(request, target.port, clients, 2.0))
+    before = _cpu(target)
     began = time.perf_counter()
     latencies = sorted(http_bench._run(_raw_load(request, target.port, clients, duration)))
     wall = time.perf_counter() - began
+    used = _cpu(target)
+    cpu = sum(seconds - before.get(pid, 0.0) for pid, seconds in used.items())
     return {
         "rps": round(len(latencies) / wall, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
         "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 2),
+        "cpu_ms_per_request": round(cpu / len(latencies) * 1000, 3),
     }
+
+
+def _cpu(target: Target) -> dict[int, float]:
+    """CPU seconds so far of the server process and of every PostgreSQL process (only one
+    server is under load at a time, so PostgreSQL's share of a cell is that server's)."""
+    import psutil
+
+    processes = [psutil.Process(target.pid), *http_bench._postgres_processes(target.data_dir)]
+    used: dict[int, float] = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        used[process.pid] = times.user + times.system
+    return used
 
 
 def _hey(target: Target, query: str, clients: int, duration: float) -> dict[str, Any]:
@@ -193,6 +222,17 @@ def start_peer(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     raise http_bench.BenchError("PostGraphile did not answer within 60 s")
 
 
+def start_baseline(source: Path, data_dir: Path) -> http_bench.Hub:
+    """The hub of another checkout, on the same data folder (its embedded PostgreSQL is
+    already running, so this one only connects to it)."""
+    env = http_bench._hub_env(data_dir) | {"PYTHONPATH": str(source)}
+    log = (data_dir.parent / "peer-baseline.log").open("wb")
+    port = http_bench._free_port()
+    command = [http_bench._grassroots(), "serve", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=source, stdout=log, stderr=log)
+    return http_bench.Hub(process, port, data_dir.parent / "peer-baseline.log", time.monotonic())
+
+
 def profile(pid: int, query: str, seconds: float) -> subprocess.Popen[bytes]:
     out = ROOT / "data" / f"profile-{query}.txt"
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -225,16 +265,29 @@ def _load_now() -> str:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
+    """req/s (p50) side by side and their ratio; then CPU per request (server + PostgreSQL)
+    and its inverse ratio: what each would serve per core, less sensitive to a busy
+    machine than req/s."""
     lines = [
-        "| query | clients | PostGraphile req/s (p50) | hub req/s (p50) | hub ÷ PostGraphile |",
-        "|---|---|---|---|---|",
+        "| query | clients | PostGraphile req/s (p50) | hub req/s (p50) | hub ÷ PostGraphile "
+        "| CPU ms/req PostGraphile | CPU ms/req hub | per-core ratio |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         peer, hub = r.get("peer"), r["hub"]
         peer_cell = f"{peer['rps']:,.0f} ({peer['p50_ms']} ms)" if peer else "—"
         ratio = f"{hub['rps'] / peer['rps']:.2f}" if peer else "—"
         hub_cell = f"{hub['rps']:,.0f} ({hub['p50_ms']} ms)"
-        lines.append(f"| {r['query']} | {r['clients']} | {peer_cell} | {hub_cell} | {ratio} |")
+        if "base" in r:
+            base = r["base"]
+            hub_cell += f"; baseline {base['rps']:,.0f} ({base['p50_ms']} ms"
+            hub_cell += f", ÷PG {base['rps'] / peer['rps']:.2f})" if peer else ")"
+        peer_cpu, hub_cpu = (peer or {}).get("cpu_ms_per_request"), hub.get("cpu_ms_per_request")
+        core = f"{peer_cpu / hub_cpu:.2f}" if peer_cpu and hub_cpu else "—"
+        lines.append(
+            f"| {r['query']} | {r['clients']} | {peer_cell} | {hub_cell} | {ratio} "
+            f"| {peer_cpu or '—'} | {hub_cpu or '—'} | {core} |"
+        )
     return "\n".join(lines)
 
 
@@ -247,21 +300,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", default=None, help="a query to profile the hub under")
     parser.add_argument("--hub-only", action="store_true")
     parser.add_argument("--driver", choices=["raw", "hey"], default="raw")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout of the hub (e.g. `git worktree add /tmp/base main`), served "
+        "beside this one on the same database and measured in the same run",
+    )
     args = parser.parse_args(argv)
     clients = [int(c) for c in args.clients.split(",")]
     queries = args.queries.split(",")
     data_dir = args.data_dir.resolve()
     hub = http_bench.start_hub(data_dir, http_bench._free_port())
     peer_process: subprocess.Popen[bytes] | None = None
+    started: list[http_bench.Hub] = []
     rows: list[dict[str, Any]] = []
     try:
         hub.wait_ready()
         tokens = {j: http_bench.issue_token(data_dir, j) for j in set(JURISDICTION.values())}
-        targets = [Target("hub", hub.port, HUB_QUERIES, tokens)]
+        targets = [Target("hub", hub.port, HUB_QUERIES, tokens, hub.process.pid, data_dir)]
+        if args.baseline is not None:
+            base = start_baseline(args.baseline.resolve(), data_dir)
+            started.append(base)
+            base.wait_ready()
+            targets.append(
+                Target("base", base.port, HUB_QUERIES, tokens, base.process.pid, data_dir)
+            )
         if not args.hub_only:
             peer_port = http_bench._free_port()
             peer_process = start_peer(data_dir, peer_port)
-            targets.insert(0, Target("peer", peer_port, PEER_QUERIES, {}))
+            peer = Target("peer", peer_port, PEER_QUERIES, {}, peer_process.pid, data_dir)
+            targets.insert(0, peer)
         for query in queries:
             for target in targets:
                 target.check(query)
@@ -282,6 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         if peer_process is not None:
             peer_process.terminate()
             peer_process.wait()
+        for other in started:
+            other.stop()
         hub.stop()
     print(table(rows))
     print(f"\nload average at the end: {_load_now()}; hub RSS after the load: {rss} MB")

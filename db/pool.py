@@ -19,7 +19,7 @@ class HubConnection(asyncpg.Connection):
 
 
 async def _init(conn: asyncpg.Connection) -> None:
-    if isinstance(conn, HubConnection):
+    if type(conn) is HubConnection:  # asyncpg makes isinstance true of any connection
         conn.idle_timeout = str(await conn.fetchval(IDLE_TIMEOUT))
     await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")

@@ -55,7 +55,35 @@ def bearer(header: str | None) -> str:
     return token.strip()
 
 
+# Tokens whose HS256 signature and claims were verified, with their claims: a caller sends
+# the same token with every request, and verifying it again gives the same answer until it
+# expires (checked on every hit). Tokens checked against a JWKS are verified each time, so
+# a key withdrawn from the set stops working at once.
+VERIFIED_MAX = 4096
+_verified: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+def _still_verified(token: str, settings: Settings) -> dict[str, Any] | None:
+    claims = _verified.get((token, settings.jwt_secret))
+    if claims is None:
+        return None
+    if claims["exp"] + LEEWAY_SECONDS <= time.time():
+        del _verified[(token, settings.jwt_secret)]
+        raise Unauthenticated("The token has expired; get a new one", reason="TOKEN_EXPIRED")
+    return claims
+
+
+def _remember(token: str, settings: Settings, claims: dict[str, Any]) -> None:
+    if len(_verified) >= VERIFIED_MAX:
+        _verified.clear()
+    if isinstance(claims.get("exp"), int | float):
+        _verified[(token, settings.jwt_secret)] = claims
+
+
 async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> dict[str, Any]:
+    cached = _still_verified(token, settings)
+    if cached is not None:
+        return dict(cached)
     try:
         algorithm = jwt.get_unverified_header(token).get("alg")
     except jwt.PyJWTError:
@@ -92,6 +120,9 @@ async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> 
         ) from None
     except jwt.PyJWTError:
         raise Unauthenticated("The token is not valid", reason="TOKEN_INVALID") from None
+    if algorithm in SYMMETRIC:
+        _remember(token, settings, claims)
+        return dict(claims)
     return claims
 
 

@@ -120,3 +120,18 @@ async def test_the_token_command_issues_a_token_the_hub_accepts(hub: Hub) -> Non
     assert claims["scope"] == "pii viewer" and claims["jti"] and claims["exp"] - claims["iat"] == 60
     body = (await hub.post(QUERY, token=token)).json()
     assert body["data"]["viewer"]["subject"] == "cli-user"
+
+
+async def test_a_token_verified_before_is_refused_once_it_expires(hub: Hub) -> None:
+    """Verified HS256 tokens are remembered (server/auth.py); expiry is still checked."""
+    from server.auth import LEEWAY_SECONDS
+
+    token = jwt.encode(
+        _claims(exp=int(time.time()) + 2 - LEEWAY_SECONDS, jti="j-short"), SECRET, "HS256"
+    )
+    first = await hub.post(QUERY, token=token)
+    assert first.status_code == 200 and first.json()["data"]["viewer"]["subject"] == "clerk"
+    time.sleep(2.5)  # noqa: ASYNC251 - the token must expire in between
+    second = await hub.post(QUERY, token=token)
+    assert second.status_code == 401
+    assert second.json()["errors"][0]["extensions"]["reason"] == "TOKEN_EXPIRED"
