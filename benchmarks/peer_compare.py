@@ -137,11 +137,13 @@ def drive(target: Target, query: str, clients: int, duration: float, driver: str
     wall = time.perf_counter() - began
     used = _cpu(target)
     cpu = sum(seconds - before.get(pid, 0.0) for pid, seconds in used.items())
+    own = used.get(target.pid, 0.0) - before.get(target.pid, 0.0)
     return {
         "rps": round(len(latencies) / wall, 1),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
         "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 2),
         "cpu_ms_per_request": round(cpu / len(latencies) * 1000, 3),
+        "server_cpu_ms_per_request": round(own / len(latencies) * 1000, 3),
     }
 
 

@@ -16,6 +16,7 @@ class HubConnection(asyncpg.Connection):
     is opened), so a request need not ask for it again."""
 
     __slots__ = ("idle_timeout",)
+    idle_timeout: str
 
 
 async def _init(conn: asyncpg.Connection) -> None:

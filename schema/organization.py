@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from strawberry.types import Info
@@ -97,7 +97,8 @@ async def load_organization(ctx: Context, key: uuid.UUID) -> Organization | None
 def organization_future(ctx: Context, key: uuid.UUID) -> asyncio.Future[Organization | None]:
     """`load_organization` as a future, for a field on every row of a list: a sync resolver
     returning it costs graphql-core one await, where an async one costs three coroutines."""
-    loaded = ctx.loader(OrganizationByIdLoader).load(key)
+    # Strawberry's DataLoader.load returns an asyncio.Future (typed as an Awaitable).
+    loaded = cast("asyncio.Future[Any]", ctx.loader(OrganizationByIdLoader).load(key))
     answer: asyncio.Future[Organization | None] = loaded.get_loop().create_future()
 
     def done(row: asyncio.Future[Any]) -> None:
