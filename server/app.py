@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -199,9 +198,6 @@ def create_app(
         readiness.phase = "ready"
         if worker is not None:
             worker.mark(True)
-        # What start-up built (schema, pool, caches) lives as long as the process: kept out
-        # of the collector's sweeps, which would otherwise walk it on every full collection.
-        gc.freeze()
         log.info("ready")
 
     async def start_until_done(app: Starlette) -> None:
