@@ -60,15 +60,28 @@ def bearer(header: str | None) -> str:
 # expires (checked on every hit). Tokens checked against a JWKS are verified each time, so
 # a key withdrawn from the set stops working at once.
 VERIFIED_MAX = 4096
-_verified: dict[tuple[str, str], dict[str, Any]] = {}
+_verified: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def _verified_key(token: str, settings: Settings) -> tuple[str, ...]:
+    """The token with every setting `decode` verifies it by: a token verified under one
+    configuration is never taken as verified under another."""
+    return (
+        token,
+        settings.jwt_secret,
+        repr(settings.jwt_issuer),
+        repr(settings.jwt_audience),
+        repr(settings.require_jti),
+    )
 
 
 def _still_verified(token: str, settings: Settings) -> dict[str, Any] | None:
-    claims = _verified.get((token, settings.jwt_secret))
+    key = _verified_key(token, settings)
+    claims = _verified.get(key)
     if claims is None:
         return None
     if claims["exp"] + LEEWAY_SECONDS <= time.time():
-        del _verified[(token, settings.jwt_secret)]
+        del _verified[key]
         raise Unauthenticated("The token has expired; get a new one", reason="TOKEN_EXPIRED")
     return claims
 
@@ -77,7 +90,7 @@ def _remember(token: str, settings: Settings, claims: dict[str, Any]) -> None:
     if len(_verified) >= VERIFIED_MAX:
         _verified.clear()
     if isinstance(claims.get("exp"), int | float):
-        _verified[(token, settings.jwt_secret)] = claims
+        _verified[_verified_key(token, settings)] = claims
 
 
 async def decode(token: str, settings: Settings, keys: KeySet | None = None) -> dict[str, Any]:
