@@ -30,7 +30,8 @@ COLUMNS = f"""t.id, {RECORD_REGION_COLUMNS},
     case when {PII} then t.requester_phone else mask_phone(t.requester_phone) end
         as requester_phone"""
 
-TEXT = f"""(case when {PII} then t.title else mask_text(t.title) end ilike $9
+TEXT = f"""(t.reference ilike $9
+    or case when {PII} then t.title else mask_text(t.title) end ilike $9
     or case when {PII} then t.description else mask_text(t.description) end ilike $9)"""
 
 FILTERS = f"""($2::service_status[] is null or t.status = any($2::service_status[]))

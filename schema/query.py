@@ -33,6 +33,7 @@ from schema.service import (
     ServiceRequest,
     ServiceRequestFilter,
     load_service_request,
+    load_service_request_by_reference,
     service_filters,
 )
 
@@ -168,6 +169,20 @@ class Query:
         return await _root_list(
             info, organizations.LIST, under, filters, None, first, after, Organization.from_row
         )
+
+    @strawberry.field(
+        directives=NEEDS_CALLER,
+        description="A service request by its human reference (as a resident quotes it); null "
+        "if it is unknown or you cannot see it, like `node`.",
+    )
+    async def service_request(
+        self,
+        info: Info[Context, None],
+        reference: Annotated[
+            str, strawberry.argument(description="The reference, e.g. 341126101001-2026-000123.")
+        ],
+    ) -> ServiceRequest | None:
+        return await load_service_request_by_reference(info.context, reference)
 
     @strawberry.field(
         directives=NEEDS_CALLER,

@@ -45,8 +45,8 @@ class ServiceRequestFilter:
     )
     text: str | None = strawberry.field(
         default=None,
-        description="Text contained in the title or description; without `pii` it matches "
-        "the masked text only.",
+        description="Text contained in the title, the description or the reference; without "
+        "`pii` it matches the masked title and description only.",
     )
 
 
@@ -159,8 +159,7 @@ class ServiceRequest(Node):
         reference: str | None = None,
     ) -> ServiceRequest | None:
         if reference is not None:
-            row = await info.context.loader(ServiceRequestByReferenceLoader).load(reference)
-            return ServiceRequest.from_row(row) if row is not None else None
+            return await load_service_request_by_reference(info.context, reference)
         parsed = parse_global_id(str(id))
         if parsed is None or parsed[0] != "ServiceRequest":
             return None
@@ -194,4 +193,9 @@ class ServiceRequest(Node):
 
 async def load_service_request(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:
     row = await ctx.loader(ServiceRequestByIdLoader).load(key)
+    return ServiceRequest.from_row(row) if row is not None else None
+
+
+async def load_service_request_by_reference(ctx: Context, reference: str) -> ServiceRequest | None:
+    row = await ctx.loader(ServiceRequestByReferenceLoader).load(reference)
     return ServiceRequest.from_row(row) if row is not None else None
