@@ -74,6 +74,11 @@ class ServiceFigures:
     by_status: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
+    @property
+    def resolvable(self) -> int:
+        """The resolution rate's denominator: every request but the rejected ones."""
+        return self.total - self.rejected
+
     def count(self, status: str, category: str, n: int) -> None:
         self.total += n
         self.open += n if status in OPEN else 0

@@ -84,3 +84,38 @@ REGION_LEVEL = {
     "TOWNSHIP": "乡级",
     "VILLAGE": "村级",
 }
+
+REGION_ACCESS = {
+    "FULL": "辖区内",
+    "BREADCRUMB": "上级(仅导航)",
+}
+
+SERVICE_REQUEST_ORDER = {
+    "SUBMITTED_AT_DESC": "按提交时间(新→旧)",
+    "SUBMITTED_AT_ASC": "按提交时间(旧→新)",
+    "DUE_AT_ASC": "按办理期限(近→远)",
+    "DUE_AT_DESC": "按办理期限(远→近)",
+}
+
+BREAKDOWN = {
+    "CHILD": "按下级区划",
+    "MONTH": "按月",
+    "SERVICE_CATEGORY": "按服务类别",
+    "ORGANIZATION_KIND": "按组织类型",
+    "PARTICIPATION_KIND": "按参与形式",
+}
+
+# Keyed by the enum's names; history stores the lower-case values.
+SERVICE_REQUEST_ACTION = {
+    "SUBMIT": "提交",
+    "ACCEPT": "受理",
+    "REJECT": "不予受理",
+    "START": "开始办理",
+    "ESCALATE": "上报",
+    "RESOLVE": "办结",
+    "CLOSE": "关闭",
+    "REOPEN": "重新办理",
+    "WITHDRAW": "撤回",
+    "RATE": "评价",
+    "IMPORTED": "导入",
+}

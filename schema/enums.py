@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
 
+from resolvers import labels
 
-@strawberry.enum(description="A level of the administrative tree.")
+E = TypeVar("E", bound=type[Enum])
+
+
+def labelled(table: Mapping[str, str], description: str) -> Callable[[E], E]:
+    """`strawberry.enum`, with each value described by its Chinese label from `table`."""
+
+    def wrap(cls: E) -> E:
+        done = strawberry.enum(cls, description=description)
+        for value in done.__strawberry_definition__.values:  # type: ignore[attr-defined]
+            value.description = table[value.name]
+        return done
+
+    return wrap
+
+
+@labelled(
+    labels.REGION_LEVEL,
+    "A level of the administrative tree.",
+)
 class RegionLevel(Enum):
     NATION = "NATION"
     PROVINCE = "PROVINCE"
@@ -17,16 +38,20 @@ class RegionLevel(Enum):
     VILLAGE = "VILLAGE"
 
 
-@strawberry.enum(
-    description="FULL: the region is in the caller's jurisdiction. BREADCRUMB: it lies above "
-    "it, and only its identifying fields can be read."
+@labelled(
+    labels.REGION_ACCESS,
+    "FULL: the region is in the caller's jurisdiction. BREADCRUMB: it lies above "
+    "it, and only its identifying fields can be read.",
 )
 class RegionAccess(Enum):
     FULL = "FULL"
     BREADCRUMB = "BREADCRUMB"
 
 
-@strawberry.enum(description="What kind of grassroots organization.")
+@labelled(
+    labels.ORGANIZATION_KIND,
+    "What kind of grassroots organization.",
+)
 class OrganizationKind(Enum):
     PARTY_COMMITTEE = "PARTY_COMMITTEE"
     PARTY_GENERAL_BRANCH = "PARTY_GENERAL_BRANCH"
@@ -40,7 +65,10 @@ class OrganizationKind(Enum):
     VOLUNTEER_TEAM = "VOLUNTEER_TEAM"
 
 
-@strawberry.enum(description="What a resident's request is about.")
+@labelled(
+    labels.SERVICE_CATEGORY,
+    "What a resident's request is about.",
+)
 class ServiceCategory(Enum):
     SOCIAL_SECURITY = "SOCIAL_SECURITY"
     ELDERLY_CARE = "ELDERLY_CARE"
@@ -56,7 +84,10 @@ class ServiceCategory(Enum):
     OTHER = "OTHER"
 
 
-@strawberry.enum(description="How a request reached the office.")
+@labelled(
+    labels.SERVICE_CHANNEL,
+    "How a request reached the office.",
+)
 class ServiceChannel(Enum):
     WALK_IN = "WALK_IN"
     HOTLINE = "HOTLINE"
@@ -66,7 +97,10 @@ class ServiceChannel(Enum):
     HOME_VISIT = "HOME_VISIT"
 
 
-@strawberry.enum(description="Where a request stands in its workflow (DESIGN.md §5).")
+@labelled(
+    labels.SERVICE_STATUS,
+    "Where a request stands in its workflow (DESIGN.md §5).",
+)
 class ServiceStatus(Enum):
     SUBMITTED = "SUBMITTED"
     ACCEPTED = "ACCEPTED"
@@ -78,7 +112,10 @@ class ServiceStatus(Enum):
     WITHDRAWN = "WITHDRAWN"
 
 
-@strawberry.enum(description="Orders of service request lists; ties are broken by id.")
+@labelled(
+    labels.SERVICE_REQUEST_ORDER,
+    "Orders of service request lists; ties are broken by id.",
+)
 class ServiceRequestOrder(Enum):
     SUBMITTED_AT_DESC = "SUBMITTED_AT_DESC"
     SUBMITTED_AT_ASC = "SUBMITTED_AT_ASC"
@@ -86,7 +123,10 @@ class ServiceRequestOrder(Enum):
     DUE_AT_DESC = "DUE_AT_DESC"
 
 
-@strawberry.enum(description="What form of participation an event was.")
+@labelled(
+    labels.PARTICIPATION_KIND,
+    "What form of participation an event was.",
+)
 class ParticipationKind(Enum):
     JOINT_MEETING = "JOINT_MEETING"
     DELIBERATION = "DELIBERATION"
@@ -97,7 +137,10 @@ class ParticipationKind(Enum):
     VOLUNTEER_ACTIVITY = "VOLUNTEER_ACTIVITY"
 
 
-@strawberry.enum(description="Where a resolution stands.")
+@labelled(
+    labels.RESOLUTION_STATUS,
+    "Where a resolution stands.",
+)
 class ResolutionStatus(Enum):
     PROPOSED = "PROPOSED"
     ADOPTED = "ADOPTED"
@@ -105,10 +148,32 @@ class ResolutionStatus(Enum):
     IMPLEMENTED = "IMPLEMENTED"
 
 
-@strawberry.enum(description="What a breakdown splits a region's figures by.")
+@labelled(
+    labels.BREAKDOWN,
+    "What a breakdown splits a region's figures by.",
+)
 class Breakdown(Enum):
     CHILD = "CHILD"
     MONTH = "MONTH"
     SERVICE_CATEGORY = "SERVICE_CATEGORY"
     ORGANIZATION_KIND = "ORGANIZATION_KIND"
     PARTICIPATION_KIND = "PARTICIPATION_KIND"
+
+
+@labelled(
+    labels.SERVICE_REQUEST_ACTION,
+    "A step of the service request workflow (DESIGN.md §5), as history records it and as "
+    "`availableActions` offers it; IMPORTED is a record's state set by ingestion.",
+)
+class ServiceRequestAction(Enum):
+    SUBMIT = "submit"
+    ACCEPT = "accept"
+    REJECT = "reject"
+    START = "start"
+    ESCALATE = "escalate"
+    RESOLVE = "resolve"
+    CLOSE = "close"
+    REOPEN = "reopen"
+    WITHDRAW = "withdraw"
+    RATE = "rate"
+    IMPORTED = "imported"

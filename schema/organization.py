@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from resolvers.context import Context
 from resolvers.ids import global_id
+from resolvers.labels import ORGANIZATION_KIND
 from resolvers.loaders.records import OrganizationByIdLoader, OrganizationChildrenLoader
 from schema.enums import OrganizationKind
 from schema.region import Region
@@ -28,16 +29,18 @@ class OrganizationFilter:
 
 @strawberry.federation.type(keys=["id"], description="A grassroots organization.")
 class Organization(Node):
-    id: strawberry.ID
-    name: str
-    kind: OrganizationKind
-    member_count: int
+    id: strawberry.ID = strawberry.field(description="The global id.")
+    name: str = strawberry.field(description="The organization's name.")
+    kind: OrganizationKind = strawberry.field(description="What kind of organization it is.")
+    member_count: int = strawberry.field(description="Its members.")
     party_member_count: int = strawberry.field(
         description="Party members held by this organization (counted once, at the lowest "
         "party organization that holds them; 0 for non-party organizations)."
     )
-    leader: Person | None
-    founded_on: dt.date | None
+    leader: Person | None = strawberry.field(
+        description="Who leads it; name and phone masked without `pii`."
+    )
+    founded_on: dt.date | None = strawberry.field(description="The day it was founded.")
     version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
     region: Region = strawberry.field(description="The region it belongs to.")
     key: strawberry.Private[uuid.UUID]
@@ -76,6 +79,10 @@ class Organization(Node):
         if parsed is None or parsed[0] != "Organization":
             return None
         return await load_organization(info.context, uuid.UUID(parsed[1]))
+
+    @strawberry.field(description="The kind's Chinese label, e.g. 党支部.")
+    def kind_label(self) -> str:
+        return ORGANIZATION_KIND[self.kind.value]
 
     @strawberry.field(description="The organization above; null when you cannot see it.")
     async def parent(self, info: Info[Context, None]) -> Organization | None:

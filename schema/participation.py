@@ -12,7 +12,7 @@ from strawberry.types import Info
 from resolvers import participation
 from resolvers.context import Context
 from resolvers.ids import global_id, parse_global_id
-from resolvers.labels import PARTICIPANT_GROUP
+from resolvers.labels import PARTICIPANT_GROUP, PARTICIPATION_KIND
 from resolvers.loaders.records import ParticipationEventByIdLoader, ResolutionsByEventLoader
 from resolvers.services import CST
 from schema.enums import ParticipationKind, ResolutionStatus
@@ -73,13 +73,15 @@ class Resolution(Node):
 
 @strawberry.federation.type(keys=["id"], description="A participation event.")
 class ParticipationEvent(Node):
-    id: strawberry.ID
-    title: str
-    kind: ParticipationKind
-    starts_at: dt.datetime
-    topic: str | None
-    participant_count: int
-    participants_by_group: list[KindCount]
+    id: strawberry.ID = strawberry.field(description="The global id.")
+    title: str = strawberry.field(description="The event's title.")
+    kind: ParticipationKind = strawberry.field(description="What form of participation it was.")
+    starts_at: dt.datetime = strawberry.field(description="When it started.")
+    topic: str | None = strawberry.field(description="What it was about.")
+    participant_count: int = strawberry.field(description="How many took part.")
+    participants_by_group: list[KindCount] = strawberry.field(
+        description="Participants per group (villagers, party members, …)."
+    )
     version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
     region: Region = strawberry.field(description="The region it belongs to.")
     key: strawberry.Private[uuid.UUID]
@@ -115,6 +117,10 @@ class ParticipationEvent(Node):
         if parsed is None or parsed[0] != "ParticipationEvent":
             return None
         return await load_event(info.context, uuid.UUID(parsed[1]))
+
+    @strawberry.field(description="The kind's Chinese label, e.g. 议事协商.")
+    def kind_label(self) -> str:
+        return PARTICIPATION_KIND[self.kind.value]
 
     @strawberry.field(description="The organizing organization; null when you cannot see it.")
     async def organizer(self, info: Info[Context, None]) -> OrganizationT | None:

@@ -9,15 +9,21 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import services
+from resolvers import services, workflow
 from resolvers.context import Context
 from resolvers.ids import global_id, parse_global_id
+from resolvers.labels import (
+    SERVICE_CATEGORY,
+    SERVICE_CHANNEL,
+    SERVICE_REQUEST_ACTION,
+    SERVICE_STATUS,
+)
 from resolvers.loaders.records import (
     ServiceRequestByIdLoader,
     ServiceRequestByReferenceLoader,
     ServiceRequestHistoryLoader,
 )
-from schema.enums import ServiceCategory, ServiceChannel, ServiceStatus
+from schema.enums import ServiceCategory, ServiceChannel, ServiceRequestAction, ServiceStatus
 from schema.region import Region
 from schema.relay import Node, Person
 
@@ -68,12 +74,26 @@ def service_filters(f: ServiceRequestFilter | None, now: dt.datetime) -> tuple[A
 
 @strawberry.type(description="One step of a request's workflow.")
 class ServiceRequestEvent:
-    at: dt.datetime
-    action: str
-    from_status: ServiceStatus | None
-    to_status: ServiceStatus
-    actor: str
-    note: str | None
+    at: dt.datetime = strawberry.field(description="When the step was taken.")
+    action: str = strawberry.field(
+        description="The step as a lower-case verb (`submit`, `accept`, …, `imported`).",
+        deprecation_reason="Use `kind` (an enum) and `label` (its Chinese label).",
+    )
+    kind: ServiceRequestAction = strawberry.field(description="The step taken.")
+    label: str = strawberry.field(description="The step's Chinese label, e.g. 受理.")
+    from_status: ServiceStatus | None = strawberry.field(
+        description="The status before the step; null for the first one."
+    )
+    to_status: ServiceStatus = strawberry.field(description="The status after the step.")
+    actor: str = strawberry.field(description="Who took the step (the token's subject).")
+    note: str | None = strawberry.field(
+        description="The reason or note given with the step; masked without `pii`."
+    )
+
+
+def action_kind(action: str) -> ServiceRequestAction:
+    """The enum value of a history entry's verb."""
+    return ServiceRequestAction(action)
 
 
 def _cst(value: dt.datetime | None) -> dt.datetime | None:
@@ -85,6 +105,8 @@ def _history(entries: list[dict[str, Any]]) -> list[ServiceRequestEvent]:
         ServiceRequestEvent(
             at=dt.datetime.fromisoformat(e["at"]).astimezone(CST),
             action=e["action"],
+            kind=ServiceRequestAction(e["action"]),
+            label=SERVICE_REQUEST_ACTION[ServiceRequestAction(e["action"]).name],
             from_status=ServiceStatus(e["fromStatus"]) if e.get("fromStatus") else None,
             to_status=ServiceStatus(e["toStatus"]),
             actor=e["actor"],
@@ -119,6 +141,7 @@ class ServiceRequest(Node):
     region_code: strawberry.Private[str]
     handling_region_code: strawberry.Private[str]
     handled_by_id: strawberry.Private[uuid.UUID | None]
+    path: strawberry.Private[str]
 
     @classmethod
     def from_row(cls, row: Any) -> ServiceRequest:
@@ -149,6 +172,7 @@ class ServiceRequest(Node):
             region_code=row["region_code"],
             handling_region_code=row["handling_region_code"],
             handled_by_id=row["handled_by"],
+            path=row["path"],
         )
 
     @classmethod
@@ -164,6 +188,35 @@ class ServiceRequest(Node):
         if parsed is None or parsed[0] != "ServiceRequest":
             return None
         return await load_service_request(info.context, uuid.UUID(parsed[1]))
+
+    @strawberry.field(
+        description="The workflow steps you may take on this request now — your role on the "
+        "handling region, its status, the reopening window and whether it was rated — "
+        "by the same rules the mutations enforce; empty when you may take none."
+    )
+    def available_actions(self, info: Info[Context, None]) -> list[ServiceRequestAction]:
+        standing = workflow.Standing(
+            self.status.value,
+            workflow.handling_path(self.path, self.handling_region_code),
+            self.resolved_at,
+            self.satisfaction,
+        )
+        return [
+            ServiceRequestAction(name)
+            for name in workflow.available(info.context.caller, standing, info.context.now)
+        ]
+
+    @strawberry.field(description="The status's Chinese label, e.g. 已受理.")
+    def status_label(self) -> str:
+        return SERVICE_STATUS[self.status.value]
+
+    @strawberry.field(description="The category's Chinese label, e.g. 养老服务.")
+    def category_label(self) -> str:
+        return SERVICE_CATEGORY[self.category.value]
+
+    @strawberry.field(description="The channel's Chinese label, e.g. 热线电话.")
+    def channel_label(self) -> str:
+        return SERVICE_CHANNEL[self.channel.value]
 
     @strawberry.field(
         description="The region now handling the request, when it was escalated above the "

@@ -39,17 +39,37 @@ def _rate(part: int, whole: int) -> float | None:
 class ServiceStats:
     total: int = strawberry.field(description="Requests submitted in the period.")
     open: int = strawberry.field(description="SUBMITTED, ACCEPTED, IN_PROGRESS or ESCALATED.")
-    resolved: int = strawberry.field(description="RESOLVED or CLOSED.")
+    resolved: int = strawberry.field(
+        description="RESOLVED or CLOSED: the resolution rate's numerator."
+    )
     overdue: int = strawberry.field(description="Open requests whose dueAt has passed (now).")
+    response_due: int = strawberry.field(
+        description="The response rate's denominator: requests whose 24 hours after "
+        "submission have passed, or that were answered (first accept or reject) within them. "
+        "It moves with the clock, like `overdue`."
+    )
+    responded_in_time: int = strawberry.field(
+        description="The response rate's numerator: requests answered (first accept or "
+        "reject) within 24 hours of submission."
+    )
     response_rate: float | None = strawberry.field(
-        description="Answered (first accept or reject) within 24 hours of submission ÷ "
-        "requests whose 24 hours have passed or that were so answered; null when none."
+        description="respondedInTime ÷ responseDue; null when responseDue is 0."
+    )
+    resolvable: int = strawberry.field(
+        description="The resolution rate's denominator: total − REJECTED."
     )
     resolution_rate: float | None = strawberry.field(
-        description="RESOLVED or CLOSED ÷ (total − REJECTED); null when that is 0."
+        description="resolved (RESOLVED or CLOSED) ÷ resolvable (total − REJECTED); null when "
+        "resolvable is 0."
+    )
+    rated: int = strawberry.field(
+        description="The satisfaction rate's denominator: requests rated 1 to 5."
+    )
+    satisfied: int = strawberry.field(
+        description="The satisfaction rate's numerator: requests rated 4 or 5."
     )
     satisfaction_rate: float | None = strawberry.field(
-        description="Rated 4 or 5 ÷ rated; null when none were rated."
+        description="satisfied (rated 4 or 5) ÷ rated; null when rated is 0."
     )
     average_hours_to_resolve: float | None = strawberry.field(
         description="Mean hours from submission to the latest resolution, over resolved "
@@ -65,8 +85,13 @@ class ServiceStats:
             open=f.open,
             resolved=f.resolved,
             overdue=f.overdue,
+            response_due=f.answer_due,
+            responded_in_time=f.answered_in_time,
             response_rate=_rate(f.answered_in_time, f.answer_due),
-            resolution_rate=_rate(f.resolved, f.total - f.rejected),
+            resolvable=f.resolvable,
+            resolution_rate=_rate(f.resolved, f.resolvable),
+            rated=f.rated,
+            satisfied=f.satisfied,
             satisfaction_rate=_rate(f.satisfied, f.rated),
             average_hours_to_resolve=f.resolve_hours / f.resolved if f.resolved else None,
             by_status=_counts(SERVICE_STATUS, f.by_status, skip="WITHDRAWN"),

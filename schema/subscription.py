@@ -11,7 +11,9 @@ from strawberry.types import Info
 from resolvers.changes import LiveContext, service_request_changes
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
+from resolvers.labels import SERVICE_REQUEST_ACTION
 from resolvers.scope import Scope
+from schema.enums import ServiceRequestAction
 from schema.permissions import NEEDS_CALLER
 from schema.service import ServiceRequest
 
@@ -31,16 +33,35 @@ OVER_WEBSOCKET = (
 class ServiceRequestChange:
     action: str = strawberry.field(
         description="The workflow action that made the change (`submit`, `accept`, …, or "
-        "`imported`): the request's latest history entry."
+        "`imported`): the request's latest history entry.",
+        deprecation_reason="Use `kind` (an enum) and `label` (its Chinese label).",
     )
-    request: ServiceRequest | None
+    kind: ServiceRequestAction | None = strawberry.field(
+        description="The workflow step that made the change (IMPORTED for ingestion): the "
+        "request's latest history entry; null for a change outside the workflow."
+    )
+    label: str | None = strawberry.field(description="The step's Chinese label, e.g. 受理.")
+    request: ServiceRequest | None = strawberry.field(
+        description="The request as it stands after the change."
+    )
+
+
+def change(action: str, request: ServiceRequest) -> ServiceRequestChange:
+    known = action in ServiceRequestAction._value2member_map_
+    kind = ServiceRequestAction(action) if known else None
+    return ServiceRequestChange(
+        action=action,
+        kind=kind,
+        label=SERVICE_REQUEST_ACTION[kind.name] if kind else None,
+        request=request,
+    )
 
 
 async def _changes(
     ctx: LiveContext, targets: Scope
 ) -> AsyncGenerator[ServiceRequestChange | None, None]:
     async for action, row in service_request_changes(ctx, targets):
-        yield ServiceRequestChange(action=action, request=ServiceRequest.from_row(row))
+        yield change(action, ServiceRequest.from_row(row))
 
 
 @strawberry.type

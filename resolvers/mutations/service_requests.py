@@ -22,15 +22,14 @@ from resolvers.mutations.common import (
     clean_text,
     record_key,
     region_for_write,
-    require_editor,
     require_role,
     write,
 )
 from resolvers.scope import is_under
 from resolvers.scope_sql import in_scope
+from resolvers.workflow import ACTIONS, Action, Standing, refusal
 
 CST = dt.timezone(dt.timedelta(hours=8))
-REOPEN_DAYS = 15
 
 SNAPSHOT = "to_jsonb(t) - 'history' - 'path'"
 
@@ -67,29 +66,6 @@ values (next_reference($1, $9), $1, $1, $2::service_category, $3::service_channe
     $10::jsonb)
 returning t.id, {SNAPSHOT} as doc
 """
-
-
-@dataclass(frozen=True)
-class Action:
-    name: str
-    sources: frozenset[str]
-    target: str | None  # None: the status stays
-
-
-ACTIONS = {
-    a.name: a
-    for a in (
-        Action("accept", frozenset({"SUBMITTED", "ESCALATED"}), "ACCEPTED"),
-        Action("reject", frozenset({"SUBMITTED", "ESCALATED"}), "REJECTED"),
-        Action("start", frozenset({"ACCEPTED", "IN_PROGRESS"}), "IN_PROGRESS"),
-        Action("escalate", frozenset({"ACCEPTED", "IN_PROGRESS"}), "ESCALATED"),
-        Action("resolve", frozenset({"ACCEPTED", "IN_PROGRESS"}), "RESOLVED"),
-        Action("close", frozenset({"RESOLVED"}), "CLOSED"),
-        Action("reopen", frozenset({"RESOLVED"}), "IN_PROGRESS"),
-        Action("withdraw", frozenset({"SUBMITTED", "ACCEPTED"}), "WITHDRAWN"),
-        Action("rate", frozenset({"RESOLVED", "CLOSED"}), None),
-    )
-}
 
 
 def _entry(ctx: Context, action: str, old: str | None, new: str, note: str | None) -> list[Any]:
@@ -188,20 +164,15 @@ async def act(
         seen = await ctx.session.fetchrow(CURRENT, ident)
         if seen is None:
             raise NotFound("No service request matches `id`")
-        require_editor(ctx, seen["handling_path"])
+        if (refused := refusal(ctx.caller, action_name, Standing.of(seen), ctx.now)) is not None:
+            raise refused
         row = await ctx.session.fetchrow(FOR_UPDATE, ident)
         if row is None:  # escalated above the caller since the first read
             raise Conflict("The request moved on meanwhile: re-read it and try again")
         check_version(expected_version, row["version"])
+        if (refused := refusal(ctx.caller, action_name, Standing.of(row), ctx.now)) is not None:
+            raise refused
         status = row["status"]
-        if status not in action.sources:
-            allowed = ", ".join(sorted(action.sources))
-            raise BadUserInput(
-                f"A request in status {status} cannot be {action_name}ed here (only from "
-                f"{allowed})",
-                reason="INVALID_TRANSITION",
-                status=status,
-            )
         values = await _next_values(ctx, action, row, handled_by, satisfaction)
         target = action.target or status
         after = await ctx.session.fetchrow(
@@ -243,15 +214,7 @@ async def _next_values(
         resolved = now
     elif action.name == "close":
         closed = now
-    elif action.name == "reopen":
-        if resolved is not None and now - resolved > dt.timedelta(days=REOPEN_DAYS):
-            raise BadUserInput(
-                f"A request can be reopened within {REOPEN_DAYS} days of its resolution",
-                reason="REOPEN_TOO_LATE",
-            )
     elif action.name == "rate":
-        if rating is not None:
-            raise BadUserInput("This request was rated already", reason="ALREADY_RATED")
         rating = satisfaction
     return [handling, organization, responded, accepted, resolved, closed, rating]
 

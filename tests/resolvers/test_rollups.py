@@ -27,6 +27,7 @@ STATS = """query ($code: String!, $from: Date, $to: Date) { region(code: $code) 
   stats(from: $from, to: $to) { ...figures } } }
 fragment figures on RegionStats { organizations partyMembers organizationsByKind { key count }
   serviceRequests { total open resolved overdue responseRate resolutionRate satisfactionRate
+    responseDue respondedInTime resolvable rated satisfied
     averageHoursToResolve byStatus { key count } byCategory { key count } }
   participation { events participants byKind { key count } resolutionsAdopted
     resolutionsImplemented } }"""
@@ -135,6 +136,11 @@ async def expected(
             open=e["open"],
             resolved=e["resolved"],
             overdue=e["overdue"],
+            responseDue=e["due"],
+            respondedInTime=e["in_time"],
+            resolvable=e["total"] - e["rejected"],
+            rated=e["rated"],
+            satisfied=e["satisfied"],
             responseRate=_rate(e["in_time"], e["due"]),
             resolutionRate=_rate(e["resolved"], e["total"] - e["rejected"]),
             satisfactionRate=_rate(e["satisfied"], e["rated"]),
@@ -169,7 +175,9 @@ def assert_figures(got: dict[str, Any], want: dict[str, Any], where: str) -> Non
     services, wanted = got["serviceRequests"], want["serviceRequests"]
     assert services["total"] == wanted["total"], where
     if wanted["total"]:
-        for name in ("open", "resolved", "overdue"):
+        for name in ("open", "resolved", "overdue", "responseDue", "respondedInTime"):
+            assert services[name] == wanted[name], (where, name)
+        for name in ("resolvable", "rated", "satisfied"):
             assert services[name] == wanted[name], (where, name)
         for name in (
             "responseRate",
