@@ -15,10 +15,13 @@ BUSY = "The hub is too busy to finish this request in time; retry in a few secon
 
 
 class HubError(GraphQLError):
+    """A refusal: `extensions.code` names its class and `extensions.reason` the case (every
+    reason is listed in the README's refusal table; tests/server/test_refusals.py checks)."""
+
     code = "INTERNAL"
 
-    def __init__(self, message: str, **extensions: Any) -> None:
-        super().__init__(message, extensions={"code": self.code, **extensions})
+    def __init__(self, message: str, *, reason: str, **extensions: Any) -> None:
+        super().__init__(message, extensions={"code": self.code, "reason": reason, **extensions})
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(message={self.message!r}, extensions={self.extensions!r})"
@@ -54,8 +57,10 @@ class ServiceUnavailable(HubError):
 
     code = "SERVICE_UNAVAILABLE"
 
-    def __init__(self, message: str = UNAVAILABLE, **extensions: Any) -> None:
-        super().__init__(message, **extensions)
+    def __init__(
+        self, message: str = UNAVAILABLE, *, reason: str = "DATABASE_UNAVAILABLE", **extensions: Any
+    ) -> None:
+        super().__init__(message, reason=reason, **extensions)
 
 
 class HubBusy(ServiceUnavailable):
@@ -87,7 +92,9 @@ class RateLimited(HubError):
 
 
 class Internal(HubError):
+    """Not a refusal: anything unexpected, its message masked; no reason."""
+
     code = "INTERNAL"
 
     def __init__(self) -> None:
-        super().__init__("Internal server error")
+        GraphQLError.__init__(self, "Internal server error", extensions={"code": self.code})

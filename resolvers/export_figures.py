@@ -59,7 +59,7 @@ async def breakdown_figures(
             return None
         region = found[0]
         if not region["full"]:
-            raise Forbidden(ABOVE_JURISDICTION)
+            raise Forbidden(ABOVE_JURISDICTION, reason="ABOVE_JURISDICTION")
         children: list[Any] = []
         if by == "CHILD":
             children = await regions.children(session, [code], MAX_CHILDREN, None)

@@ -78,6 +78,7 @@ class CursorCodec:
             name, values = None, None
         if name != list_name or not isinstance(values, list):
             raise BadUserInput(
-                "`after` is not a cursor of this list; pass an endCursor it returned"
+                "`after` is not a cursor of this list; pass an endCursor it returned",
+                reason="CURSOR_INVALID",
             )
         return values

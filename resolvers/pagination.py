@@ -21,7 +21,9 @@ def page_size(first: int | None) -> int:
     if first is None:
         return DEFAULT_FIRST
     if first < 0 or first > MAX_FIRST:
-        raise BadUserInput(f"`first` must be between 0 and {MAX_FIRST}, not {first}")
+        raise BadUserInput(
+            f"`first` must be between 0 and {MAX_FIRST}, not {first}", reason="PAGE_SIZE"
+        )
     return first
 
 
@@ -30,7 +32,7 @@ def like_pattern(text: str | None) -> str | None:
     if text is None or text == "":
         return None
     if "\x00" in text:
-        raise BadUserInput("Text filters cannot contain the NUL character")
+        raise BadUserInput("Text filters cannot contain the NUL character", reason="NUL_BYTE")
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 

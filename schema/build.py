@@ -72,9 +72,14 @@ class HubSchema(strawberry.federation.Schema):
                 if error.operation_type is OperationType.SUBSCRIPTION
                 else f"{error.operation_type.value.capitalize()}s are not served here"
             )
-            return ExecutionResult(data=None, errors=[BadUserInput(refused)])
+            return ExecutionResult(
+                data=None, errors=[BadUserInput(refused, reason="OPERATION_NOT_SERVED")]
+            )
         except CannotGetOperationTypeError as error:
-            return ExecutionResult(data=None, errors=[BadUserInput(error.as_http_error_reason())])
+            return ExecutionResult(
+                data=None,
+                errors=[BadUserInput(error.as_http_error_reason(), reason="OPERATION_NOT_FOUND")],
+            )
 
 
 def build_schema(

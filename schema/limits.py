@@ -330,15 +330,22 @@ def measure(
 def too_many_tokens(query: str) -> QueryTooComplex | None:
     """Checked before parsing: a token takes at least one character, so short texts pass."""
     if len(query) > MAX_TOKENS and count_tokens(query, MAX_TOKENS) > MAX_TOKENS:
-        return QueryTooComplex(f"The query has more than {MAX_TOKENS} tokens")
+        return QueryTooComplex(
+            f"The query has more than {MAX_TOKENS} tokens", reason="TOO_MANY_TOKENS"
+        )
     return None
 
 
 def refusal(found: Measure) -> QueryTooComplex | None:
     if found.depth > MAX_DEPTH:
-        return QueryTooComplex(f"The query is {found.depth} levels deep; at most {MAX_DEPTH}")
+        return QueryTooComplex(
+            f"The query is {found.depth} levels deep; at most {MAX_DEPTH}", reason="TOO_DEEP"
+        )
     if found.aliases > MAX_ALIASES:
-        return QueryTooComplex(f"The query uses {found.aliases} aliases; at most {MAX_ALIASES}")
+        return QueryTooComplex(
+            f"The query uses {found.aliases} aliases; at most {MAX_ALIASES}",
+            reason="TOO_MANY_ALIASES",
+        )
     if found.cost > MAX_COST:
         return QueryTooComplex(
             f"The query costs {found.cost}; at most {MAX_COST}: ask for smaller pages "

@@ -15,7 +15,7 @@ class InJurisdiction(BasePermission):
     """Only on regions in the caller's scope: a breadcrumb above it answers FORBIDDEN."""
 
     message = "This region lies above your jurisdiction; only its breadcrumb fields can be read"
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+    error_extensions = {"code": "FORBIDDEN", "reason": "BREADCRUMB_ONLY"}  # noqa: RUF012
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return bool(getattr(source, "access", None) is RegionAccess.FULL)
@@ -25,7 +25,7 @@ class HoldsAuditor(BasePermission):
     """Only for callers granted `auditor` somewhere."""
 
     message = "Reading the audit log needs the auditor role"
-    error_extensions = {"code": "FORBIDDEN"}  # noqa: RUF012
+    error_extensions = {"code": "FORBIDDEN", "reason": "AUDITOR_REQUIRED"}  # noqa: RUF012
 
     def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         return bool(info.context.caller.scope("auditor"))

@@ -79,6 +79,6 @@ class Subscription:
         # subscribing (an `error` message), not after the first change.
         ctx = info.context
         if not isinstance(ctx, LiveContext):
-            raise BadUserInput(OVER_WEBSOCKET)
+            raise BadUserInput(OVER_WEBSOCKET, reason="SUBSCRIPTIONS_OVER_WEBSOCKET")
         targets = await ctx.directory.under(ctx.caller.read, under)
         return _changes(ctx, targets)

@@ -81,7 +81,7 @@ async def graphql_route(request: Request) -> Response:
     if not hasattr(request.app.state, "services"):
         phase = request.app.state.readiness.phase
         message = f"The hub is starting ({phase}); retry in a few seconds"
-        response: Response = error_response(503, ServiceUnavailable(message))
+        response: Response = error_response(503, ServiceUnavailable(message, reason="HUB_STARTING"))
     else:
         response = await graphql_endpoint(request)
     # Every answer depends on its caller (DESIGN.md §8, caching).

@@ -63,7 +63,7 @@ def _values(params: QueryParams, name: str) -> list[str]:
 def _one(params: QueryParams, name: str) -> str | None:
     given = params.getlist(name)
     if len(given) > 1:
-        raise BadUserInput(f"`{name}` may be given once")
+        raise BadUserInput(f"`{name}` may be given once", reason="PARAMETER_REPEATED")
     return given[0] if given and given[0] != "" else None
 
 
@@ -71,7 +71,9 @@ def _enums(params: QueryParams, name: str, allowed: Mapping[str, str]) -> list[s
     values = _values(params, name)
     wrong = [v for v in values if v not in allowed]
     if wrong:
-        raise BadUserInput(f"`{name}` takes {', '.join(allowed)}; not {', '.join(wrong)}")
+        raise BadUserInput(
+            f"`{name}` takes {', '.join(allowed)}; not {', '.join(wrong)}", reason="UNKNOWN_VALUE"
+        )
     return values or None
 
 
@@ -84,20 +86,22 @@ def _day(params: QueryParams, name: str) -> dt.date | None:
             return dt.date.fromisoformat(text)
     except ValueError:
         pass
-    raise BadUserInput(f"`{name}` must be a day, YYYY-MM-DD, not {text!r}")
+    raise BadUserInput(f"`{name}` must be a day, YYYY-MM-DD, not {text!r}", reason="DAY_MALFORMED")
 
 
 def _boolean(params: QueryParams, name: str) -> bool | None:
     text = _one(params, name)
     if text is None or text in ("true", "false"):
         return None if text is None else text == "true"
-    raise BadUserInput(f"`{name}` must be true or false, not {text!r}")
+    raise BadUserInput(f"`{name}` must be true or false, not {text!r}", reason="BOOLEAN_MALFORMED")
 
 
 def _choice(params: QueryParams, name: str, allowed: tuple[str, ...]) -> str | None:
     text = _one(params, name)
     if text is not None and text not in allowed:
-        raise BadUserInput(f"`{name}` takes one of {', '.join(allowed)}; not {text!r}")
+        raise BadUserInput(
+            f"`{name}` takes one of {', '.join(allowed)}; not {text!r}", reason="UNKNOWN_VALUE"
+        )
     return text
 
 
@@ -179,10 +183,13 @@ def _check_names(params: QueryParams, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(params.keys()) - {"under", *allowed})
     if unknown:
         raise BadUserInput(
-            f"Unknown parameter {', '.join(unknown)}; this export takes under, {', '.join(allowed)}"
+            f"Unknown parameter {', '.join(unknown)}; this export takes under, {', '.join(allowed)}",
+            reason="UNKNOWN_PARAMETER",
         )
     if any(len(v) > MAX_PARAMETER for v in params.values()):
-        raise BadUserInput(f"A parameter takes at most {MAX_PARAMETER} characters")
+        raise BadUserInput(
+            f"A parameter takes at most {MAX_PARAMETER} characters", reason="PARAMETER_TOO_LONG"
+        )
 
 
 def _audit_region(caller: Caller, first: tuple[Path, ...]) -> str | None:
@@ -221,14 +228,18 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
     _check_names(params, BREAKDOWN_PARAMETERS)
     by = _choice(params, "by", BREAKDOWNS)
     if by is None:
-        raise BadUserInput(f"`by` is required: one of {', '.join(BREAKDOWNS)}")
+        raise BadUserInput(
+            f"`by` is required: one of {', '.join(BREAKDOWNS)}", reason="BREAKDOWN_REQUIRED"
+        )
     start, end = _day(params, "from"), _day(params, "to")
     if start is not None and end is not None and start > end:
-        raise BadUserInput("`from` must not be after `to`")
+        raise BadUserInput("`from` must not be after `to`", reason="PERIOD_REVERSED")
     code = _one(params, "under")
     if code is None:
         if len(caller.grants) != 1:
-            raise BadUserInput("`under` is required: your token grants several regions")
+            raise BadUserInput(
+                "`under` is required: your token grants several regions", reason="REGION_REQUIRED"
+            )
         code = caller.grants[0].code
     check_region_code(code, "under")
     figures = await breakdown_figures(
@@ -305,7 +316,8 @@ async def export_endpoint(request: Request) -> Response:
             404,
             NotFound(
                 "No such export: try /exports/{service-requests|organizations|"
-                "participation-events|breakdown}.{csv|xlsx}"
+                "participation-events|breakdown}.{csv|xlsx}",
+                reason="EXPORT_NOT_FOUND",
             ),
         )
     seen = observation(request.scope)

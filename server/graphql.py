@@ -140,7 +140,9 @@ def format_error(error: GraphQLError) -> dict[str, Any]:
     original = error.original_error
     if original is None or isinstance(original, GraphQLError):
         formatted: dict[str, Any] = {**error.formatted}
-        formatted["extensions"] = {"code": "BAD_USER_INPUT", **(error.extensions or {})}
+        # graphql-core's own refusals (syntax, validation, variable coercion) carry no code.
+        extensions = error.extensions or {"code": "BAD_USER_INPUT", "reason": "INVALID_OPERATION"}
+        formatted["extensions"] = {"code": "BAD_USER_INPUT", **extensions}
         return formatted
     log.error("unexpected error", exc_info=original)
     masked: dict[str, Any] = {**Internal().formatted}
@@ -166,7 +168,9 @@ async def _read_body(
             return refused_response(seen, refused)
         seen.subject = caller.subject
         if not caller.scope("editor"):
-            return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+            return refuse(
+                seen, 413, BadUserInput(TOO_LARGE, reason="BODY_TOO_LARGE"), "body_too_large"
+            )
         limit = INGEST_MAX_BODY
         return None
 
@@ -176,7 +180,9 @@ async def _read_body(
         if refused is not None:
             return refused
         if int(declared) > limit:
-            return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+            return refuse(
+                seen, 413, BadUserInput(TOO_LARGE, reason="BODY_TOO_LARGE"), "body_too_large"
+            )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
@@ -185,7 +191,9 @@ async def _read_body(
             if refused is not None:
                 return refused
             if len(body) > limit:
-                return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+                return refuse(
+                    seen, 413, BadUserInput(TOO_LARGE, reason="BODY_TOO_LARGE"), "body_too_large"
+                )
     return bytes(body)
 
 
@@ -215,14 +223,16 @@ def _ingest_only(query: str) -> bool:
 
 def _operation(item: Any) -> tuple[str, dict[str, Any] | None, str | None] | HubError:
     if not isinstance(item, dict):
-        return BadUserInput("Each operation must be a JSON object with a `query`")
+        return BadUserInput(
+            "Each operation must be a JSON object with a `query`", reason="REQUEST_MALFORMED"
+        )
     query, variables, name = item.get("query"), item.get("variables"), item.get("operationName")
     if not isinstance(query, str) or not query.strip():
-        return BadUserInput("The request has no `query` string")
+        return BadUserInput("The request has no `query` string", reason="REQUEST_MALFORMED")
     if variables is not None and not isinstance(variables, dict):
-        return BadUserInput("`variables` must be a JSON object")
+        return BadUserInput("`variables` must be a JSON object", reason="VARIABLES_MALFORMED")
     if name is not None and not isinstance(name, str):
-        return BadUserInput("`operationName` must be a string")
+        return BadUserInput("`operationName` must be a string", reason="REQUEST_MALFORMED")
     refused = too_many_tokens(query)
     if refused is not None:
         return refused
@@ -393,17 +403,19 @@ async def _items(
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         # The decoder's message names a position, never the text it could not read.
-        refused = BadUserInput(f"The request body is not valid JSON: {error}")
+        refused = BadUserInput(
+            f"The request body is not valid JSON: {error}", reason="REQUEST_MALFORMED"
+        )
         return refuse(seen, 400, refused, "malformed")
     batch = isinstance(payload, list)
     items = payload if batch else [payload]
     if batch and not 0 < len(items) <= MAX_BATCH:
-        refused = BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations")
+        refused = BadUserInput(f"A batch holds 1 to {MAX_BATCH} operations", reason="BATCH_SIZE")
         return refuse(seen, 400, refused, "malformed")
     if len(body) > MAX_BODY and (
         batch or not isinstance(payload, dict) or not _ingest_only(str(payload.get("query")))
     ):
-        return refuse(seen, 413, BadUserInput(TOO_LARGE), "body_too_large")
+        return refuse(seen, 413, BadUserInput(TOO_LARGE, reason="BODY_TOO_LARGE"), "body_too_large")
     return items, batch
 
 

@@ -88,6 +88,7 @@ class RateLimiter:
                 f"Too many requests: at most {item.amount} a minute for this caller; "
                 f"try again in {retry} s",
                 retryAfter=retry,
+                reason="RATE_LIMITED",
             ),
             retry,
         )

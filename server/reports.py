@@ -34,15 +34,21 @@ def named_report(item: Any, reports: Reports | None) -> Operation | HubError | N
         return None
     asked = extensions["report"]
     if item.get("query") is not None:
-        return BadUserInput("Send either a `query` or `extensions.report`, not both")
+        return BadUserInput(
+            "Send either a `query` or `extensions.report`, not both", reason="REPORT_AND_QUERY"
+        )
     if not isinstance(asked, dict) or not isinstance(asked.get("name"), str):
-        return BadUserInput('`extensions.report` is {"name": String, "version": Int}')
+        return BadUserInput(
+            '`extensions.report` is {"name": String, "version": Int}', reason="REPORT_MALFORMED"
+        )
     version = asked.get("version")
     if version is not None and (type(version) is not int or version < 1):
-        return BadUserInput("`extensions.report.version` is a positive whole number")
+        return BadUserInput(
+            "`extensions.report.version` is a positive whole number", reason="REPORT_MALFORMED"
+        )
     variables = item.get("variables")
     if variables is not None and not isinstance(variables, dict):
-        return BadUserInput("`variables` must be a JSON object")
+        return BadUserInput("`variables` must be a JSON object", reason="VARIABLES_MALFORMED")
     report = reports.get(asked["name"], version) if reports is not None else None
     if report is None:
         shown = asked["name"] if version is None else f"{asked['name']} v{version}"

@@ -141,9 +141,9 @@ def _format(error: GraphQLError) -> GraphQLFormattedError:
     """The hub's error shape; a document that names no runnable subscription is the
     client's mistake, not an internal error."""
     if isinstance(error.original_error, InvalidOperationTypeError):
-        return BadUserInput(SUBSCRIPTIONS_ONLY).formatted
+        return BadUserInput(SUBSCRIPTIONS_ONLY, reason="SUBSCRIPTIONS_ONLY").formatted
     if isinstance(error.original_error, PROTOCOL_ERRORS):
-        return BadUserInput(error.message).formatted
+        return BadUserInput(error.message, reason="PROTOCOL_ERROR").formatted
     return format_error(error)  # type: ignore[return-value]
 
 
@@ -356,7 +356,9 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
 
 def _refusal(operation: Operation[Connection, None]) -> HubError | None:
     if not isinstance(operation.query, str) or not operation.query.strip():
-        return BadUserInput("The subscribe message has no `query` string")
+        return BadUserInput(
+            "The subscribe message has no `query` string", reason="REQUEST_MALFORMED"
+        )
     if operation.variables is not None and not isinstance(operation.variables, dict):
         return BadUserInput("`variables` must be a JSON object")
     return too_many_tokens(operation.query)

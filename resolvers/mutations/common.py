@@ -44,28 +44,30 @@ def clean_text(
     """Free text as stored: stripped, bounded, without NUL; empty means absent."""
     if value is None or value.strip() == "":
         if required:
-            raise BadUserInput(f"`{argument}` must not be empty")
+            raise BadUserInput(f"`{argument}` must not be empty", reason="VALUE_REQUIRED")
         return None
     if len(value) > limit or "\x00" in value:
-        raise BadUserInput(f"`{argument}` takes at most {limit} characters, without NUL")
+        raise BadUserInput(
+            f"`{argument}` takes at most {limit} characters, without NUL", reason="TEXT_TOO_LONG"
+        )
     return value.strip()
 
 
 def require_role(ctx: Context, role: str) -> None:
     if not ctx.caller.scope(role):
-        raise Forbidden(f"This needs the {role} role")
+        raise Forbidden(f"This needs the {role} role", reason="ROLE_REQUIRED")
 
 
 def require_editor(ctx: Context, path: Path) -> None:
     if not ctx.caller.has("editor", path):
-        raise Forbidden("You need the editor role for this record's region")
+        raise Forbidden("You need the editor role for this record's region", reason="NOT_EDITOR")
 
 
 def record_key(value: str, type_name: str, argument: str) -> uuid.UUID:
     """The UUID behind a global id of `type_name`; anything else is as absent as a foreign id."""
     parsed = parse_global_id(value)
     if parsed is None or parsed[0] != type_name:
-        raise NotFound(f"No {type_name} matches `{argument}`")
+        raise NotFound(f"No {type_name} matches `{argument}`", reason="RECORD_NOT_FOUND")
     return uuid.UUID(parsed[1])
 
 
@@ -74,7 +76,7 @@ async def region_for_write(ctx: Context, code: str, argument: str) -> Path:
     check_region_code(code, argument)
     known = (await ctx.directory.lookup([code])).get(code)
     if known is None or not ctx.caller.reads(known.path):
-        raise NotFound(f"No region {code} in your jurisdiction")
+        raise NotFound(f"No region {code} in your jurisdiction", reason="REGION_NOT_FOUND")
     require_editor(ctx, known.path)
     return known.path
 
@@ -84,6 +86,7 @@ def check_version(expected: int | None, actual: int) -> None:
         raise Conflict(
             f"The record is at version {actual}, not {expected}: re-read it and try again",
             version=actual,
+            reason="VERSION_MISMATCH",
         )
 
 
@@ -93,13 +96,21 @@ async def refusals() -> AsyncIterator[None]:
     try:
         yield
     except asyncpg.CheckViolationError as error:
-        raise BadUserInput(error.message or "The change breaks a rule of the workflow") from None
+        raise BadUserInput(
+            error.message or "The change breaks a rule of the workflow", reason="WORKFLOW_RULE"
+        ) from None
     except asyncpg.InsufficientPrivilegeError:
-        raise Forbidden("You need the editor role for this record's region") from None
+        raise Forbidden(
+            "You need the editor role for this record's region", reason="NOT_EDITOR"
+        ) from None
     except asyncpg.UniqueViolationError:
-        raise Conflict("The record was written at the same time by another request") from None
+        raise Conflict(
+            "The record was written at the same time by another request", reason="WRITTEN_MEANWHILE"
+        ) from None
     except asyncpg.ForeignKeyViolationError:
-        raise NotFound("A record this change links to does not exist") from None
+        raise NotFound(
+            "A record this change links to does not exist", reason="RECORD_NOT_FOUND"
+        ) from None
 
 
 T = TypeVar("T")
@@ -120,7 +131,9 @@ async def atomically(ctx: Context, work: Callable[[], Awaitable[T]]) -> T:
                 return await work()
         except RETRIED:
             continue
-    raise Conflict("The records this write changes were busy; try again")
+    raise Conflict(
+        "The records this write changes were busy; try again", reason="WRITTEN_MEANWHILE"
+    )
 
 
 async def audit(
@@ -159,7 +172,9 @@ async def write(
     """Run a write once per idempotency key: the same key and input replay the first result;
     the same key with other input is a CONFLICT. All of it is undone if any part fails."""
     if key is not None and not 0 < len(key) <= 200:
-        raise BadUserInput("`idempotencyKey` takes 1 to 200 characters")
+        raise BadUserInput(
+            "`idempotencyKey` takes 1 to 200 characters", reason="IDEMPOTENCY_KEY_LENGTH"
+        )
     digest = hashlib.sha256(
         json.dumps([operation, inputs], sort_keys=True, default=str).encode()
     ).hexdigest()
@@ -169,7 +184,10 @@ async def write(
             kept = await ctx.session.fetchrow(IDEMPOTENCY_FIND, ctx.caller.subject, key)
             if kept is not None:
                 if kept["operation"] != operation or kept["input_hash"] != digest:
-                    raise Conflict("This idempotency key was used with another input")
+                    raise Conflict(
+                        "This idempotency key was used with another input",
+                        reason="IDEMPOTENCY_KEY_REUSED",
+                    )
                 return kept["result_type"], kept["result_id"]
         written = await run()
         if key is not None:

@@ -108,6 +108,7 @@ def refused(errors: list[dict[str, Any]], count: int | None = None) -> BadUserIn
         f"The batch was refused with {many}{total} {noun}{shown}; nothing was written",
         errors=errors,
         errorCount=total,
+        reason="BATCH_REFUSED",
     )
 
 

@@ -146,10 +146,12 @@ def _cleaned(given: Mapping[str, Any]) -> dict[str, Any]:
             out[column] = clean_text(out[column], ARGUMENTS[column], limit=limit)
     for column in ("member_count", "party_member_count"):
         if column in out and out[column] is None:
-            raise BadUserInput(f"`{ARGUMENTS[column]}` cannot be cleared; send a number")
+            raise BadUserInput(
+                f"`{ARGUMENTS[column]}` cannot be cleared; send a number", reason="VALUE_REQUIRED"
+            )
     phone = out.get("leader_phone")
     if phone is not None and not phone.replace("-", "").isdigit():
-        raise BadUserInput("`leaderPhone` takes digits (and dashes) only")
+        raise BadUserInput("`leaderPhone` takes digits (and dashes) only", reason="PHONE_MALFORMED")
     return out
 
 
@@ -165,11 +167,14 @@ async def _check_parent(
     if row is None:
         if not named:
             return
-        raise NotFound("No organization matches `parentId`")
+        raise NotFound("No organization matches `parentId`", reason="RECORD_NOT_FOUND")
     if parent == own:
-        raise BadUserInput("An organization cannot be its own parent")
+        raise BadUserInput("An organization cannot be its own parent", reason="PARENT_CYCLE")
     if not (path == row["path"] or path.startswith(row["path"] + ".")):
-        raise BadUserInput("The parent must belong to the same region or one above it")
+        raise BadUserInput(
+            "The parent must belong to the same region or one above it",
+            reason="PARENT_OUTSIDE_REGION",
+        )
     if own is not None and named:
         await ctx.session.execute(PARENTS_LOCK)
         if await ctx.session.fetchval(CLOSES_CYCLE, parent, own):
@@ -214,9 +219,11 @@ async def create(ctx: Context, given: Mapping[str, Any], key: str | None) -> uui
 
 def _check_counts(values: Mapping[str, Any]) -> None:
     if values["member_count"] < 0 or values["party_member_count"] < 0:
-        raise BadUserInput("Member counts cannot be negative")
+        raise BadUserInput("Member counts cannot be negative", reason="COUNT_NEGATIVE")
     if values["party_member_count"] > values["member_count"]:
-        raise BadUserInput("`partyMemberCount` cannot exceed `memberCount`")
+        raise BadUserInput(
+            "`partyMemberCount` cannot exceed `memberCount`", reason="COUNT_EXCEEDS_MEMBERS"
+        )
 
 
 async def update(
@@ -233,7 +240,7 @@ async def update(
     async def run() -> Written:
         row = await ctx.session.fetchrow(CURRENT, own)
         if row is None:
-            raise NotFound("No organization matches `id`")
+            raise NotFound("No organization matches `id`", reason="RECORD_NOT_FOUND")
         require_editor(ctx, row["path"])
         check_version(expected_version, row["version"])
         named = set(given)

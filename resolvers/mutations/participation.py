@@ -83,15 +83,19 @@ async def record_event(ctx: Context, given: EventFields, key: str | None) -> uui
     title = clean_text(given.title, "title", required=True, limit=500)
     topic = clean_text(given.topic, "topic")
     if given.starts_at.tzinfo is None:
-        raise BadUserInput("`startsAt` needs a time zone offset")
+        raise BadUserInput("`startsAt` needs a time zone offset", reason="TIME_ZONE_REQUIRED")
     groups: dict[str, int] = {}
     for group, count in given.participants:
         if group not in PARTICIPANT_GROUP:
             raise BadUserInput(
-                f"Unknown participant group {group!r}; use one of {', '.join(PARTICIPANT_GROUP)}"
+                f"Unknown participant group {group!r}; use one of {', '.join(PARTICIPANT_GROUP)}",
+                reason="UNKNOWN_VALUE",
             )
         if not 0 <= count <= MAX_PARTICIPANTS or group in groups:
-            raise BadUserInput("Each participant group is given once, with a count ≥ 0")
+            raise BadUserInput(
+                "Each participant group is given once, with a count ≥ 0",
+                reason="PARTICIPANTS_MALFORMED",
+            )
         groups[group] = count
 
     async def run() -> Written:
@@ -101,9 +105,12 @@ async def record_event(ctx: Context, given: EventFields, key: str | None) -> uui
             organizer = record_key(given.organizer_id, "Organization", "organizerId")
             row = await ctx.loader(OrganizationByIdLoader).load(organizer)
             if row is None:
-                raise NotFound("No organization matches `organizerId`")
+                raise NotFound("No organization matches `organizerId`", reason="RECORD_NOT_FOUND")
             if not (path == row["path"] or path.startswith(row["path"] + ".")):
-                raise BadUserInput("The organizer must belong to the region or one above it")
+                raise BadUserInput(
+                    "The organizer must belong to the region or one above it",
+                    reason="ORGANIZER_OUTSIDE_REGION",
+                )
         row = await ctx.session.fetchrow(
             RECORD,
             given.region_code,
@@ -138,7 +145,7 @@ async def add_resolution(ctx: Context, event_id: str, text: str, key: str | None
     async def run() -> Written:
         row = await ctx.session.fetchrow(EVENT, event)
         if row is None:
-            raise NotFound("No participation event matches `eventId`")
+            raise NotFound("No participation event matches `eventId`", reason="RECORD_NOT_FOUND")
         require_editor(ctx, row["path"])
         added = await ctx.session.fetchrow(ADD, event, row["region_code"], body)
         assert added is not None
@@ -165,7 +172,7 @@ async def set_status(
     async def run() -> Written:
         row = await ctx.session.fetchrow(RESOLUTION, own)
         if row is None:
-            raise NotFound("No resolution matches `id`")
+            raise NotFound("No resolution matches `id`", reason="RECORD_NOT_FOUND")
         require_editor(ctx, row["path"])
         check_version(expected_version, row["version"])
         if status not in NEXT.get(row["status"], set()):
@@ -177,7 +184,10 @@ async def set_status(
         decided, implemented = row["decided_on"], None
         if status == "IMPLEMENTED":
             if decided is not None and day < decided:
-                raise BadUserInput("A resolution is implemented on or after the day it was adopted")
+                raise BadUserInput(
+                    "A resolution is implemented on or after the day it was adopted",
+                    reason="DATES_REVERSED",
+                )
             implemented = day
         else:
             decided = day

@@ -99,7 +99,9 @@ async def submit(ctx: Context, given: Submission, key: str | None) -> uuid.UUID:
     name = clean_text(given.requester_name, "requesterName")
     phone = clean_text(given.requester_phone, "requesterPhone")
     if phone is not None and not phone.replace("-", "").isdigit():
-        raise BadUserInput("`requesterPhone` takes digits (and dashes) only")
+        raise BadUserInput(
+            "`requesterPhone` takes digits (and dashes) only", reason="PHONE_MALFORMED"
+        )
 
     async def run() -> Written:
         await region_for_write(ctx, given.region_code, "regionCode")
@@ -136,7 +138,9 @@ async def submit(ctx: Context, given: Submission, key: str | None) -> uuid.UUID:
 def _parent_code(handling_path: str) -> str:
     labels = handling_path.split(".")
     if len(labels) < 2:
-        raise BadUserInput("The nation handles this request; there is no region above it")
+        raise BadUserInput(
+            "The nation handles this request; there is no region above it", reason="NO_PARENT"
+        )
     return labels[-2]
 
 
@@ -158,17 +162,22 @@ async def act(
     needs_note = action_name in ("escalate", "reject", "resolve", "reopen", "withdraw")
     note = clean_text(note, "reason" if action_name != "resolve" else "note", required=needs_note)
     if action_name == "rate" and (satisfaction is None or not 1 <= satisfaction <= 5):
-        raise BadUserInput("`satisfaction` is a whole number from 1 to 5")
+        raise BadUserInput(
+            "`satisfaction` is a whole number from 1 to 5", reason="SATISFACTION_RANGE"
+        )
 
     async def run() -> Written:
         seen = await ctx.session.fetchrow(CURRENT, ident)
         if seen is None:
-            raise NotFound("No service request matches `id`")
+            raise NotFound("No service request matches `id`", reason="RECORD_NOT_FOUND")
         if (refused := refusal(ctx.caller, action_name, Standing.of(seen), ctx.now)) is not None:
             raise refused
         row = await ctx.session.fetchrow(FOR_UPDATE, ident)
         if row is None:  # escalated above the caller since the first read
-            raise Conflict("The request moved on meanwhile: re-read it and try again")
+            raise Conflict(
+                "The request moved on meanwhile: re-read it and try again",
+                reason="WRITTEN_MEANWHILE",
+            )
         check_version(expected_version, row["version"])
         if (refused := refusal(ctx.caller, action_name, Standing.of(row), ctx.now)) is not None:
             raise refused
@@ -224,7 +233,10 @@ async def _handler(ctx: Context, handled_by: str, handling_path: str) -> uuid.UU
     key = record_key(handled_by, "Organization", "handledBy")
     row = await ctx.loader(OrganizationByIdLoader).load(key)
     if row is None:
-        raise NotFound("No organization matches `handledBy`")
+        raise NotFound("No organization matches `handledBy`", reason="RECORD_NOT_FOUND")
     if not is_under(row["path"], handling_path):
-        raise BadUserInput("`handledBy` must belong to the region handling the request")
+        raise BadUserInput(
+            "`handledBy` must belong to the region handling the request",
+            reason="HANDLER_OUTSIDE_REGION",
+        )
     return key
