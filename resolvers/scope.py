@@ -108,6 +108,7 @@ def within(scope: Scope, under: Path | None) -> Scope:
 def check_region_code(code: str, argument: str) -> None:
     if not REGION_CODE.match(code):
         raise BadUserInput(
-            f"`{argument}` must be a statistical division code (2, 4, 6, 9 or 12 digits, or 100000)",
+            f"`{argument}` must be a statistical division code "
+            "(2, 4, 6, 9 or 12 digits, or 100000)",
             reason="REGION_CODE_MALFORMED",
         )

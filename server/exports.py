@@ -183,7 +183,8 @@ def _check_names(params: QueryParams, allowed: tuple[str, ...]) -> None:
     unknown = sorted(set(params.keys()) - {"under", *allowed})
     if unknown:
         raise BadUserInput(
-            f"Unknown parameter {', '.join(unknown)}; this export takes under, {', '.join(allowed)}",
+            f"Unknown parameter {', '.join(unknown)}; "
+            f"this export takes under, {', '.join(allowed)}",
             reason="UNKNOWN_PARAMETER",
         )
     if any(len(v) > MAX_PARAMETER for v in params.values()):
