@@ -27,9 +27,9 @@ RegionT = Annotated["Region", strawberry.lazy("schema.region")]
     "they are themselves audited, and they name no organization the caller cannot read."
 )
 class AuditEntry(Node):
-    id: strawberry.ID
-    at: dt.datetime
-    actor: str
+    id: strawberry.ID = strawberry.field(description="The global id.")
+    at: dt.datetime = strawberry.field(description="When it happened.")
+    actor: str = strawberry.field(description="Who acted (the token's subject).")
     operation: str = strawberry.field(
         description="The mutation's name; read_personal_data for reads of unmasked data; "
         "ingest, export; update for the names migration 0012 masked."
@@ -41,8 +41,13 @@ class AuditEntry(Node):
         description="For reads: every record returned unmasked or matched by a text filter "
         "in clear, as global ids (at each grant region and each child region that held them)."
     )
-    before: JSON | None
-    after: JSON | None
+    before: JSON | None = strawberry.field(
+        description="The record before the change (masked without `pii`); null for a "
+        "creation or a read."
+    )
+    after: JSON | None = strawberry.field(
+        description="The record after the change (masked without `pii`)."
+    )
     region_code: strawberry.Private[str]
 
     @classmethod

@@ -28,6 +28,7 @@ from schema.organization import Organization
 from schema.participation import ParticipationEvent, Resolution
 from schema.query import Query
 from schema.region import Region
+from schema.scalars import SCALARS
 from schema.service import ServiceRequest
 from schema.subscription import OVER_WEBSOCKET, Subscription
 
@@ -103,6 +104,7 @@ def build_schema(
         ],
         config=StrawberryConfig(disable_field_suggestions=production),
         federation_version="2.7",
+        scalar_overrides=SCALARS,
     )
 
 

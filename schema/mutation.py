@@ -13,3 +13,7 @@ from schema.mutations.records import RecordMutation
 from schema.mutations.service_requests import ServiceRequestMutation
 
 Mutation = merge_types("Mutation", (ServiceRequestMutation, RecordMutation, IngestMutation))
+Mutation.__strawberry_definition__.description = (  # type: ignore[attr-defined]
+    "Every write: the service request workflow, records, ingestion. Each is refused with "
+    "`extensions.code` and `extensions.reason`, like every other refusal."
+)

@@ -21,7 +21,9 @@ from schema.relay import Node, Person
 
 @strawberry.input(description="Narrows an organization list; every given condition must hold.")
 class OrganizationFilter:
-    kinds: list[OrganizationKind] | None = None
+    kinds: list[OrganizationKind] | None = strawberry.field(
+        default=None, description="Only these kinds."
+    )
     name_contains: str | None = strawberry.field(
         default=None, description="Text contained in the name, case-insensitive."
     )

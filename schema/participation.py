@@ -27,7 +27,9 @@ OrganizationT = Annotated["Organization", strawberry.lazy("schema.organization")
 
 @strawberry.input(description="Narrows an event list; every given condition must hold.")
 class ParticipationEventFilter:
-    kinds: list[ParticipationKind] | None = None
+    kinds: list[ParticipationKind] | None = strawberry.field(
+        default=None, description="Only these kinds."
+    )
     from_: dt.date | None = strawberry.field(
         default=None, name="from", description="First day of `startsAt` (CST), inclusive."
     )
@@ -48,13 +50,13 @@ def event_filters(f: ParticipationEventFilter | None) -> tuple[Any, ...]:
 
 @strawberry.type(description="A decision taken at a participation event.")
 class Resolution(Node):
-    id: strawberry.ID
-    text: str
-    status: ResolutionStatus
-    decided_on: dt.date | None
-    implemented_on: dt.date | None
-    votes_for: int | None
-    votes_against: int | None
+    id: strawberry.ID = strawberry.field(description="The global id.")
+    text: str = strawberry.field(description="What was resolved.")
+    status: ResolutionStatus = strawberry.field(description="Where it stands.")
+    decided_on: dt.date | None = strawberry.field(description="The day it was adopted or rejected.")
+    implemented_on: dt.date | None = strawberry.field(description="The day it was implemented.")
+    votes_for: int | None = strawberry.field(description="Votes for, if a vote was held.")
+    votes_against: int | None = strawberry.field(description="Votes against, if a vote was held.")
     version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
 
     @classmethod

@@ -16,6 +16,7 @@ from resolvers.errors import BadUserInput
 from resolvers.ids import parse_global_id
 from resolvers.loaders.records import ResolutionByIdLoader
 from resolvers.scope import check_region_code
+from schema.arguments import FILTER, ORDER_BY, After, First, Until
 from schema.audit import AuditEntry, load_audit_entry
 from schema.enums import RegionLevel, ServiceRequestOrder
 from schema.organization import Organization, OrganizationFilter, load_organization
@@ -47,8 +48,8 @@ Under = Annotated[str | None, strawberry.argument(description=UNDER_DESCRIPTION)
 
 @strawberry.type(description="Who is calling, and where.")
 class Viewer:
-    subject: str
-    roles: list[str]
+    subject: str = strawberry.field(description="The token's subject.")
+    roles: list[str] = strawberry.field(description="Your roles, in any region.")
     codes: strawberry.Private[list[str]]
 
     @strawberry.field(description="The regions your token grants.")
@@ -93,20 +94,30 @@ async def _root_list(
     return connection(page, convert)
 
 
-@strawberry.type
+@strawberry.type(description="Every read starts here; all of it scoped to your jurisdiction.")
 class Query:
     @strawberry.field(
         directives=NEEDS_CALLER,
         description="Any object by its global id; null if you cannot see it.",
     )
-    async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="A global id.")],
+    ) -> Node | None:
         return await resolve_node(info.context, str(id))
 
     @strawberry.field(
         directives=NEEDS_CALLER,
         description="Objects by global id, in order; null where you cannot see one.",
     )
-    async def nodes(self, info: Info[Context, None], ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info[Context, None],
+        ids: Annotated[
+            list[strawberry.ID], strawberry.argument(description="Global ids, at most 500.")
+        ],
+    ) -> list[Node | None]:
         if len(ids) > MAX_IDS:
             raise BadUserInput(f"`ids` takes at most {MAX_IDS} ids", reason="TOO_MANY_IDS")
         # Resolved together, so each type's loader reads all its ids in one statement.
@@ -123,7 +134,13 @@ class Query:
         directives=NEEDS_CALLER,
         description="A region by code; null if it is neither in nor above your jurisdiction.",
     )
-    async def region(self, info: Info[Context, None], code: str) -> Region | None:
+    async def region(
+        self,
+        info: Info[Context, None],
+        code: Annotated[
+            str, strawberry.argument(description="A statistical division code, e.g. 341126.")
+        ],
+    ) -> Region | None:
         check_region_code(code, "code")
         return await load_region(info.context, code)
 
@@ -131,11 +148,15 @@ class Query:
     async def regions(
         self,
         info: Info[Context, None],
-        level: RegionLevel | None = None,
+        level: Annotated[
+            RegionLevel | None, strawberry.argument(description="Only regions of this level.")
+        ] = None,
         under: Under = None,
-        name_contains: str | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        name_contains: Annotated[
+            str | None, strawberry.argument(description="Text contained in the name.")
+        ] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Region] | None:
         ctx = info.context
         targets = await ctx.directory.under(ctx.caller.read, under)
@@ -158,9 +179,9 @@ class Query:
         self,
         info: Info[Context, None],
         under: Under = None,
-        filter: OrganizationFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[OrganizationFilter | None, FILTER] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[Organization] | None:
         f = filter
         filters = organizations.filters(
@@ -192,10 +213,10 @@ class Query:
         self,
         info: Info[Context, None],
         under: Under = None,
-        filter: ServiceRequestFilter | None = None,
-        order_by: ServiceRequestOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[ServiceRequestFilter | None, FILTER] = None,
+        order_by: Annotated[ServiceRequestOrder | None, ORDER_BY] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[ServiceRequest] | None:
         return await _root_list(
             info,
@@ -216,9 +237,9 @@ class Query:
         self,
         info: Info[Context, None],
         under: Under = None,
-        filter: ParticipationEventFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        filter: Annotated[ParticipationEventFilter | None, FILTER] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[ParticipationEvent] | None:
         return await _root_list(
             info,
@@ -240,10 +261,15 @@ class Query:
         self,
         info: Info[Context, None],
         under: Under = None,
-        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
-        to: dt.date | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        from_: Annotated[
+            dt.date | None,
+            strawberry.argument(
+                name="from", description="First day (China Standard Time), inclusive."
+            ),
+        ] = None,
+        to: Until = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[AuditEntry] | None:
         return await _root_list(
             info,

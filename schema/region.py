@@ -20,6 +20,7 @@ from resolvers.loaders.regions import (
     RegionChildrenLoader,
 )
 from resolvers.pagination import Page, make_page, page_size
+from schema.arguments import FILTER, ORDER_BY, After, First, IncludeDescendants, Until
 from schema.enums import Breakdown, RegionAccess, RegionLevel, ServiceRequestOrder
 from schema.permissions import InJurisdiction
 from schema.relay import Connection, Node, connection
@@ -47,14 +48,16 @@ DESCENDANTS = "Records of this region's whole subtree (true) or of this region i
 
 @strawberry.federation.type(keys=["code"], description="A region of the administrative tree.")
 class Region(Node):
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="Derived from the code.")
     code: str = strawberry.field(description="Statistical division code; 100000 for the nation.")
-    name: str
+    name: str = strawberry.field(description="The division's name, e.g. 凤阳县.")
     full_name: str = strawberry.field(
         description="Names from the province down, placeholders such as 市辖区 skipped."
     )
-    level: RegionLevel
-    access: RegionAccess
+    level: RegionLevel = strawberry.field(description="Its level in the tree.")
+    access: RegionAccess = strawberry.field(
+        description="FULL in your jurisdiction, BREADCRUMB above it."
+    )
     path: strawberry.Private[str]
     parent_code: strawberry.Private[str | None]
 
@@ -109,7 +112,7 @@ class Region(Node):
         "jurisdiction or on the way to it."
     )
     async def children(
-        self, info: Info[Context, None], first: int | None = None, after: str | None = None
+        self, info: Info[Context, None], first: First = None, after: After = None
     ) -> Connection[Region] | None:
         ctx = info.context
         size = page_size(first)
@@ -132,10 +135,10 @@ class Region(Node):
     async def organizations(
         self,
         info: Info[Context, None],
-        include_descendants: bool = True,
-        filter: OrganizationFilterT | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        include_descendants: IncludeDescendants = True,
+        filter: Annotated[OrganizationFilterT | None, FILTER] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[OrganizationT] | None:
         from schema.organization import Organization
 
@@ -161,11 +164,11 @@ class Region(Node):
     async def service_requests(
         self,
         info: Info[Context, None],
-        include_descendants: bool = True,
-        filter: ServiceRequestFilterT | None = None,
-        order_by: ServiceRequestOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        include_descendants: IncludeDescendants = True,
+        filter: Annotated[ServiceRequestFilterT | None, FILTER] = None,
+        order_by: Annotated[ServiceRequestOrder | None, ORDER_BY] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[ServiceRequestT] | None:
         from schema.service import ServiceRequest, service_filters
 
@@ -187,10 +190,10 @@ class Region(Node):
     async def participation_events(
         self,
         info: Info[Context, None],
-        include_descendants: bool = True,
-        filter: EventFilterT | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        include_descendants: IncludeDescendants = True,
+        filter: Annotated[EventFilterT | None, FILTER] = None,
+        first: First = None,
+        after: After = None,
     ) -> Connection[EventT] | None:
         from schema.participation import ParticipationEvent, event_filters
 
@@ -211,7 +214,7 @@ class Region(Node):
         permission_classes=[InJurisdiction],
     )
     async def stats(
-        self, info: Info[Context, None], from_: Day = None, to: dt.date | None = None
+        self, info: Info[Context, None], from_: Day = None, to: Until = None
     ) -> RegionStats | None:
         ctx = info.context
         period = checked_period(from_, to, Clock(ctx.now).today)
@@ -225,9 +228,9 @@ class Region(Node):
     async def breakdown(
         self,
         info: Info[Context, None],
-        by: Breakdown,
+        by: Annotated[Breakdown, strawberry.argument(description="What the rows split by.")],
         from_: Day = None,
-        to: dt.date | None = None,
+        to: Until = None,
     ) -> list[BreakdownRow] | None:
         ctx = info.context
         period = checked_period(from_, to, Clock(ctx.now).today, by.value)

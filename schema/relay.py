@@ -20,10 +20,14 @@ class Node:
 
 @strawberry.type(description="Where a page stands in its list.", directives=[Shareable()])
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="Items come before this page.")
+    start_cursor: str | None = strawberry.field(
+        description="The first edge's cursor; null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last edge's cursor (pass it as `after`); null on an empty page."
+    )
 
 
 def _edge_cursor(root: Edge[Any]) -> str:
@@ -33,16 +37,18 @@ def _edge_cursor(root: Edge[Any]) -> str:
 @strawberry.type(description="A node with its cursor.")
 class Edge(Generic[T]):
     # Signed only when selected (resolvers/pagination.py `LazyCursors`).
-    cursor: str = strawberry.field(resolver=_edge_cursor)
-    node: T
+    cursor: str = strawberry.field(
+        resolver=_edge_cursor, description="Opaque position of this node in its list and order."
+    )
+    node: T = strawberry.field(description="The item.")
     _cursors: strawberry.Private[Sequence[str]]
     _index: strawberry.Private[int]
 
 
 @strawberry.type(description="A page of a list, Relay style.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="The page's items with their cursors.")
+    page_info: PageInfo = strawberry.field(description="Where the page stands in the list.")
     _page: strawberry.Private[Page]
 
     @strawberry.field(
@@ -67,9 +73,9 @@ def connection(page: Page, convert: Callable[..., T]) -> Connection[T]:
 
 @strawberry.type(description="How many of one value; `label` is the value's Chinese name.")
 class KindCount:
-    key: str
-    label: str
-    count: int
+    key: str = strawberry.field(description="The value (an enum name, code or period key).")
+    label: str = strawberry.field(description="The value's Chinese label.")
+    count: int = strawberry.field(description="How many.")
 
 
 @strawberry.type(
@@ -77,6 +83,8 @@ class KindCount:
     "caller holds `pii` for the record's region."
 )
 class Person:
-    name: str
-    role: str | None
-    phone: str | None
+    name: str = strawberry.field(description="The name; masked (张*) without `pii`.")
+    role: str | None = strawberry.field(description="Their role or title, if recorded.")
+    phone: str | None = strawberry.field(
+        description="The phone number; masked (138****5678) without `pii`."
+    )

@@ -37,9 +37,15 @@ CST = services.CST
 
 @strawberry.input(description="Narrows a service request list; every given condition must hold.")
 class ServiceRequestFilter:
-    statuses: list[ServiceStatus] | None = None
-    categories: list[ServiceCategory] | None = None
-    channels: list[ServiceChannel] | None = None
+    statuses: list[ServiceStatus] | None = strawberry.field(
+        default=None, description="Only these statuses."
+    )
+    categories: list[ServiceCategory] | None = strawberry.field(
+        default=None, description="Only these categories."
+    )
+    channels: list[ServiceChannel] | None = strawberry.field(
+        default=None, description="Only these channels."
+    )
     submitted_from: dt.date | None = strawberry.field(
         default=None, description="First day (China Standard Time), inclusive."
     )
@@ -118,24 +124,30 @@ def _history(entries: list[dict[str, Any]]) -> list[ServiceRequestEvent]:
 
 @strawberry.federation.type(keys=["id", "reference"], description="A resident's service request.")
 class ServiceRequest(Node):
-    id: strawberry.ID
+    id: strawberry.ID = strawberry.field(description="The global id.")
     reference: str = strawberry.field(
         description="Human reference, numbered per raising region and year."
     )
-    title: str
-    description: str | None
-    category: ServiceCategory
-    channel: ServiceChannel
-    status: ServiceStatus
-    requester: Person | None
-    submitted_at: dt.datetime
+    title: str = strawberry.field(
+        description="A short title; phone and ID numbers masked without `pii`."
+    )
+    description: str | None = strawberry.field(
+        description="The resident's account; phone and ID numbers masked without `pii`."
+    )
+    category: ServiceCategory = strawberry.field(description="What the request is about.")
+    channel: ServiceChannel = strawberry.field(description="How it reached the office.")
+    status: ServiceStatus = strawberry.field(description="Where it stands in the workflow.")
+    requester: Person | None = strawberry.field(description="Who asked; masked without `pii`.")
+    submitted_at: dt.datetime = strawberry.field(description="When it was submitted.")
     first_responded_at: dt.datetime | None = strawberry.field(description="First accept or reject.")
-    accepted_at: dt.datetime | None
-    due_at: dt.datetime | None
+    accepted_at: dt.datetime | None = strawberry.field(description="When it was first accepted.")
+    due_at: dt.datetime | None = strawberry.field(
+        description="When it falls due: submission + the category's deadline in days."
+    )
     resolved_at: dt.datetime | None = strawberry.field(description="The latest resolution.")
-    closed_at: dt.datetime | None
+    closed_at: dt.datetime | None = strawberry.field(description="When it was closed.")
     satisfaction: int | None = strawberry.field(description="The resident's rating, 1 to 5.")
-    version: int
+    version: int = strawberry.field(description="Counts the changes; pass it as `expectedVersion`.")
     region: Region = strawberry.field(description="Where the request was raised; never changes.")
     key: strawberry.Private[uuid.UUID]
     region_code: strawberry.Private[str]

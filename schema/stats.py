@@ -134,8 +134,12 @@ class RegionStats:
     party_members: int | None = strawberry.field(
         description="Party members, each counted once at the lowest party organization."
     )
-    service_requests: ServiceStats | None
-    participation: ParticipationStats | None
+    service_requests: ServiceStats | None = strawberry.field(
+        description="Service requests submitted in the period."
+    )
+    participation: ParticipationStats | None = strawberry.field(
+        description="Participation events started in the period."
+    )
 
     @classmethod
     def of(
@@ -163,4 +167,6 @@ class BreakdownRow:
     )
     region: RegionT | None = strawberry.field(description="The child region, in CHILD rows.")
     month: dt.date | None = strawberry.field(description="The month's first day, in MONTH rows.")
-    stats: RegionStats
+    stats: RegionStats = strawberry.field(
+        description="The row's figures; sections that do not apply are null."
+    )

@@ -64,7 +64,7 @@ async def _changes(
         yield change(action, ServiceRequest.from_row(row))
 
 
-@strawberry.type
+@strawberry.type(description="Live changes, over WebSocket (graphql-transport-ws).")
 class Subscription:
     @strawberry.subscription(
         directives=NEEDS_CALLER,

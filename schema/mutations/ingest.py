@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -38,9 +39,11 @@ class IngestResult:
     created: int = strawberry.field(description="Records created, of every type.")
     updated: int = strawberry.field(description="Records updated, of every type.")
     unchanged: int = strawberry.field(description="Records left as they were, of every type.")
-    organizations: IngestCounts
-    service_requests: IngestCounts
-    participation_events: IngestCounts
+    organizations: IngestCounts = strawberry.field(description="The batch's organizations.")
+    service_requests: IngestCounts = strawberry.field(description="The batch's service requests.")
+    participation_events: IngestCounts = strawberry.field(
+        description="The batch's participation events."
+    )
 
 
 def _counts(given: ingestion.Counts) -> IngestCounts:
@@ -57,7 +60,16 @@ class IngestMutation:
         "and `extensions.errors` = [{line, field, reason}].",
     )
     async def ingest(
-        self, info: Info[Context, None], source: str, format: IngestFormat, data: str
+        self,
+        info: Info[Context, None],
+        source: Annotated[
+            str,
+            strawberry.argument(
+                description="Names the sending system; its records are keyed by it."
+            ),
+        ],
+        format: Annotated[IngestFormat, strawberry.argument(description="How `data` is written.")],
+        data: Annotated[str, strawberry.argument(description="The batch, one record per line.")],
     ) -> IngestResult | None:
         report = await ingestion.ingest(info.context, source, format.name.lower(), data)
         return IngestResult(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -16,6 +16,7 @@ from resolvers.loaders.records import (
     ResolutionByIdLoader,
 )
 from resolvers.mutations import organizations, participation
+from schema.arguments import ID_ARGUMENT, INPUT, ExpectedVersion, IdempotencyKey
 from schema.enums import OrganizationKind, ParticipationKind, ResolutionStatus
 from schema.organization import Organization
 from schema.participation import ParticipationEvent, Resolution
@@ -24,19 +25,29 @@ from schema.permissions import NEEDS_EDITOR
 
 @strawberry.input(description="How many of one group took part (VILLAGERS, PARTY_MEMBERS, …).")
 class ParticipantCountInput:
-    group: str
-    count: int
+    group: str = strawberry.field(
+        description="VILLAGERS, PARTY_MEMBERS, REPRESENTATIVES, OFFICIALS, EXPERTS or OTHERS."
+    )
+    count: int = strawberry.field(description="How many of the group took part (0 or more).")
 
 
 @strawberry.input(description="A participation event held in `regionCode`.")
 class ParticipationEventInput:
-    region_code: str
-    kind: ParticipationKind
-    title: str
-    starts_at: dt.datetime
-    topic: str | None = None
-    organizer_id: strawberry.ID | None = None
-    participants: list[ParticipantCountInput] = strawberry.field(default_factory=list)
+    region_code: str = strawberry.field(
+        description="The region where it was held (a code where you are editor)."
+    )
+    kind: ParticipationKind = strawberry.field(description="What form of participation.")
+    title: str = strawberry.field(description="Its title.")
+    starts_at: dt.datetime = strawberry.field(
+        description="When it started, with a time zone offset."
+    )
+    topic: str | None = strawberry.field(default=None, description="What it was about.")
+    organizer_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The organizing organization, in the region or above it."
+    )
+    participants: list[ParticipantCountInput] = strawberry.field(
+        default_factory=list, description="How many took part, per group."
+    )
 
 
 @strawberry.input(
@@ -46,16 +57,34 @@ class ParticipationEventInput:
     "leader roles take no phone or ID number (reason PERSONAL_DATA_IN_NAME)."
 )
 class OrganizationInput:
-    region_code: str
-    kind: OrganizationKind
-    name: str
-    parent_id: strawberry.ID | None = strawberry.UNSET
-    member_count: int | None = strawberry.UNSET
-    party_member_count: int | None = strawberry.UNSET
-    leader_name: str | None = strawberry.UNSET
-    leader_role: str | None = strawberry.UNSET
-    leader_phone: str | None = strawberry.UNSET
-    founded_on: dt.date | None = strawberry.UNSET
+    region_code: str = strawberry.field(
+        description="The region it belongs to (a code where you are editor)."
+    )
+    kind: OrganizationKind = strawberry.field(description="What kind of organization.")
+    name: str = strawberry.field(description="Its name (no phone or ID number).")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The organization above it, in the same region or one above.",
+    )
+    member_count: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Its members (0 or more)."
+    )
+    party_member_count: int | None = strawberry.field(
+        default=strawberry.UNSET, description="Its party members, at most memberCount."
+    )
+    leader_name: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The leader's name (personal data)."
+    )
+    leader_role: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The leader's title (no phone or ID number)."
+    )
+    leader_phone: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description="The leader's phone: digits and dashes (personal data).",
+    )
+    founded_on: dt.date | None = strawberry.field(
+        default=strawberry.UNSET, description="The day it was founded."
+    )
 
 
 async def _fresh(ctx: Context, loader: Any, key: uuid.UUID) -> Any:
@@ -90,8 +119,8 @@ class RecordMutation:
     async def record_participation_event(
         self,
         info: Info[Context, None],
-        input: ParticipationEventInput,
-        idempotency_key: str | None = None,
+        input: Annotated[ParticipationEventInput, INPUT],
+        idempotency_key: IdempotencyKey = None,
     ) -> ParticipationEvent | None:
         ctx = info.context
         key = await participation.record_event(
@@ -116,9 +145,11 @@ class RecordMutation:
     async def add_resolution(
         self,
         info: Info[Context, None],
-        event_id: strawberry.ID,
-        text: str,
-        idempotency_key: str | None = None,
+        event_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The participation event's global id.")
+        ],
+        text: Annotated[str, strawberry.argument(description="What was resolved.")],
+        idempotency_key: IdempotencyKey = None,
     ) -> Resolution | None:
         ctx = info.context
         key = await participation.add_resolution(ctx, str(event_id), text, idempotency_key)
@@ -133,11 +164,16 @@ class RecordMutation:
     async def set_resolution_status(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        status: ResolutionStatus,
-        on: dt.date | None = None,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        status: Annotated[ResolutionStatus, strawberry.argument(description="The new status.")],
+        on: Annotated[
+            dt.date | None,
+            strawberry.argument(
+                description="The day it was decided or implemented; omitted: today."
+            ),
+        ] = None,
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Resolution | None:
         ctx = info.context
         key = await participation.set_status(
@@ -150,8 +186,8 @@ class RecordMutation:
     async def create_organization(
         self,
         info: Info[Context, None],
-        input: OrganizationInput,
-        idempotency_key: str | None = None,
+        input: Annotated[OrganizationInput, INPUT],
+        idempotency_key: IdempotencyKey = None,
     ) -> Organization | None:
         ctx = info.context
         key = await organizations.create(ctx, _organization_fields(input), idempotency_key)
@@ -164,10 +200,10 @@ class RecordMutation:
     async def update_organization(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        input: OrganizationInput,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        input: Annotated[OrganizationInput, INPUT],
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Organization | None:
         ctx = info.context
         key = await organizations.update(

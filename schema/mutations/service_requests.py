@@ -7,7 +7,7 @@ come as errors with `extensions.code`, like every other error of the hub.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -15,6 +15,7 @@ from strawberry.types import Info
 from resolvers.context import Context
 from resolvers.loaders.records import ServiceRequestByIdLoader
 from resolvers.mutations import service_requests as workflow
+from schema.arguments import ID_ARGUMENT, INPUT, NOTE, REASON, ExpectedVersion, IdempotencyKey
 from schema.enums import ServiceCategory, ServiceChannel
 from schema.permissions import NEEDS_EDITOR
 from schema.service import ServiceRequest, load_service_request
@@ -25,13 +26,20 @@ VERSION = "Refuse (CONFLICT) unless the record is still at this version."
 
 @strawberry.input(description="A new request, raised in `regionCode`.")
 class SubmitServiceRequestInput:
-    region_code: str
-    category: ServiceCategory
-    channel: ServiceChannel
-    title: str
-    description: str | None = None
-    requester_name: str | None = None
-    requester_phone: str | None = None
+    region_code: str = strawberry.field(
+        description="The region where it is raised (a code in your jurisdiction, where you "
+        "are editor)."
+    )
+    category: ServiceCategory = strawberry.field(description="What it is about.")
+    channel: ServiceChannel = strawberry.field(description="How it reached the office.")
+    title: str = strawberry.field(description="A short title.")
+    description: str | None = strawberry.field(default=None, description="The resident's account.")
+    requester_name: str | None = strawberry.field(
+        default=None, description="Who asks (personal data)."
+    )
+    requester_phone: str | None = strawberry.field(
+        default=None, description="Their phone: digits and dashes (personal data)."
+    )
 
 
 async def _reread(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:
@@ -62,9 +70,9 @@ def _plain(action: str, description: str) -> Any:
 
     async def resolve(
         info: Info[Context, None],
-        id: strawberry.ID,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ServiceRequest | None:
         return await _act(info, action, id, None, expected_version, idempotency_key)
 
@@ -76,10 +84,10 @@ def _with_reason(action: str, description: str) -> Any:
 
     async def resolve(
         info: Info[Context, None],
-        id: strawberry.ID,
-        reason: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        reason: Annotated[str, REASON],
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ServiceRequest | None:
         return await _act(info, action, id, reason, expected_version, idempotency_key)
 
@@ -91,10 +99,10 @@ def _with_note(action: str, description: str) -> Any:
 
     async def resolve(
         info: Info[Context, None],
-        id: strawberry.ID,
-        note: str,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        note: Annotated[str, NOTE],
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ServiceRequest | None:
         return await _act(info, action, id, note, expected_version, idempotency_key)
 
@@ -109,8 +117,8 @@ class ServiceRequestMutation:
     async def submit_service_request(
         self,
         info: Info[Context, None],
-        input: SubmitServiceRequestInput,
-        idempotency_key: str | None = None,
+        input: Annotated[SubmitServiceRequestInput, INPUT],
+        idempotency_key: IdempotencyKey = None,
     ) -> ServiceRequest | None:
         ctx = info.context
         key = await workflow.submit(
@@ -136,10 +144,16 @@ class ServiceRequestMutation:
     async def accept_service_request(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        handled_by: strawberry.ID | None = None,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        handled_by: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="The organization that will handle it, in the handling region's "
+                "subtree; omitted: none named."
+            ),
+        ] = None,
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ServiceRequest | None:
         ctx = info.context
         key = await workflow.act(
@@ -177,11 +191,15 @@ class ServiceRequestMutation:
     async def rate_service_request(
         self,
         info: Info[Context, None],
-        id: strawberry.ID,
-        satisfaction: int,
-        comment: str | None = None,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        satisfaction: Annotated[
+            int, strawberry.argument(description="The resident's rating, 1 (worst) to 5 (best).")
+        ],
+        comment: Annotated[
+            str | None, strawberry.argument(description="The resident's words, if any.")
+        ] = None,
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> ServiceRequest | None:
         ctx = info.context
         key = await workflow.act(
