@@ -95,6 +95,22 @@ SERVICE_REQUEST_ORDER = {
     "SUBMITTED_AT_ASC": "按提交时间(旧→新)",
     "DUE_AT_ASC": "按办理期限(近→远)",
     "DUE_AT_DESC": "按办理期限(远→近)",
+    "RESOLVED_AT_DESC": "按办结时间(新→旧,未办结在后)",
+    "RESOLVED_AT_ASC": "按办结时间(旧→新,未办结在后)",
+    "SATISFACTION_DESC": "按满意度(高→低,未评价在后)",
+    "SATISFACTION_ASC": "按满意度(低→高,未评价在后)",
+}
+
+ORGANIZATION_ORDER = {
+    "NAME_ASC": "按名称(升序)",
+    "NAME_DESC": "按名称(降序)",
+    "MEMBER_COUNT_DESC": "按成员数(多→少)",
+    "MEMBER_COUNT_ASC": "按成员数(少→多)",
+}
+
+PARTICIPATION_EVENT_ORDER = {
+    "STARTS_AT_DESC": "按开始时间(新→旧)",
+    "STARTS_AT_ASC": "按开始时间(旧→新)",
 }
 
 BREAKDOWN = {

@@ -38,7 +38,31 @@ LIST = ListSpec(
             "{t}.region_code, {t}.name, {t}.id",
             "(t.region_code, t.name, t.id) > ({0}, {1}, {2}::uuid)",
             lambda r: [r["region_code"], r["name"], str(r["id"])],
-        )
+        ),
+        "NAME_ASC": Order(
+            "NAME_ASC",
+            "{t}.name, {t}.id",
+            "(t.name, t.id) > ({0}, {1}::uuid)",
+            lambda r: [r["name"], str(r["id"])],
+        ),
+        "NAME_DESC": Order(
+            "NAME_DESC",
+            "{t}.name desc, {t}.id desc",
+            "(t.name, t.id) < ({0}, {1}::uuid)",
+            lambda r: [r["name"], str(r["id"])],
+        ),
+        "MEMBER_COUNT_DESC": Order(
+            "MEMBER_COUNT_DESC",
+            "{t}.member_count desc, {t}.id desc",
+            "(t.member_count, t.id) < ({0}::int, {1}::uuid)",
+            lambda r: [str(r["member_count"]), str(r["id"])],
+        ),
+        "MEMBER_COUNT_ASC": Order(
+            "MEMBER_COUNT_ASC",
+            "{t}.member_count, {t}.id",
+            "(t.member_count, t.id) > ({0}::int, {1}::uuid)",
+            lambda r: [str(r["member_count"]), str(r["id"])],
+        ),
     },
 )
 

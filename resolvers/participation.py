@@ -41,12 +41,18 @@ LIST = ListSpec(
     record_type="ParticipationEvent",
     text_filter=5,
     orders={
-        "DEFAULT": Order(
-            "DEFAULT",
+        "STARTS_AT_DESC": Order(
+            "STARTS_AT_DESC",
             "{t}.starts_at desc, {t}.id desc",
             "(t.starts_at, t.id) < ({0}::timestamptz, {1}::uuid)",
             lambda r: [r["starts_at"].isoformat(), str(r["id"])],
-        )
+        ),
+        "STARTS_AT_ASC": Order(
+            "STARTS_AT_ASC",
+            "{t}.starts_at, {t}.id",
+            "(t.starts_at, t.id) > ({0}::timestamptz, {1}::uuid)",
+            lambda r: [r["starts_at"].isoformat(), str(r["id"])],
+        ),
     },
 )
 

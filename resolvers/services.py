@@ -41,7 +41,14 @@ FILTERS = f"""($2::service_status[] is null or t.status = any($2::service_status
     and ($6::timestamptz is null or t.submitted_at < $6)
     and ($7::boolean is null
          or ($7 = (t.status in {OPEN} and coalesce(t.due_at < $8::timestamptz, false))))
-    and ($9::text is null or {TEXT})"""
+    and ($9::text is null or {TEXT})
+    and ($10::uuid is null or (t.handled_by = $10 and exists (
+        select from organization o where o.id = $10 and {in_scope("o.path")})))
+    and ($11::text is null or (t.handling_region_code = $11 and t.region_code <> $11))
+    and ($12::timestamptz is null or t.resolved_at >= $12)
+    and ($13::timestamptz is null or t.resolved_at < $13)
+    and ($14::smallint[] is null or t.satisfaction = any($14::smallint[]))
+    and ($15::boolean is null or $15 = (t.satisfaction is not null))"""
 
 
 def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
@@ -52,6 +59,25 @@ def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
         f"({due.format(t='t')}, t.id) {compare} ({{0}}::timestamptz, {{1}}::uuid)",
         lambda r: [r["due_at"].isoformat() if r["due_at"] else sentinel, str(r["id"])],
     )
+
+
+def _nulls_last_order(
+    name: str, column: str, cast: str, direction: str, sentinel: str, compare: str
+) -> Order:
+    """An order on a nullable column, nulls last both ways (a sentinel beyond every value)."""
+    value = f"coalesce({{t}}.{column}, '{sentinel}'::{cast})"
+    return Order(
+        name,
+        f"{value} {direction}, {{t}}.id {direction}",
+        f"({value.format(t='t')}, t.id) {compare} ({{0}}::{cast}, {{1}}::uuid)",
+        lambda r: [_cursor_value(r[column], sentinel), str(r["id"])],
+    )
+
+
+def _cursor_value(value: Any, sentinel: str) -> str:
+    if value is None:
+        return sentinel
+    return value.isoformat() if isinstance(value, dt.datetime) else str(value)
 
 
 def _submitted_order(name: str, direction: str, compare: str) -> Order:
@@ -69,7 +95,7 @@ LIST = ListSpec(
     join=RECORD_REGION,
     columns=COLUMNS,
     filters=FILTERS,
-    filter_count=8,
+    filter_count=14,
     record_type="ServiceRequest",
     text_filter=9,
     orders={
@@ -77,6 +103,18 @@ LIST = ListSpec(
         "SUBMITTED_AT_ASC": _submitted_order("SUBMITTED_AT_ASC", "asc", ">"),
         "DUE_AT_ASC": _due_order("DUE_AT_ASC", "asc", "infinity", ">"),
         "DUE_AT_DESC": _due_order("DUE_AT_DESC", "desc", "-infinity", "<"),
+        "RESOLVED_AT_DESC": _nulls_last_order(
+            "RESOLVED_AT_DESC", "resolved_at", "timestamptz", "desc", "-infinity", "<"
+        ),
+        "RESOLVED_AT_ASC": _nulls_last_order(
+            "RESOLVED_AT_ASC", "resolved_at", "timestamptz", "asc", "infinity", ">"
+        ),
+        "SATISFACTION_DESC": _nulls_last_order(
+            "SATISFACTION_DESC", "satisfaction", "smallint", "desc", "0", "<"
+        ),
+        "SATISFACTION_ASC": _nulls_last_order(
+            "SATISFACTION_ASC", "satisfaction", "smallint", "asc", "6", ">"
+        ),
     },
 )
 
@@ -103,6 +141,12 @@ def filters(
     overdue: bool | None,
     text: str | None,
     now: dt.datetime,
+    handled_by: uuid.UUID | None = None,
+    escalated_to: str | None = None,
+    resolved_from: dt.date | None = None,
+    resolved_to: dt.date | None = None,
+    satisfactions: Sequence[int] | None = None,
+    rated: bool | None = None,
 ) -> tuple[Any, ...]:
     return (
         tuple(statuses) if statuses else None,
@@ -113,6 +157,12 @@ def filters(
         overdue,
         now,
         like_pattern(text),
+        handled_by,
+        escalated_to,
+        day_start(resolved_from),
+        day_start(resolved_to, 1),
+        tuple(satisfactions) if satisfactions else None,
+        rated,
     )
 
 

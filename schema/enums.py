@@ -121,6 +121,30 @@ class ServiceRequestOrder(Enum):
     SUBMITTED_AT_ASC = "SUBMITTED_AT_ASC"
     DUE_AT_ASC = "DUE_AT_ASC"
     DUE_AT_DESC = "DUE_AT_DESC"
+    RESOLVED_AT_DESC = "RESOLVED_AT_DESC"
+    RESOLVED_AT_ASC = "RESOLVED_AT_ASC"
+    SATISFACTION_DESC = "SATISFACTION_DESC"
+    SATISFACTION_ASC = "SATISFACTION_ASC"
+
+
+@labelled(
+    labels.ORGANIZATION_ORDER,
+    "Orders of organization lists; ties are broken by id. Omitted: by region, then name.",
+)
+class OrganizationOrder(Enum):
+    NAME_ASC = "NAME_ASC"
+    NAME_DESC = "NAME_DESC"
+    MEMBER_COUNT_DESC = "MEMBER_COUNT_DESC"
+    MEMBER_COUNT_ASC = "MEMBER_COUNT_ASC"
+
+
+@labelled(
+    labels.PARTICIPATION_EVENT_ORDER,
+    "Orders of participation event lists; ties are broken by id. Omitted: STARTS_AT_DESC.",
+)
+class ParticipationEventOrder(Enum):
+    STARTS_AT_DESC = "STARTS_AT_DESC"
+    STARTS_AT_ASC = "STARTS_AT_ASC"
 
 
 @labelled(

@@ -18,7 +18,12 @@ from resolvers.loaders.records import ResolutionByIdLoader
 from resolvers.scope import check_region_code
 from schema.arguments import FILTER, ORDER_BY, After, First, Until
 from schema.audit import AuditEntry, load_audit_entry
-from schema.enums import RegionLevel, ServiceRequestOrder
+from schema.enums import (
+    OrganizationOrder,
+    ParticipationEventOrder,
+    RegionLevel,
+    ServiceRequestOrder,
+)
 from schema.organization import Organization, OrganizationFilter, load_organization
 from schema.participation import (
     ParticipationEvent,
@@ -180,6 +185,7 @@ class Query:
         info: Info[Context, None],
         under: Under = None,
         filter: Annotated[OrganizationFilter | None, FILTER] = None,
+        order_by: Annotated[OrganizationOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[Organization] | None:
@@ -188,7 +194,14 @@ class Query:
             [k.value for k in f.kinds] if f and f.kinds else None, f.name_contains if f else None
         )
         return await _root_list(
-            info, organizations.LIST, under, filters, None, first, after, Organization.from_row
+            info,
+            organizations.LIST,
+            under,
+            filters,
+            order_by.value if order_by else None,
+            first,
+            after,
+            Organization.from_row,
         )
 
     @strawberry.field(
@@ -238,6 +251,7 @@ class Query:
         info: Info[Context, None],
         under: Under = None,
         filter: Annotated[ParticipationEventFilter | None, FILTER] = None,
+        order_by: Annotated[ParticipationEventOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[ParticipationEvent] | None:
@@ -246,7 +260,7 @@ class Query:
             participation.LIST,
             under,
             event_filters(filter),
-            None,
+            order_by.value if order_by else None,
             first,
             after,
             ParticipationEvent.from_row,

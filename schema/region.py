@@ -21,7 +21,14 @@ from resolvers.loaders.regions import (
 )
 from resolvers.pagination import Page, make_page, page_size
 from schema.arguments import FILTER, ORDER_BY, After, First, IncludeDescendants, Until
-from schema.enums import Breakdown, RegionAccess, RegionLevel, ServiceRequestOrder
+from schema.enums import (
+    Breakdown,
+    OrganizationOrder,
+    ParticipationEventOrder,
+    RegionAccess,
+    RegionLevel,
+    ServiceRequestOrder,
+)
 from schema.permissions import InJurisdiction
 from schema.relay import Connection, Node, connection
 from schema.stats import BreakdownRow, RegionStats
@@ -137,6 +144,7 @@ class Region(Node):
         info: Info[Context, None],
         include_descendants: IncludeDescendants = True,
         filter: Annotated[OrganizationFilterT | None, FILTER] = None,
+        order_by: Annotated[OrganizationOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[OrganizationT] | None:
@@ -151,7 +159,7 @@ class Region(Node):
             organizations.LIST,
             include_descendants,
             args,
-            None,
+            order_by.value if order_by else None,
             first,
             after,
             Organization.from_row,
@@ -192,6 +200,7 @@ class Region(Node):
         info: Info[Context, None],
         include_descendants: IncludeDescendants = True,
         filter: Annotated[EventFilterT | None, FILTER] = None,
+        order_by: Annotated[ParticipationEventOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
     ) -> Connection[EventT] | None:
@@ -202,7 +211,7 @@ class Region(Node):
             participation.LIST,
             include_descendants,
             event_filters(filter),
-            None,
+            order_by.value if order_by else None,
             first,
             after,
             ParticipationEvent.from_row,

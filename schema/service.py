@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from resolvers import services, workflow
 from resolvers.context import Context
+from resolvers.errors import BadUserInput
 from resolvers.ids import global_id, parse_global_id
 from resolvers.labels import (
     SERVICE_CATEGORY,
@@ -23,6 +24,7 @@ from resolvers.loaders.records import (
     ServiceRequestByReferenceLoader,
     ServiceRequestHistoryLoader,
 )
+from resolvers.scope import check_region_code
 from schema.enums import ServiceCategory, ServiceChannel, ServiceRequestAction, ServiceStatus
 from schema.region import Region
 from schema.relay import Node, Person
@@ -60,6 +62,29 @@ class ServiceRequestFilter:
         description="Text contained in the title, the description or the reference; without "
         "`pii` it matches the masked title and description only.",
     )
+    handled_by: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="Requests handled by this organization (a global id); an organization "
+        "you cannot see matches none.",
+    )
+    escalated_to: str | None = strawberry.field(
+        default=None,
+        description="Requests escalated to (and now handled by) this region, a code.",
+    )
+    resolved_from: dt.date | None = strawberry.field(
+        default=None,
+        description="First day (China Standard Time) of the latest resolution, inclusive.",
+    )
+    resolved_to: dt.date | None = strawberry.field(
+        default=None,
+        description="Last day (China Standard Time) of the latest resolution, inclusive.",
+    )
+    satisfactions: list[int] | None = strawberry.field(
+        default=None, description="Requests rated one of these (1 to 5)."
+    )
+    rated: bool | None = strawberry.field(
+        default=None, description="Rated requests (true), or those not rated yet (false)."
+    )
 
 
 def service_filters(f: ServiceRequestFilter | None, now: dt.datetime) -> tuple[Any, ...]:
@@ -75,7 +100,36 @@ def service_filters(f: ServiceRequestFilter | None, now: dt.datetime) -> tuple[A
         f.overdue if f else None,
         f.text if f else None,
         now,
+        _organization_key(f.handled_by) if f and f.handled_by is not None else None,
+        _region_code(f.escalated_to) if f else None,
+        f.resolved_from if f else None,
+        f.resolved_to if f else None,
+        _ratings(f.satisfactions) if f else None,
+        f.rated if f else None,
     )
+
+
+def _organization_key(value: strawberry.ID) -> uuid.UUID:
+    """The organization's key; an id of anything else matches no organization."""
+    parsed = parse_global_id(str(value))
+    if parsed is None or parsed[0] != "Organization":
+        return uuid.UUID(int=0)
+    return uuid.UUID(parsed[1])
+
+
+def _region_code(code: str | None) -> str | None:
+    if code is not None:
+        check_region_code(code, "escalatedTo")
+    return code
+
+
+def _ratings(values: list[int] | None) -> list[int] | None:
+    if values is not None and (len(values) > 5 or any(not 1 <= v <= 5 for v in values)):
+        raise BadUserInput(
+            "`satisfactions` takes up to five whole numbers from 1 to 5",
+            reason="SATISFACTION_RANGE",
+        )
+    return values
 
 
 @strawberry.type(description="One step of a request's workflow.")
