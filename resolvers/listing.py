@@ -29,8 +29,16 @@ from typing import Any
 
 import asyncpg
 
+from resolvers.errors import BadUserInput
 from resolvers.ids import CursorCodec
-from resolvers.pagination import Page, empty_page, make_page, page_size
+from resolvers.pagination import (
+    DEFAULT_FIRST,
+    MAX_FIRST,
+    Page,
+    empty_page,
+    make_page,
+    page_size,
+)
 from resolvers.scope import Path
 from resolvers.scope_sql import ScopeKind, in_scope, unmasked
 from resolvers.session import RequestSession
@@ -68,7 +76,46 @@ class ListSpec:
     text_filter: int | None = None
 
     def order(self, name: str | None) -> Order:
+        """The order called `name` (the first when None); `~NAME` is its reverse, which
+        pages backward."""
+        if name and name.startswith(REVERSED):
+            return _reversed(self.order(name[len(REVERSED) :]))
         return self.orders[name] if name else next(iter(self.orders.values()))
+
+
+REVERSED = "~"
+
+
+def _top_level_terms(order_by: str) -> list[str]:
+    """`a, coalesce(b, c) desc` → [`a`, `coalesce(b, c) desc`]."""
+    terms, depth, start = [], 0, 0
+    for i, char in enumerate(order_by):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            terms.append(order_by[start:i].strip())
+            start = i + 1
+    return [*terms, order_by[start:].strip()]
+
+
+def _flip(term: str) -> str:
+    if term.endswith(" desc"):
+        return term[: -len(" desc")] + " asc"
+    if term.endswith(" asc"):
+        return term[: -len(" asc")] + " desc"
+    return term + " desc"
+
+
+@cache
+def _reversed(order: Order) -> Order:
+    """The same order walked the other way: every term flipped, the cursor comparison too
+    (each order compares one row tuple with `<` or `>`). Its cursors are the order's own."""
+    compare = (
+        order.after.replace(" < (", " > (")
+        if " < (" in order.after
+        else (order.after.replace(" > (", " < ("))
+    )
+    flipped = ", ".join(_flip(t) for t in _top_level_terms(order.order_by))
+    return Order(REVERSED + order.name, flipped, compare, order.key)
 
 
 def _target(target: str, deep: bool) -> str:
@@ -193,12 +240,23 @@ def _targets(paths: Sequence[Path]) -> str | list[str]:
 
 @dataclass(frozen=True)
 class ListArgs:
-    """One list request's arguments, hashable so that loaders can batch by them."""
+    """One list request's arguments, hashable so that loaders can batch by them. Paging
+    backward (`last`/`before`), `order` is the reversed order (`~NAME`) and `after` the
+    `before` cursor."""
 
     filters: tuple[Any, ...]
     order: str
     size: int
     after: str | None
+
+    @property
+    def backward(self) -> bool:
+        return self.order.startswith(REVERSED)
+
+    @property
+    def cursor_list(self) -> str:
+        """The order whose cursors these are: the forward one, both ways."""
+        return self.order.removeprefix(REVERSED)
 
 
 def list_args(
@@ -208,18 +266,46 @@ def list_args(
     order: str | None,
     first: int | None,
     after: str | None,
+    last: int | None = None,
+    before: str | None = None,
 ) -> ListArgs:
+    check_direction(first, after, last, before)
     chosen = spec.order(order)
-    if after is not None:
-        codec.decode(f"{spec.name}:{chosen.name}", after)  # refuse a bad cursor early
+    cursor = before if last is not None or before is not None else after
+    if cursor is not None:
+        codec.decode(f"{spec.name}:{chosen.name}", cursor)  # refuse a bad cursor early
+    if last is not None or before is not None:
+        size = _last(last)
+        return ListArgs(tuple(filters), REVERSED + chosen.name, size, before)
     return ListArgs(tuple(filters), chosen.name, page_size(first), after)
+
+
+def _last(last: int | None) -> int:
+    if last is None:
+        return DEFAULT_FIRST
+    if last < 0 or last > MAX_FIRST:
+        raise BadUserInput(
+            f"`last` must be between 0 and {MAX_FIRST}, not {last}", reason="PAGE_SIZE"
+        )
+    return last
+
+
+def check_direction(
+    first: int | None, after: str | None, last: int | None, before: str | None
+) -> None:
+    """A page goes one way: forward (`first`, `after`) or backward (`last`, `before`)."""
+    if (first is not None or after is not None) and (last is not None or before is not None):
+        raise BadUserInput(
+            "Page forward (`first`, `after`) or backward (`last`, `before`), not both",
+            reason="PAGING_BOTH_WAYS",
+        )
 
 
 def _position(spec: ListSpec, codec: CursorCodec, args: ListArgs) -> list[str | None]:
     order = spec.order(args.order)
     if args.after is None:
         return [None] * order.after.count("{")
-    return [str(v) for v in codec.decode(f"{spec.name}:{order.name}", args.after)]
+    return [str(v) for v in codec.decode(f"{spec.name}:{args.cursor_list}", args.after)]
 
 
 def page_of(
@@ -230,8 +316,17 @@ def page_of(
     count: Callable[[], Any],
 ) -> Page:
     order = spec.order(args.order)
-    return make_page(
-        rows, args.size, args.after, codec, f"{spec.name}:{order.name}", order.key, count
+    name = f"{spec.name}:{args.cursor_list}"
+    page = make_page(rows, args.size, args.after, codec, name, order.key, count)
+    if not args.backward:
+        return page
+    # Fetched nearest-first in the reversed order: shown in the list's own order.
+    return Page(
+        list(page.rows)[::-1],
+        list(page.cursors)[::-1],
+        has_next=args.after is not None,
+        has_previous=page.has_next,
+        count=page.count,
     )
 
 

@@ -53,3 +53,17 @@ ID_ARGUMENT = strawberry.argument(description="The record's global id.")
 REASON = strawberry.argument(description="Why, in a few words; kept in the request's history.")
 NOTE = strawberry.argument(description="What was done; kept in the request's history.")
 INPUT = strawberry.argument(description="The record's fields.")
+Last = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Page backward: how many items from the end (before `before`), 0 to 500, "
+        "50 when only `before` is given. Not with `first` or `after`."
+    ),
+]
+Before = Annotated[
+    str | None,
+    strawberry.argument(
+        description="A `startCursor` (or edge cursor) of this list and order: the page ends "
+        "before it. Not with `first` or `after`."
+    ),
+]

@@ -16,7 +16,7 @@ from resolvers.errors import BadUserInput
 from resolvers.ids import parse_global_id
 from resolvers.loaders.records import ResolutionByIdLoader
 from resolvers.scope import check_region_code
-from schema.arguments import FILTER, ORDER_BY, After, First, Until
+from schema.arguments import FILTER, ORDER_BY, After, Before, First, Last, Until
 from schema.audit import AuditEntry, load_audit_entry
 from schema.enums import (
     OrganizationOrder,
@@ -91,9 +91,11 @@ async def _root_list(
     first: int | None,
     after: str | None,
     convert: Any,
+    last: int | None = None,
+    before: str | None = None,
 ) -> Connection[Any]:
     ctx = info.context
-    args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
+    args = listing.list_args(spec, ctx.cursors, filters, order, first, after, last, before)
     targets = await ctx.directory.under(ctx.caller.scope(spec.scope), under)
     page = await listing.root_page(ctx.session, ctx.cursors, spec, targets, args)
     return connection(page, convert)
@@ -188,6 +190,8 @@ class Query:
         order_by: Annotated[OrganizationOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[Organization] | None:
         f = filter
         filters = organizations.filters(
@@ -202,6 +206,8 @@ class Query:
             first,
             after,
             Organization.from_row,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -230,6 +236,8 @@ class Query:
         order_by: Annotated[ServiceRequestOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ServiceRequest] | None:
         return await _root_list(
             info,
@@ -240,6 +248,8 @@ class Query:
             first,
             after,
             ServiceRequest.from_row,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -254,6 +264,8 @@ class Query:
         order_by: Annotated[ParticipationEventOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ParticipationEvent] | None:
         return await _root_list(
             info,
@@ -264,6 +276,8 @@ class Query:
             first,
             after,
             ParticipationEvent.from_row,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -284,6 +298,8 @@ class Query:
         to: Until = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[AuditEntry] | None:
         return await _root_list(
             info,
@@ -294,4 +310,6 @@ class Query:
             first,
             after,
             AuditEntry.from_row,
+            last=last,
+            before=before,
         )

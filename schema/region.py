@@ -20,7 +20,7 @@ from resolvers.loaders.regions import (
     RegionChildrenLoader,
 )
 from resolvers.pagination import Page, make_page, page_size
-from schema.arguments import FILTER, ORDER_BY, After, First, IncludeDescendants, Until
+from schema.arguments import FILTER, ORDER_BY, After, Before, First, IncludeDescendants, Last, Until
 from schema.enums import (
     Breakdown,
     OrganizationOrder,
@@ -147,6 +147,8 @@ class Region(Node):
         order_by: Annotated[OrganizationOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[OrganizationT] | None:
         from schema.organization import Organization
 
@@ -163,6 +165,8 @@ class Region(Node):
             first,
             after,
             Organization.from_row,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -177,6 +181,8 @@ class Region(Node):
         order_by: Annotated[ServiceRequestOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[ServiceRequestT] | None:
         from schema.service import ServiceRequest, service_filters
 
@@ -189,6 +195,8 @@ class Region(Node):
             first,
             after,
             ServiceRequest.from_row,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -203,6 +211,8 @@ class Region(Node):
         order_by: Annotated[ParticipationEventOrder | None, ORDER_BY] = None,
         first: First = None,
         after: After = None,
+        last: Last = None,
+        before: Before = None,
     ) -> Connection[EventT] | None:
         from schema.participation import ParticipationEvent, event_filters
 
@@ -215,6 +225,8 @@ class Region(Node):
             first,
             after,
             ParticipationEvent.from_row,
+            last=last,
+            before=before,
         )
 
     @strawberry.field(
@@ -265,9 +277,11 @@ class Region(Node):
         first: int | None,
         after: str | None,
         convert: Any,
+        last: int | None = None,
+        before: str | None = None,
     ) -> Connection[Any]:
         ctx = info.context
-        args = listing.list_args(spec, ctx.cursors, filters, order, first, after)
+        args = listing.list_args(spec, ctx.cursors, filters, order, first, after, last, before)
         rows = await ctx.loader(RegionListLoader, spec, deep, args).load(self.path)
         path = self.path
 
