@@ -109,7 +109,11 @@ async def test_a_sane_incoming_request_id_is_kept_everywhere(
     )
     assert response.headers["x-request-id"] == given
     error = response.json()["errors"][0]
-    assert error["extensions"] == {"code": "FORBIDDEN", "requestId": given}
+    assert error["extensions"] == {
+        "code": "FORBIDDEN",
+        "reason": "BREADCRUMB_ONLY",
+        "requestId": given,
+    }
     assert access_log.lines[0]["requestId"] == given
 
 
@@ -160,7 +164,11 @@ async def test_each_operation_of_a_batch_carries_the_request_id(hub: Hub) -> Non
     first, second, third = response.json()
     assert "errors" not in first
     assert second["errors"][0]["extensions"]["requestId"] == request_id
-    assert third["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "requestId": request_id}
+    assert third["errors"][0]["extensions"] == {
+        "code": "BAD_USER_INPUT",
+        "reason": "REQUEST_MALFORMED",
+        "requestId": request_id,
+    }
 
 
 async def test_the_access_log_can_be_switched_off(
