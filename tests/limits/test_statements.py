@@ -88,3 +88,21 @@ async def test_nodes_with_two_hundred_ids_take_one_statement_per_type(hub: Hub) 
     )
     assert len(ids) == 400 and [n["id"] for n in data["nodes"]] == ids
     assert statements == 2
+
+
+PAGE_FIELDS = """query ($orderBy: ServiceRequestOrder, $last: Int) {
+  serviceRequests(orderBy: $orderBy, last: $last,
+    filter: {satisfactions: [4, 5], resolvedFrom: "2020-01-01"}) {
+    totalCount edges { node { reference statusLabel categoryLabel channelLabel
+      availableActions history { kind label } } } } }"""
+
+
+async def test_labels_actions_orders_and_backward_pages_add_no_statement(hub: Hub) -> None:
+    # The page, its count, and the histories of every row: three, for 5 rows or 200, in
+    # every order and direction.
+    for order in ("SUBMITTED_AT_DESC", "RESOLVED_AT_ASC", "SATISFACTION_DESC"):
+        for last in (5, 200):
+            variables = {"orderBy": order, "last": last}
+            data, statements = await _run(hub, PAGE_FIELDS, "341126", variables)
+            assert len(data["serviceRequests"]["edges"]) == last
+            assert statements == 3, (order, last)
