@@ -40,6 +40,8 @@ GRAPHQL_ONLY = {
     "Breakdown",
     "IngestFormat",
     "ServiceRequestAction",
+    "OrganizationOrder",
+    "ParticipationEventOrder",
 }
 # PostgreSQL enum types the API never shows (none yet).
 SQL_ONLY: set[str] = set()

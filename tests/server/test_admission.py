@@ -47,7 +47,7 @@ TABLE: dict[str, Answer] = {
     "allow-listed client": (403, "FORBIDDEN", "REPORT_REQUIRED", 4401, 3),
     "gateway alone": (401, "UNAUTHENTICATED", "SERVICE_ONLY", 4401, 3),
     "wrong gateway beside a valid token": (401, "UNAUTHENTICATED", "GATEWAY_INVALID", 4401, 3),
-    "over the rate limit": (429, "RATE_LIMITED", "", 1013, 3),
+    "over the rate limit": (429, "RATE_LIMITED", "RATE_LIMITED", 1013, 3),
 }
 
 

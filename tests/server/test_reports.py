@@ -127,10 +127,10 @@ async def test_a_report_runs_with_the_callers_scope(hub: Hub) -> None:
     [
         ({"name": "no-such-report"}, "NOT_FOUND", "REPORT_NOT_FOUND"),
         ({"name": "monthly-rates-by-child", "version": 99}, "NOT_FOUND", "REPORT_NOT_FOUND"),
-        ({"name": "monthly-rates-by-child", "version": "1"}, "BAD_USER_INPUT", None),
-        ({"name": "monthly-rates-by-child", "version": True}, "BAD_USER_INPUT", None),
-        ({"version": 1}, "BAD_USER_INPUT", None),
-        ("monthly-rates-by-child", "BAD_USER_INPUT", None),
+        ({"name": "monthly-rates-by-child", "version": "1"}, "BAD_USER_INPUT", "REPORT_MALFORMED"),
+        ({"name": "monthly-rates-by-child", "version": True}, "BAD_USER_INPUT", "REPORT_MALFORMED"),
+        ({"version": 1}, "BAD_USER_INPUT", "REPORT_MALFORMED"),
+        ("monthly-rates-by-child", "BAD_USER_INPUT", "REPORT_MALFORMED"),
     ],
 )
 async def test_unknown_or_malformed_report_requests_get_a_clear_error(
