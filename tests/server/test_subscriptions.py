@@ -32,7 +32,7 @@ SIBLING_TOWNSHIP = "341126102"
 SIBLING_VILLAGE = "341126102001"
 PROTOCOL = "graphql-transport-ws"
 CHANGES = """subscription ($under: String) { serviceRequestChanged(under: $under) {
-  action request { id reference status region { code } requester { name phone } } } }"""
+  action kind label request { id reference status region { code } requester { name phone } } } }"""
 SUBMIT = """mutation ($input: SubmitServiceRequestInput!) {
   submitServiceRequest(input: $input) { id reference } }"""
 ACCEPT = "mutation ($id: ID!) { acceptServiceRequest(id: $id) { status } }"
@@ -187,6 +187,7 @@ async def test_a_township_hears_a_submission_then_its_acceptance(live: Live) -> 
         made = await live.submit(VILLAGE)
         change = await socket.change()
         assert change["action"] == "submit"
+        assert (change["kind"], change["label"]) == ("SUBMIT", "提交")
         request = change["request"]
         assert request["id"] == made["id"] and request["reference"] == made["reference"]
         assert request["status"] == "SUBMITTED" and request["region"]["code"] == VILLAGE
@@ -196,6 +197,7 @@ async def test_a_township_hears_a_submission_then_its_acceptance(live: Live) -> 
         await live.accept(VILLAGE, made["id"])
         change = await socket.change()
         assert change["action"] == "accept"
+        assert (change["kind"], change["label"]) == ("ACCEPT", "受理")
         assert change["request"]["id"] == made["id"]
         assert change["request"]["status"] == "ACCEPTED"
     finally:
