@@ -91,6 +91,10 @@ async def test_each_listed_action_succeeds_and_each_unlisted_one_is_refused(
                 extensions = body["errors"][0]["extensions"]
                 assert extensions["code"] in ("FORBIDDEN", "BAD_USER_INPUT"), (where, body)
                 assert extensions.get("reason"), (where, body)
+                if (
+                    extensions["reason"] == "INVALID_TRANSITION"
+                ):  # "cannot be closed", not "closeed"
+                    assert f"cannot be {ACTIONS[action].past} " in body["errors"][0]["message"]
 
 
 async def test_a_county_editor_may_accept_or_reject_a_submitted_request(
