@@ -75,6 +75,7 @@ class RateLimiter:
                     "Too many requests: the rate-limit storage cannot be reached; "
                     f"try again in {STORAGE_RETRY_SECONDS} s",
                     retryAfter=STORAGE_RETRY_SECONDS,
+                    reason="RATE_LIMIT_STORE_UNREACHABLE",
                 ),
                 STORAGE_RETRY_SECONDS,
             )
