@@ -34,6 +34,7 @@ from resolvers.ids import CursorCodec
 from resolvers.pagination import (
     DEFAULT_FIRST,
     MAX_FIRST,
+    LazyCursors,
     Page,
     empty_page,
     make_page,
@@ -321,9 +322,10 @@ def page_of(
     if not args.backward:
         return page
     # Fetched nearest-first in the reversed order: shown in the list's own order.
+    shown = list(page.rows)[::-1]
     return Page(
-        list(page.rows)[::-1],
-        list(page.cursors)[::-1],
+        shown,
+        LazyCursors(shown, codec, name, order.key),
         has_next=args.after is not None,
         has_previous=page.has_next,
         count=page.count,
