@@ -11,6 +11,7 @@ from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from resolvers.scope import Caller
 from resolvers.session import RequestSession
+from resolvers.turnstile import Paused
 
 L = TypeVar("L")
 
@@ -25,6 +26,8 @@ class Context:
     # the name of the operation that ran, set once the document is parsed (metrics, logs)
     operation: str | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)
+    # resolvers of this request waiting at the turnstile (resolvers/turnstile.py)
+    paused: Paused = field(default_factory=Paused)
 
     def loader(self, factory: Callable[..., L], *args: Any) -> L:
         """The request's one instance of a loader (per factory and arguments)."""

@@ -389,6 +389,9 @@ class QueryLimits(SchemaExtension):
             yield
             return
         async with heavy_gate():
+            paused = getattr(self.execution_context.context, "paused", None)
+            if paused is not None:
+                paused.queues = True  # its resumed resolvers take turns (resolvers/turnstile.py)
             yield
 
     def on_validate(self) -> Iterator[None]:

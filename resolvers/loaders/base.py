@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import asyncio
+from collections.abc import Awaitable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import asyncpg
-from strawberry.dataloader import DataLoader
+from strawberry.dataloader import Batch, DataLoader, dispatch_batch
+
+from resolvers.turnstile import TURNSTILE
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -26,6 +29,33 @@ class ContextLoader(DataLoader[K, V], Generic[K, V]):
 
     async def load_batch(self, keys: list[K]) -> list[V]:
         raise NotImplementedError
+
+    def load(self, key: K) -> Awaitable[V]:
+        """Strawberry's `load`, but the batch waits until none of the request's resolvers
+        is paused at the turnstile, and the caller passes it once answered."""
+        future = self.cache_map.get(key) if self.cache else None
+        if future is None or future.cancelled():
+            future = self.loop.create_future()
+            if self.cache:
+                self.cache_map.set(key, future)
+            batch = self.batch
+            if batch is None or not batch.tasks or batch.dispatched:
+                batch = self.batch = Batch()
+                self.loop.call_soon(self._schedule, batch)
+            batch.add_task(key, future)
+        return self._after(future)
+
+    def _schedule(self, batch: Batch[K, V]) -> None:
+        batch._dispatch_task = asyncio.ensure_future(self._dispatch(batch))
+
+    async def _dispatch(self, batch: Batch[K, V]) -> None:
+        await TURNSTILE.quiet(self.ctx.paused)
+        await dispatch_batch(self, batch)
+
+    async def _after(self, future: asyncio.Future[V]) -> V:
+        value = await future
+        await TURNSTILE.pause(self.ctx.paused)
+        return value
 
 
 class RowByKeyLoader(ContextLoader[K, Row | None]):
