@@ -16,12 +16,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 # Resolvers resumed within this long after the last one let in go on without queueing.
 SLICE_SECONDS = 0.01
 # Turns a batch waits, after the last resolver let in from the queue, before it is sent.
-CALM_TURNS = 4
+CALM_TURNS = 5
+# A heavy request's list longer than this is completed this many items at a time.
+CHUNK = 50
 
 
 @dataclass
@@ -39,34 +45,51 @@ class Turnstile:
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
-        self.queue: deque[asyncio.Future[None]] = deque()
+        self.queue: deque[tuple[Paused, Callable[[], None]]] = deque()
+
+    def admit(self, paused: Paused, release: Callable[[], None]) -> None:
+        """Calls `release` (which wakes a resolver) now if the turn has time left and none
+        waits, else in a later turn: one per turn, in arrival order."""
+        if not self.queue and time.perf_counter() - self.started < SLICE_SECONDS:
+            release()
+            return
+        self.queue.append((paused, release))
+        paused.count += 1
+        if len(self.queue) == 1:
+            asyncio.get_running_loop().call_soon(self._wake)
 
     def _wake(self) -> None:
-        while self.queue:
-            waiter = self.queue.popleft()
-            if not waiter.done():
-                waiter.set_result(None)
-                return
+        paused, release = self.queue.popleft()
+        paused.count -= 1
+        paused.let_in += 1
+        self.started = time.perf_counter()
+        release()
+        if self.queue:
+            asyncio.get_running_loop().call_soon(self._wake)  # the next one in the next turn
 
     async def pause(self, paused: Paused) -> None:
         if not paused.queues:
             return
-        if not self.queue and time.perf_counter() - self.started < SLICE_SECONDS:
-            return
-        loop = asyncio.get_running_loop()
-        waiter = loop.create_future()
-        self.queue.append(waiter)
-        if len(self.queue) == 1:
-            loop.call_soon(self._wake)
-        paused.count += 1
-        try:
-            await waiter
-        finally:  # let in, or cancelled: either way the next one is let in next turn
-            paused.count -= 1
-            paused.let_in += 1
-            self.started = time.perf_counter()
-            if self.queue:
-                loop.call_soon(self._wake)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.admit(paused, lambda: waiter.done() or waiter.set_result(None))
+        await waiter
+
+    def relay(self, paused: Paused, source: asyncio.Future[T]) -> asyncio.Future[T]:
+        """A future answered as `source` is, once admitted (a loader's answer)."""
+        answer: asyncio.Future[T] = source.get_loop().create_future()
+
+        def copy() -> None:
+            if answer.done():
+                return
+            if source.cancelled():
+                answer.cancel()
+            elif (error := source.exception()) is not None:
+                answer.set_exception(error)
+            else:
+                answer.set_result(source.result())
+
+        source.add_done_callback(lambda _: answer.done() or self.admit(paused, copy))
+        return answer
 
     @staticmethod
     async def quiet(paused: Paused) -> None:
@@ -83,3 +106,28 @@ class Turnstile:
 
 
 TURNSTILE = Turnstile()
+
+
+class _InTurns(Generic[T]):
+    """A list graphql-core completes item by item (an async iterable), passing the
+    turnstile every `CHUNK` items."""
+
+    def __init__(self, items: Sequence[T], paused: Paused) -> None:
+        self.items = items
+        self.paused = paused
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._items()
+
+    async def _items(self) -> AsyncIterator[T]:
+        for index, item in enumerate(self.items):
+            if index and not index % CHUNK:
+                await TURNSTILE.pause(self.paused)
+            yield item
+
+
+def in_turns(items: Sequence[T], paused: Paused) -> Sequence[T] | _InTurns[T]:
+    """`items` as they are, or in turns when a heavy request's list is long."""
+    if not paused.queues or len(items) <= CHUNK:
+        return items
+    return _InTurns(items, paused)

@@ -8,7 +8,9 @@ from typing import Any, Generic, TypeVar
 import strawberry
 from strawberry.federation.schema_directives import Shareable
 
+from resolvers.context import Context
 from resolvers.pagination import Page
+from resolvers.turnstile import in_turns
 
 T = TypeVar("T")
 
@@ -45,11 +47,20 @@ class Edge(Generic[T]):
     _index: strawberry.Private[int]
 
 
+def _connection_edges(root: Connection[Any], info: strawberry.Info[Context, None]):  # type: ignore[no-untyped-def]  # noqa: ANN202
+    # A heavy request's long page is completed in chunks, taking turns of the loop (the
+    # field's type is the attribute's: `list[Edge[T]]`).
+    return in_turns(root._edges, info.context.paused)
+
+
 @strawberry.type(description="A page of a list, Relay style.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]] = strawberry.field(description="The page's items with their cursors.")
+    edges: list[Edge[T]] = strawberry.field(
+        description="The page's items with their cursors.", resolver=_connection_edges
+    )
     page_info: PageInfo = strawberry.field(description="Where the page stands in the list.")
     _page: strawberry.Private[Page]
+    _edges: strawberry.Private[list[Edge[T]]]
 
     @strawberry.field(
         description="How many items the whole list holds (all pages); null when it cannot be "
@@ -68,7 +79,7 @@ def connection(page: Page, convert: Callable[..., T]) -> Connection[T]:
         start_cursor=page.cursors[0] if page.cursors else None,
         end_cursor=page.cursors[-1] if page.cursors else None,
     )
-    return Connection(edges=edges, page_info=info, _page=page)
+    return Connection(page_info=info, _page=page, _edges=edges)
 
 
 @strawberry.type(description="How many of one value; `label` is the value's Chinese name.")

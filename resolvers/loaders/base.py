@@ -31,8 +31,8 @@ class ContextLoader(DataLoader[K, V], Generic[K, V]):
         raise NotImplementedError
 
     def load(self, key: K) -> Awaitable[V]:
-        """Strawberry's `load`, but the batch waits until none of the request's resolvers
-        is paused at the turnstile, and the caller passes it once answered."""
+        """Strawberry's `load` (a future), but a heavy request's batch waits until none of
+        its resolvers queues at the turnstile, and its answers pass the turnstile."""
         future = self.cache_map.get(key) if self.cache else None
         if future is None or future.cancelled():
             future = self.loop.create_future()
@@ -43,19 +43,17 @@ class ContextLoader(DataLoader[K, V], Generic[K, V]):
                 batch = self.batch = Batch()
                 self.loop.call_soon(self._schedule, batch)
             batch.add_task(key, future)
-        return self._after(future)
+        paused = self.ctx.paused
+        return TURNSTILE.relay(paused, future) if paused.queues else future
 
     def _schedule(self, batch: Batch[K, V]) -> None:
-        batch._dispatch_task = asyncio.ensure_future(self._dispatch(batch))
+        queues = self.ctx.paused.queues  # a light request's batch goes at once, as before
+        sending = self._dispatch(batch) if queues else dispatch_batch(self, batch)
+        batch._dispatch_task = asyncio.ensure_future(sending)
 
     async def _dispatch(self, batch: Batch[K, V]) -> None:
         await TURNSTILE.quiet(self.ctx.paused)
         await dispatch_batch(self, batch)
-
-    async def _after(self, future: asyncio.Future[V]) -> V:
-        value = await future
-        await TURNSTILE.pause(self.ctx.paused)
-        return value
 
 
 class RowByKeyLoader(ContextLoader[K, Row | None]):
