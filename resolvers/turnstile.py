@@ -27,7 +27,7 @@ SLICE_SECONDS = 0.01
 # Turns a batch waits, after the last resolver let in from the queue, before it is sent.
 CALM_TURNS = 5
 # A heavy request's list longer than this is completed this many items at a time.
-CHUNK = 50
+CHUNK = 20
 
 
 @dataclass
