@@ -71,7 +71,12 @@ class Turnstile:
         if not paused.queues:
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.admit(paused, lambda: waiter.done() or waiter.set_result(None))
+
+        def release() -> None:
+            if not waiter.done():
+                waiter.set_result(None)
+
+        self.admit(paused, release)
         await waiter
 
     def relay(self, paused: Paused, source: asyncio.Future[T]) -> asyncio.Future[T]:
@@ -88,7 +93,11 @@ class Turnstile:
             else:
                 answer.set_result(source.result())
 
-        source.add_done_callback(lambda _: answer.done() or self.admit(paused, copy))
+        def answered(_: asyncio.Future[T]) -> None:
+            if not answer.done():
+                self.admit(paused, copy)
+
+        source.add_done_callback(answered)
         return answer
 
     @staticmethod

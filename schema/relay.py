@@ -47,7 +47,9 @@ class Edge(Generic[T]):
     _index: strawberry.Private[int]
 
 
-def _connection_edges(root: Connection[Any], info: strawberry.Info[Context, None]):  # type: ignore[no-untyped-def]  # noqa: ANN202
+def _connection_edges(  # type: ignore[no-untyped-def]  # no return type: the field's is used
+    root: Connection[Any], info: strawberry.Info[Context, None]
+):
     # A heavy request's long page is completed in chunks, taking turns of the loop (the
     # field's type is the attribute's: `list[Edge[T]]`).
     return in_turns(root._edges, info.context.paused)

@@ -2,6 +2,7 @@
 and taking turns never splits a DataLoader batch."""
 
 import asyncio
+import functools
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ async def test_once_a_turn_is_spent_each_resolver_waits_for_a_turn_of_its_own() 
     gate.started -= 1.0  # this turn's slice is spent
     released: list[int] = []
     for i in range(3):
-        gate.admit(paused, lambda i=i: released.append(i))
+        gate.admit(paused, functools.partial(released.append, i))
     assert released == [] and paused.count == 3
     seen: list[list[int]] = []
     for _ in range(4):
