@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Paused:
 
 
 class Turnstile:
-    """One per process: the event loop is shared by every request."""
+    """One per event loop (`turnstile()`): the loop is shared by every request."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
@@ -63,9 +64,11 @@ class Turnstile:
         paused.count -= 1
         paused.let_in += 1
         self.started = time.perf_counter()
-        release()
-        if self.queue:
-            asyncio.get_running_loop().call_soon(self._wake)  # the next one in the next turn
+        try:
+            release()
+        finally:
+            if self.queue:  # the next one in the next turn
+                asyncio.get_running_loop().call_soon(self._wake)
 
     async def pause(self, paused: Paused) -> None:
         if not paused.queues:
@@ -114,7 +117,18 @@ class Turnstile:
                 calm += 1
 
 
-TURNSTILE = Turnstile()
+_turnstiles: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Turnstile]
+_turnstiles = weakref.WeakKeyDictionary()
+
+
+def turnstile() -> Turnstile:
+    """The running event loop's turnstile (one hub process, one loop; a test's loop its own,
+    so nothing queued under a closed loop can hold up another)."""
+    loop = asyncio.get_running_loop()
+    found = _turnstiles.get(loop)
+    if found is None:
+        found = _turnstiles[loop] = Turnstile()
+    return found
 
 
 class _InTurns(Generic[T]):
@@ -131,7 +145,7 @@ class _InTurns(Generic[T]):
     async def _items(self) -> AsyncIterator[T]:
         for index, item in enumerate(self.items):
             if index and not index % CHUNK:
-                await TURNSTILE.pause(self.paused)
+                await turnstile().pause(self.paused)
             yield item
 
 

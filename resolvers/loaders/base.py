@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import asyncpg
 from strawberry.dataloader import Batch, DataLoader, dispatch_batch
 
-from resolvers.turnstile import TURNSTILE
+from resolvers.turnstile import turnstile
 
 if TYPE_CHECKING:
     from resolvers.context import Context
@@ -44,7 +44,7 @@ class ContextLoader(DataLoader[K, V], Generic[K, V]):
                 self.loop.call_soon(self._schedule, batch)
             batch.add_task(key, future)
         paused = self.ctx.paused
-        return TURNSTILE.relay(paused, future) if paused.queues else future
+        return turnstile().relay(paused, future) if paused.queues else future
 
     def _schedule(self, batch: Batch[K, V]) -> None:
         queues = self.ctx.paused.queues  # a light request's batch goes at once, as before
@@ -52,7 +52,7 @@ class ContextLoader(DataLoader[K, V], Generic[K, V]):
         batch._dispatch_task = asyncio.ensure_future(sending)
 
     async def _dispatch(self, batch: Batch[K, V]) -> None:
-        await TURNSTILE.quiet(self.ctx.paused)
+        await turnstile().quiet(self.ctx.paused)
         await dispatch_batch(self, batch)
 
 
