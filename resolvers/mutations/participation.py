@@ -63,6 +63,22 @@ where t.id = $1
 returning to_jsonb(t) - 'path' as doc
 """
 
+# name: resolution-set-votes
+SET_VOTES = """
+update resolution t set votes_for = $2, votes_against = $3, version = t.version + 1,
+    updated_at = now()
+where t.id = $1
+returning to_jsonb(t) - 'path' as doc
+"""
+
+# name: resolution-event-participants — the event's recorded participant count.
+PARTICIPANTS = """
+select e.participant_count from participation_event e
+join resolution r on r.event_id = e.id where r.id = $1
+"""
+
+DECIDED = frozenset({"ADOPTED", "REJECTED", "IMPLEMENTED"})
+
 NEXT = {"PROPOSED": {"ADOPTED", "REJECTED"}, "ADOPTED": {"IMPLEMENTED"}}
 MAX_PARTICIPANTS = 1_000_000
 
@@ -206,3 +222,59 @@ async def set_status(
 
     inputs = {"id": ident, "status": status, "on": on, "expectedVersion": expected_version}
     return (await write(ctx, "setResolutionStatus", key, inputs, run))[1]
+
+
+async def set_votes(
+    ctx: Context,
+    ident: str,
+    votes_for: int,
+    votes_against: int,
+    expected_version: int | None,
+    key: str | None,
+) -> uuid.UUID:
+    """Votes on a decided resolution: each ≥ 0, together at most the event's participantCount."""
+    require_role(ctx, "editor")
+    own = record_key(ident, "Resolution", "id")
+    if votes_for < 0 or votes_against < 0:
+        raise BadUserInput("Votes are counted from 0", reason="VOTES_NEGATIVE")
+
+    async def run() -> Written:
+        row = await ctx.session.fetchrow(RESOLUTION, own)
+        if row is None:
+            raise NotFound("No resolution matches `id`", reason="RECORD_NOT_FOUND")
+        require_editor(ctx, row["path"])
+        check_version(expected_version, row["version"])
+        if row["status"] not in DECIDED:
+            raise BadUserInput(
+                f"Votes are set only on a decided resolution, not a {row['status']} one",
+                reason="RESOLUTION_NOT_DECIDED",
+                status=row["status"],
+            )
+        participants = await ctx.session.fetchval(PARTICIPANTS, own)
+        if votes_for + votes_against > (participants or 0):
+            raise BadUserInput(
+                f"{votes_for + votes_against} votes, but the event had {participants or 0} "
+                "participants",
+                reason="VOTES_EXCEED_PARTICIPANTS",
+                participants=participants or 0,
+            )
+        after = await ctx.session.fetchrow(SET_VOTES, own, votes_for, votes_against)
+        assert after is not None
+        await audit(
+            ctx,
+            "setResolutionVotes",
+            row["region_code"],
+            "Resolution",
+            own,
+            row["doc"],
+            after["doc"],
+        )
+        return "Resolution", own
+
+    inputs = {
+        "id": ident,
+        "votesFor": votes_for,
+        "votesAgainst": votes_against,
+        "expectedVersion": expected_version,
+    }
+    return (await write(ctx, "setResolutionVotes", key, inputs, run))[1]

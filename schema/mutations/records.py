@@ -182,6 +182,33 @@ class RecordMutation:
         row = await _fresh(ctx, ResolutionByIdLoader, key)
         return Resolution.from_row(row) if row is not None else None
 
+    @strawberry.mutation(
+        directives=NEEDS_EDITOR,
+        description="Set the votes on a decided (ADOPTED, REJECTED or IMPLEMENTED) resolution: "
+        "each 0 or more, `votesFor + votesAgainst` at most its event's `participantCount` (all "
+        "groups together). Refusals: VOTES_NEGATIVE, RESOLUTION_NOT_DECIDED, "
+        "VOTES_EXCEED_PARTICIPANTS.",
+    )
+    async def set_resolution_votes(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, ID_ARGUMENT],
+        votes_for: Annotated[
+            int, strawberry.argument(description="Votes for it (0 or more).")
+        ],
+        votes_against: Annotated[
+            int, strawberry.argument(description="Votes against it (0 or more).")
+        ],
+        expected_version: ExpectedVersion = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Resolution | None:
+        ctx = info.context
+        key = await participation.set_votes(
+            ctx, str(id), votes_for, votes_against, expected_version, idempotency_key
+        )
+        row = await _fresh(ctx, ResolutionByIdLoader, key)
+        return Resolution.from_row(row) if row is not None else None
+
     @strawberry.mutation(directives=NEEDS_EDITOR, description="Create an organization.")
     async def create_organization(
         self,

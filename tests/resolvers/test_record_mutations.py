@@ -274,3 +274,71 @@ async def test_writes_are_audited_with_before_and_after_masked_without_pii(hub: 
         e["node"] for e in clear["data"]["auditLog"]["edges"] if e["node"]["recordId"] == made["id"]
     )
     assert entry["after"]["leader_phone"] == "13911112222"
+
+
+VOTES = """mutation ($id: ID!, $f: Int!, $a: Int!, $v: Int) {
+  setResolutionVotes(id: $id, votesFor: $f, votesAgainst: $a, expectedVersion: $v) {
+  status votesFor votesAgainst version } }"""
+
+
+def reason(body: dict[str, Any]) -> str:
+    return str(body["errors"][0]["extensions"]["reason"])
+
+
+async def _voted_event(hub: Hub, token: str) -> tuple[str, str]:
+    """A 10-participant event in VILLAGE with one ADOPTED and one PROPOSED resolution."""
+    given = {
+        "regionCode": VILLAGE,
+        "kind": "DELIBERATION",
+        "title": "表决测试议事会",
+        "startsAt": "2026-11-20T09:30:00+08:00",
+        "participants": [{"group": "VILLAGERS", "count": 10}],
+    }
+    event = (await hub.post(RECORD, {"input": given}, token=token)).json()
+    ident = event["data"]["recordParticipationEvent"]["id"]
+    ids = []
+    for text in ("修建文化广场", "设立护河岗"):
+        added = (await hub.post(ADD, {"e": ident, "t": text}, token=token)).json()
+        ids.append(added["data"]["addResolution"]["id"])
+    await hub.post(SET, {"id": ids[0], "s": "ADOPTED", "on": "2026-11-20"}, token=token)
+    return ids[0], ids[1]
+
+
+async def test_votes_are_set_on_a_decided_resolution_within_its_participants(hub: Hub) -> None:
+    token = editor(hub)
+    adopted, proposed = await _voted_event(hub, token)
+    body = (await hub.post(VOTES, {"id": adopted, "f": 7, "a": 3, "v": 2}, token=token)).json()
+    assert body["data"]["setResolutionVotes"] == {
+        "status": "ADOPTED",
+        "votesFor": 7,
+        "votesAgainst": 3,
+        "version": 3,
+    }
+    stale = (await hub.post(VOTES, {"id": adopted, "f": 6, "a": 3, "v": 2}, token=token)).json()
+    assert (code(stale), reason(stale)) == ("CONFLICT", "VERSION_MISMATCH")
+    refusals = [
+        ({"id": adopted, "f": -1, "a": 0}, "VOTES_NEGATIVE"),
+        ({"id": adopted, "f": 0, "a": -2}, "VOTES_NEGATIVE"),
+        ({"id": adopted, "f": 8, "a": 3}, "VOTES_EXCEED_PARTICIPANTS"),
+        ({"id": proposed, "f": 1, "a": 0}, "RESOLUTION_NOT_DECIDED"),
+    ]
+    for variables, why in refusals:
+        refused = (await hub.post(VOTES, variables, token=token)).json()
+        assert (code(refused), reason(refused)) == ("BAD_USER_INPUT", why)
+        assert refused["data"] == {"setResolutionVotes": None} or refused["data"] is None
+    unchanged = (await hub.post(VOTES, {"id": adopted, "f": 7, "a": 3, "v": 3}, token=token)).json()
+    assert unchanged["data"]["setResolutionVotes"]["version"] == 4
+
+
+async def test_votes_outside_the_editors_scope_look_like_an_unknown_id(hub: Hub) -> None:
+    adopted, _ = await _voted_event(hub, editor(hub))
+    unknown = gid("Resolution", "00000000-0000-0000-0000-000000000000")
+    missing = (await hub.post(VOTES, {"id": unknown, "f": 1, "a": 0}, token=editor(hub))).json()
+    other = editor(hub, OTHER_TOWNSHIP)
+    hidden = (await hub.post(VOTES, {"id": adopted, "f": 1, "a": 0}, token=other)).json()
+    assert (code(missing), reason(missing)) == ("NOT_FOUND", "RECORD_NOT_FOUND")
+    assert hidden["errors"][0]["message"] == missing["errors"][0]["message"]
+    shown = [{**b["errors"][0]["extensions"], "requestId": None} for b in (hidden, missing)]
+    assert shown[0] == shown[1]
+    viewer = (await hub.post(VOTES, {"id": adopted, "f": 1, "a": 0}, token=hub.token(VILLAGE))).json()
+    assert code(viewer) == "FORBIDDEN"
