@@ -1,12 +1,14 @@
 """Ingestion batches, JSON Lines or CSV, read into typed records with every format error.
 
-Each record names its `type` (organization, serviceRequest, participationEvent) and carries
+Each record names its `type` (organization, serviceRequest, participationEvent, resolution)
+and carries
 the fields of that type, named as in the GraphQL schema. Here each field is checked on its
 own (type, enum value, length, time offset); whether a record is consistent, in scope and
 not in conflict is checked by the database function that writes the batch.
 
 A record becomes a list of values in the order the database function `ingest_batch` takes
-them (db/migrations/0005_ingest.sql, 0012_personal_data.sql): `line`, the 1-based line of the
+them (db/migrations/0005_ingest.sql, 0012_personal_data.sql; resolutions `ingest_resolutions`,
+0014_resolution_votes.sql): `line`, the 1-based line of the
 file where it starts (for CSV: the header is line 1), then its fields in the order of its
 Table below, then the names of the fields it names. A field a record leaves out (a JSON key
 that is absent, a CSV column that is not in the header) keeps its stored value when the
@@ -28,6 +30,7 @@ from resolvers.labels import (
     ORGANIZATION_KIND,
     PARTICIPANT_GROUP,
     PARTICIPATION_KIND,
+    RESOLUTION_STATUS,
     SERVICE_CATEGORY,
     SERVICE_CHANNEL,
     SERVICE_STATUS,
@@ -64,11 +67,17 @@ class Batch:
     organizations: list[Record] = field(default_factory=list)
     requests: list[Record] = field(default_factory=list)
     events: list[Record] = field(default_factory=list)
+    resolutions: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def records(self) -> int:
-        return len(self.organizations) + len(self.requests) + len(self.events)
+        return (
+            len(self.organizations)
+            + len(self.requests)
+            + len(self.events)
+            + len(self.resolutions)
+        )
 
 
 Convert = Callable[[Any], Any]
@@ -246,10 +255,23 @@ PARTICIPATION_EVENT = Table(
         "participantsByGroup": ("participants_by_group", _groups, False),
     }
 )
+RESOLUTION = Table(
+    {
+        "externalId": ("external_id", _external_id, True),
+        "event": ("event", _external_id, True),
+        "text": ("text", _text(2000), True),
+        "status": ("status", _enum(RESOLUTION_STATUS), False),
+        "decidedOn": ("decided_on", _date, False),
+        "implementedOn": ("implemented_on", _date, False),
+        "votesFor": ("votes_for", _integer(0, MAX_COUNT), False),
+        "votesAgainst": ("votes_against", _integer(0, MAX_COUNT), False),
+    }
+)
 TYPES: dict[str, Table] = {
     "organization": ORGANIZATION,
     "serviceRequest": SERVICE_REQUEST,
     "participationEvent": PARTICIPATION_EVENT,
+    "resolution": RESOLUTION,
 }
 TYPE_NAMES = ", ".join(TYPES)
 COLUMNS = frozenset({"type"}.union(*(t.fields for t in TYPES.values())))
@@ -262,6 +284,7 @@ class _Reader:
             "organization": self.batch.organizations,
             "serviceRequest": self.batch.requests,
             "participationEvent": self.batch.events,
+            "resolution": self.batch.resolutions,
         }
         self._types = {
             kind: (table.index, table.required, len(table.fields) + 2, targets[kind])

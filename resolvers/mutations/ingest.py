@@ -36,6 +36,8 @@ TIMEOUT_END = "select set_config('statement_timeout', $1, true)"
 
 # name: ingest-batch — the whole batch in one call of the security-definer function.
 INGEST = "select ingest_batch($1, $2, $3::text::jsonb, $4::text::jsonb, $5::text::jsonb)"
+# name: ingest-resolutions — the batch's resolutions, after its events, in the same savepoint.
+INGEST_RESOLUTIONS = "select ingest_resolutions($1, $2, $3::text::jsonb)"
 
 
 def _json(records: list[list[Any]]) -> str:
@@ -63,10 +65,16 @@ class IngestReport:
     organizations: Counts
     service_requests: Counts
     participation_events: Counts
+    resolutions: Counts
 
     @property
     def _all(self) -> tuple[Counts, ...]:
-        return (self.organizations, self.service_requests, self.participation_events)
+        return (
+            self.organizations,
+            self.service_requests,
+            self.participation_events,
+            self.resolutions,
+        )
 
     @property
     def created(self) -> int:
@@ -94,6 +102,7 @@ class IngestReport:
             "organizations": self.organizations.as_dict(),
             "serviceRequests": self.service_requests.as_dict(),
             "participationEvents": self.participation_events.as_dict(),
+            "resolutions": self.resolutions.as_dict(),
         }
 
 
@@ -138,9 +147,16 @@ async def ingest(ctx: Context, source: str, format: str, data: str) -> IngestRep
             _json(batch.requests),
             _json(batch.events),
         )
-        await ctx.session.execute(TIMEOUT_END, before)
         if "errors" in result:
             raise refused(result["errors"], result["errorCount"])
+        if batch.resolutions:
+            voted: dict[str, Any] = await ctx.session.fetchval(
+                INGEST_RESOLUTIONS, source, ctx.caller.client, _json(batch.resolutions)
+            )
+            if "errors" in voted:
+                raise refused(voted["errors"], voted["errorCount"])
+            result = {**result, **voted}
+        await ctx.session.execute(TIMEOUT_END, before)
         return result
 
     try:
@@ -152,4 +168,5 @@ async def ingest(ctx: Context, source: str, format: str, data: str) -> IngestRep
         Counts.of(result, "organizations"),
         Counts.of(result, "serviceRequests"),
         Counts.of(result, "participationEvents"),
+        Counts.of(result, "resolutions"),
     )

@@ -44,6 +44,9 @@ class IngestResult:
     participation_events: IngestCounts = strawberry.field(
         description="The batch's participation events."
     )
+    resolutions: IngestCounts = strawberry.field(
+        description="The batch's resolutions (each linked to an event of the same source)."
+    )
 
 
 def _counts(given: ingestion.Counts) -> IngestCounts:
@@ -55,7 +58,7 @@ class IngestMutation:
     @strawberry.mutation(
         directives=NEEDS_EDITOR,
         description="Write a batch of a registered source's organizations, service requests and "
-        "participation events, keyed by `externalId` (editor on each record's region, inside the "
+        "participation events and resolutions, keyed by `externalId` (editor on each record's region, inside the "
         "source's jurisdiction). A batch with any problem is refused whole with BAD_USER_INPUT "
         "and `extensions.errors` = [{line, field, reason}].",
     )
@@ -81,4 +84,5 @@ class IngestMutation:
             organizations=_counts(report.organizations),
             service_requests=_counts(report.service_requests),
             participation_events=_counts(report.participation_events),
+            resolutions=_counts(report.resolutions),
         )
