@@ -73,10 +73,7 @@ class Batch:
     @property
     def records(self) -> int:
         return (
-            len(self.organizations)
-            + len(self.requests)
-            + len(self.events)
-            + len(self.resolutions)
+            len(self.organizations) + len(self.requests) + len(self.events) + len(self.resolutions)
         )
 
 

@@ -57,10 +57,10 @@ def _counts(given: ingestion.Counts) -> IngestCounts:
 class IngestMutation:
     @strawberry.mutation(
         directives=NEEDS_EDITOR,
-        description="Write a batch of a registered source's organizations, service requests and "
-        "participation events and resolutions, keyed by `externalId` (editor on each record's region, inside the "
-        "source's jurisdiction). A batch with any problem is refused whole with BAD_USER_INPUT "
-        "and `extensions.errors` = [{line, field, reason}].",
+        description="Write a batch of a registered source's organizations, service requests, "
+        "participation events and resolutions, keyed by `externalId` (editor on each record's "
+        "region, inside the source's jurisdiction). A batch with any problem is refused whole "
+        "with BAD_USER_INPUT and `extensions.errors` = [{line, field, reason}].",
     )
     async def ingest(
         self,

@@ -193,9 +193,7 @@ class RecordMutation:
         self,
         info: Info[Context, None],
         id: Annotated[strawberry.ID, ID_ARGUMENT],
-        votes_for: Annotated[
-            int, strawberry.argument(description="Votes for it (0 or more).")
-        ],
+        votes_for: Annotated[int, strawberry.argument(description="Votes for it (0 or more).")],
         votes_against: Annotated[
             int, strawberry.argument(description="Votes against it (0 or more).")
         ],

@@ -78,8 +78,9 @@ async def test_resolutions_are_created_with_votes_then_updated_not_duplicated(
     data = jsonl(
         event(f"e-{k}"),
         resolution(f"r1-{k}", f"e-{k}"),
-        resolution(f"r2-{k}", f"e-{k}", status="PROPOSED", decidedOn=None, votesFor=None,
-                   votesAgainst=None),
+        resolution(
+            f"r2-{k}", f"e-{k}", status="PROPOSED", decidedOn=None, votesFor=None, votesAgainst=None
+        ),
     )
     first = await post(hub, data)
     assert first["data"]["ingest"] == {
@@ -88,8 +89,15 @@ async def test_resolutions_are_created_with_votes_then_updated_not_duplicated(
         "resolutions": {"created": 2, "updated": 0, "unchanged": 0},
     }
     assert await stored(owner, f"r1-{k}") == [
-        {"status": "ADOPTED", "decided_on": "2026-06-01", "votes_for": 7, "votes_against": 2,
-         "version": 1, "position": 1, "event": f"e-{k}"}
+        {
+            "status": "ADOPTED",
+            "decided_on": "2026-06-01",
+            "votes_for": 7,
+            "votes_against": 2,
+            "version": 1,
+            "position": 1,
+            "event": f"e-{k}",
+        }
     ]
     # The event sent before links a later batch's resolution; a resent one is updated in place.
     again = await post(hub, jsonl(resolution(f"r1-{k}", f"e-{k}", votesFor=8)))

@@ -340,5 +340,7 @@ async def test_votes_outside_the_editors_scope_look_like_an_unknown_id(hub: Hub)
     assert hidden["errors"][0]["message"] == missing["errors"][0]["message"]
     shown = [{**b["errors"][0]["extensions"], "requestId": None} for b in (hidden, missing)]
     assert shown[0] == shown[1]
-    viewer = (await hub.post(VOTES, {"id": adopted, "f": 1, "a": 0}, token=hub.token(VILLAGE))).json()
+    viewer = (
+        await hub.post(VOTES, {"id": adopted, "f": 1, "a": 0}, token=hub.token(VILLAGE))
+    ).json()
     assert code(viewer) == "FORBIDDEN"
