@@ -422,7 +422,7 @@ async def test_malformed_lines_refuse_the_whole_batch(hub: Hub, owner: asyncpg.C
         + "\n"
         + jsonl(
             submitted(f"time-{k}", submittedAt="2026-03-02 09:15"),
-            {"type": "resolution", "externalId": "x"},
+            {"type": "meeting", "externalId": "x"},
             submitted(f"extra-{k}", color="blue"),
         )
         + '["a list"]\n'
@@ -432,7 +432,7 @@ async def test_malformed_lines_refuse_the_whole_batch(hub: Hub, owner: asyncpg.C
         (2, "category", problems(body)[0][2]),
         (3, None, "is not valid JSON: Expecting property name enclosed in double quotes"),
         (5, "submittedAt", "needs a UTC offset, e.g. 2026-03-01T09:30:00+08:00"),
-        (6, "type", "must be one of organization, serviceRequest, participationEvent"),
+        (6, "type", "must be one of organization, serviceRequest, participationEvent, resolution"),
         (7, "color", "is not a known field"),
         (8, None, "must be a JSON object"),
     ]
