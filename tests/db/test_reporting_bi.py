@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from resolvers import labels
-from tests.conftest import Hub
 from db import reporting
 from db.setup import Database
+from resolvers import labels
+from tests.conftest import Hub
 from tests.db.test_reporting import Logins
 
 COUNTY = "341126"
