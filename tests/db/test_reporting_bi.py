@@ -4,15 +4,19 @@ the codes, and a comment on every view and column (db/migrations/0014_reporting_
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
-from db import reporting
+from db import migrate, reporting
 from db.setup import Database
 from resolvers import labels
 from tests.conftest import Hub
+from tests.db.test_migrate import empty_database
 from tests.db.test_reporting import Logins
 
 COUNTY = "341126"
@@ -134,3 +138,29 @@ async def test_a_reporting_logins_daily_counts_are_the_hubs(
         body = await hub.query(STATS, {"code": COUNTY, "day": day.isoformat()}, as_=COUNTY)
         assert "errors" not in body, body
         assert counted.get(day, 0) == body["data"]["region"]["stats"]["serviceRequests"]["total"]
+
+
+async def test_the_migration_puts_the_existing_reporting_logins_in_china_time(
+    template: Database, tmp_path: Path
+) -> None:
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, folder)
+    (later,) = folder.glob("*_reporting_bi.sql")
+    text = later.read_bytes()
+    later.unlink()
+    role = f"bi_{uuid.uuid4().hex[:10]}"
+    conn = await asyncpg.connect(await empty_database(template))
+    try:
+        await migrate.migrate(conn, folder)
+        await conn.execute(f"create role {role} login in role hub_reporting")
+        later.write_bytes(text)
+        assert [m.path.name for m in await migrate.migrate(conn, folder)] == [later.name]
+        settings = await conn.fetchval(
+            "select s.setconfig from pg_db_role_setting s join pg_roles r on r.oid = s.setrole "
+            "where r.rolname = $1 and s.setdatabase = 0",
+            role,
+        )
+        assert settings == ["TimeZone=Asia/Shanghai"]
+    finally:
+        await conn.execute(f"drop role if exists {role}")
+        await conn.close()
