@@ -1,5 +1,5 @@
 """What a BI tool sees through a reporting login: China Standard Time, Chinese labels beside
-the codes, and a comment on every view and column (db/migrations/0014_reporting_bi.sql)."""
+the codes, and a comment on every view and column (db/migrations/0015_reporting_bi.sql)."""
 
 from __future__ import annotations
 
