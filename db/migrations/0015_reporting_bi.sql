@@ -149,14 +149,15 @@ select r.code, r.name, r.full_name, r.level::text as level, r.parent_code,
     o.code as county_code, o.name as county_name,
     t.code as township_code, t.name as township_name,
     v.code as village_code, v.name as village_name,
-    (select l.label from reporting_label l
-     where l.kind = 'region_level' and l.code = r.level::text) as level_label
+    l_level.label as level_label
 from region r
 left join region p on r.level >= 'PROVINCE' and p.code = left(r.code, 2)
 left join region c on r.level >= 'CITY' and c.code = left(r.code, 4)
 left join region o on r.level >= 'COUNTY' and o.code = left(r.code, 6)
 left join region t on r.level >= 'TOWNSHIP' and t.code = left(r.code, 9)
 left join region v on r.level >= 'VILLAGE' and v.code = r.code
+left join reporting_label l_level on l_level.kind = 'region_level'
+    and l_level.code = r.level::text
 where r.path <@ any ((select reporting_paths())::ltree[]);
 
 create or replace view reporting.organizations with (security_barrier) as
@@ -168,11 +169,12 @@ select t.id, t.name, t.kind::text as kind,
     mask_name(t.leader_name) as leader_name, t.leader_role,
     mask_phone(t.leader_phone) as leader_phone,
     t.founded_on, t.created_at, t.updated_at,
-    (select l.label from reporting_label l
-     where l.kind = 'organization_kind' and l.code = t.kind::text) as kind_label,
+    l_kind.label as kind_label,
     g.level_label as region_level_label
 from organization t
-join reporting.regions g on g.code = t.region_code;
+join reporting.regions g on g.code = t.region_code
+left join reporting_label l_kind on l_kind.kind = 'organization_kind'
+    and l_kind.code = t.kind::text;
 
 create or replace view reporting.service_requests with (security_barrier) as
 select t.id, t.reference,
@@ -191,15 +193,18 @@ select t.id, t.reference,
         and t.due_at < now() as overdue,
     case when t.status in ('RESOLVED', 'CLOSED')
         then extract(epoch from t.resolved_at - t.submitted_at) / 3600 end as hours_to_resolve,
-    (select l.label from reporting_label l
-     where l.kind = 'service_category' and l.code = t.category::text) as category_label,
-    (select l.label from reporting_label l
-     where l.kind = 'service_channel' and l.code = t.channel::text) as channel_label,
-    (select l.label from reporting_label l
-     where l.kind = 'service_status' and l.code = t.status::text) as status_label,
+    l_category.label as category_label,
+    l_channel.label as channel_label,
+    l_status.label as status_label,
     g.level_label as region_level_label
 from service_request t
-join reporting.regions g on g.code = t.region_code;
+join reporting.regions g on g.code = t.region_code
+left join reporting_label l_category on l_category.kind = 'service_category'
+    and l_category.code = t.category::text
+left join reporting_label l_channel on l_channel.kind = 'service_channel'
+    and l_channel.code = t.channel::text
+left join reporting_label l_status on l_status.kind = 'service_status'
+    and l_status.code = t.status::text;
 
 create or replace view reporting.participation_events with (security_barrier) as
 select t.id, t.region_code, g.name as region_name, g.level as region_level,
@@ -208,22 +213,24 @@ select t.id, t.region_code, g.name as region_name, g.level as region_level,
     t.kind::text as kind, mask_text(t.title) as title, mask_text(t.topic) as topic,
     t.starts_at, (t.starts_at at time zone 'Asia/Shanghai')::date as starts_on,
     t.participant_count, t.participants_by_group,
-    (select l.label from reporting_label l
-     where l.kind = 'participation_kind' and l.code = t.kind::text) as kind_label,
+    l_kind.label as kind_label,
     g.level_label as region_level_label
 from participation_event t
-join reporting.regions g on g.code = t.region_code;
+join reporting.regions g on g.code = t.region_code
+left join reporting_label l_kind on l_kind.kind = 'participation_kind'
+    and l_kind.code = t.kind::text;
 
 create or replace view reporting.resolutions with (security_barrier) as
 select t.id, t.event_id, t.region_code, g.name as region_name, g.level as region_level,
     g.province_code, g.city_code, g.county_code, g.township_code, g.village_code,
     t.position, mask_text(t.text) as text, t.status::text as status,
     t.decided_on, t.implemented_on, t.votes_for, t.votes_against,
-    (select l.label from reporting_label l
-     where l.kind = 'resolution_status' and l.code = t.status::text) as status_label,
+    l_status.label as status_label,
     g.level_label as region_level_label
 from resolution t
-join reporting.regions g on g.code = t.region_code;
+join reporting.regions g on g.code = t.region_code
+left join reporting_label l_status on l_status.kind = 'resolution_status'
+    and l_status.code = t.status::text;
 
 grant select on all tables in schema reporting to hub_reporting;
 
