@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import quote
 
 import asyncpg
 import pytest
 
-from db import reporting
 from db.setup import Database
+from tests.db.conftest import Logins
 
 TOWNSHIP = "341126101"
 COUNTY = "341126"
@@ -37,32 +35,6 @@ BASE_TABLES = [
     "source",
 ]
 PHONE = re.compile(r"1[3-9][0-9]{9}")
-
-
-def login_dsn(database: Database, role: str, password: str) -> str:
-    return re.sub(r"//[^@]*@", f"//{role}:{quote(password, safe='')}@", database.owner_dsn)
-
-
-class Logins:
-    def __init__(self, owner: asyncpg.Connection, database: Database) -> None:
-        self.owner = owner
-        self.database = database
-        self.made: list[str] = []
-
-    async def connect(self, *codes: str) -> asyncpg.Connection:
-        role = f"bi_{uuid.uuid4().hex[:10]}"
-        password = reporting.new_password()
-        await reporting.grant(self.owner, role, list(codes), password)
-        self.made.append(role)
-        return await asyncpg.connect(login_dsn(self.database, role, password))
-
-
-@pytest.fixture
-async def logins(owner: asyncpg.Connection, database: Database) -> AsyncIterator[Logins]:
-    made = Logins(owner, database)
-    yield made
-    for role in made.made:
-        await reporting.revoke(owner, role)
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from db import migrate, reporting
+from db import migrate
 from db.setup import Database
 from resolvers import labels
 from tests.conftest import Hub
+from tests.db.conftest import Logins
 from tests.db.test_migrate import empty_database
-from tests.db.test_reporting import Logins
 
 COUNTY = "341126"
 LABELS = {
@@ -41,14 +41,6 @@ select d from (
           <> (submitted_at at time zone 'Asia/Shanghai')::date
 ) x group by d order by count(*) desc, d limit 3
 """
-
-
-@pytest.fixture
-async def logins(owner: asyncpg.Connection, database: Database) -> AsyncIterator[Logins]:
-    made = Logins(owner, database)
-    yield made
-    for role in made.made:
-        await reporting.revoke(owner, role)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from db import reporting
 from db.setup import Database
 from resolvers.ids import global_id
 from tests.conftest import Hub
-from tests.db.test_reporting import login_dsn
+from tests.db.conftest import login_dsn
 
 TOWNSHIP = "341126101"
 SEP = "；"

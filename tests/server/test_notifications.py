@@ -16,7 +16,7 @@ from db import reporting
 from db.revocations import revoke
 from db.setup import Database
 from server.settings import Settings
-from tests.db.test_reporting import login_dsn
+from tests.db.conftest import login_dsn
 from tests.server.test_subscriptions import TOWNSHIP, VILLAGE, Live, subscribed, until
 from tests.server.test_subscriptions import live as live
 
