@@ -91,14 +91,14 @@ async def drive(asgi: Any, owner: Any, requests: int) -> float:
     return (time.process_time() - started) / requests * 1e6
 
 
-def rate_limit_cost(requests: int) -> float:
+async def rate_limit_cost(requests: int) -> float:
     limiter = RateLimiter(RateLimits(county=10**7))
     caller = Caller.from_grants(
         "bench", [Grant("341126", "100000.34.3411.341126", frozenset({"viewer"}))]
     )
     started = time.process_time()
     for _ in range(requests):
-        limiter.caller(caller)
+        await limiter.caller(caller)
     return (time.process_time() - started) / requests * 1e6
 
 
@@ -125,7 +125,7 @@ async def run(requests: int, rounds: int, log_file: Path) -> dict[str, Any]:
         for _ in range(rounds):
             for name, (asgi, owner) in cases.items():
                 figures[name].append(await drive(asgi, owner, requests))
-            figures["rate_limit"].append(rate_limit_cost(requests))
+            figures["rate_limit"].append(await rate_limit_cost(requests))
     medians = {name: statistics.median(values) for name, values in figures.items()}
     result: dict[str, Any] = {}
     for name, value in medians.items():

@@ -163,10 +163,10 @@ def _unavailable(error: ServiceUnavailable) -> Refused:
     return Refused(503, error)
 
 
-def _by_address(services: Gatekeeping, credentials: Credentials, error: HubError) -> Refused:
+async def _by_address(services: Gatekeeping, credentials: Credentials, error: HubError) -> Refused:
     """A request without a valid credential: 429 once its address has spent its budget."""
     if services.limiter is not None:
-        refusal = services.limiter.address(credentials.address)
+        refusal = await services.limiter.address(credentials.address)
         if refusal is not None:
             return Refused(429, refusal.error, refusal.retry_after)
     return Refused(401, error)
@@ -179,7 +179,7 @@ async def admit(
     gateway = gateway_credential(credentials.gateway, services.settings)
     if gateway is False:
         error = Unauthenticated("The gateway credential is not valid", reason="GATEWAY_INVALID")
-        raise _by_address(services, credentials, error)
+        raise await _by_address(services, credentials, error)
     if credentials.authorization is None and gateway:
         if not ask.service_only:
             raise Refused(401, Unauthenticated(SERVICE_ONLY, reason="SERVICE_ONLY"))
@@ -196,7 +196,7 @@ async def admit(
         raise _unavailable(error) from None
     except HubError as error:
         if error.extensions and error.extensions.get("reason") in TOKEN_FORM_REASONS:
-            raise _by_address(services, credentials, error) from None
+            raise await _by_address(services, credentials, error) from None
         raise Refused(401, error) from None
     if not caller.read:
         raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
@@ -219,7 +219,7 @@ async def _within_limits(services: Gatekeeping, caller: Caller, ask: Ask) -> Non
         if limited and not (ask.reports_only and trusted):
             raise Refused(403, Forbidden(REPORT_REQUIRED, reason="REPORT_REQUIRED"))
     if services.limiter is not None:
-        refusal = services.limiter.caller(caller, cost=ask.cost + ask.registers)
+        refusal = await services.limiter.caller(caller, cost=ask.cost + ask.registers)
         if refusal is not None:
             raise Refused(429, refusal.error, refusal.retry_after)
 

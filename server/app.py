@@ -75,6 +75,7 @@ class Started:
     pool: db_pool.Pool | None = None
     feed: ChangeFeed | None = None
     revocations: RevocationList | None = None
+    limits: LimitStore | None = None
 
 
 async def graphql_route(request: Request) -> Response:
@@ -158,7 +159,7 @@ def create_app(
             db.runtime_dsn, reload_seconds=settings.revocation_reload_seconds
         )
         await revocations.start()
-        limits = LimitStore(
+        limits = started.limits = LimitStore(
             settings.rate_limit_storage,
             workers=settings.workers,
             fail_closed=settings.rate_limit_fail_closed,
@@ -224,11 +225,14 @@ def create_app(
             await started.feed.stop()
         if started.revocations is not None:
             await started.revocations.stop()
+        if started.limits is not None:
+            await started.limits.close()
         if started.pool is not None:
             await started.pool.close()
         if started.database is not None and database is None:
             started.database.stop()
         started.feed = started.pool = started.database = started.revocations = None
+        started.limits = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

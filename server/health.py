@@ -110,7 +110,7 @@ class Readiness:
             checks["workers"] = f"{up}/{total} ready"
             ready = ready and up == total
         if self.limits is not None:
-            checks["rateLimitStorage"] = await asyncio.to_thread(self.limits.check)
+            checks["rateLimitStorage"] = await self.limits.check()
         return ready, checks
 
 

@@ -1,7 +1,8 @@
 """Where rate-limit counts live: this process's memory, or Redis shared by every hub process.
 
-Redis is reached with the `limits` library's own storage (redis-py, 250 ms timeouts). When a
-call fails the store stays away from Redis for `BACKOFF_SECONDS` (every request meanwhile is
+Redis is reached with the `limits` library's asyncio storage (redis-py's asyncio client, 250 ms
+timeouts), so a slow Redis holds only the request that waits on it, never the event loop. When
+a call fails the store stays away from Redis for `BACKOFF_SECONDS` (every request meanwhile is
 decided without it, at once) and then tries again; `/readyz` and `/metrics` show it.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar, cast
 
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import RedisStorage
+from limits.storage import MemoryStorage
 
 log = logging.getLogger("grassroots.ratelimit")
 
@@ -48,32 +50,41 @@ BACKOFF_SECONDS = 1.0
 
 
 class LimitStore:
+    """The counters: `memory` in this process, or `redis` (asyncio) shared by every process."""
+
     def __init__(self, url: str | None, *, workers: int = 1, fail_closed: bool = False) -> None:
         self.shared = url is not None
         self.workers = workers
         self.fail_closed = fail_closed
-        self.storage: Storage = (
-            RedisStorage(
-                url, socket_timeout=TIMEOUT_SECONDS, socket_connect_timeout=TIMEOUT_SECONDS
-            )
-            if url is not None
-            else SweptMemoryStorage()
-        )
+        self.memory = SweptMemoryStorage()
+        self.redis: RedisStorage | None = None
         self._errors: tuple[type[BaseException], ...] = ()
-        if self.shared:
-            base = self.storage.base_exceptions
+        if url is not None:
+            self.redis = RedisStorage(
+                url,
+                implementation="redispy",
+                socket_timeout=TIMEOUT_SECONDS,
+                socket_connect_timeout=TIMEOUT_SECONDS,
+            )
+            base = self.redis.base_exceptions
             self._errors = (*(base if isinstance(base, tuple) else (base,)), OSError)
         self.errors = 0  # decisions taken without the storage, since start
         self._down_until = -float("inf")
         self._failure: str | None = None
 
-    def attempt(self, call: Callable[[], T]) -> T | None:
-        """`call()` against the storage; None when the storage cannot be reached."""
+    @property
+    def client(self) -> Any:
+        """The redis-py asyncio client under the shared storage."""
+        assert self.redis is not None
+        return cast(Any, self.redis.bridge).storage
+
+    async def attempt(self, call: Callable[[], Awaitable[T]]) -> T | None:
+        """`await call()` against Redis; None when it cannot be reached."""
         if time.monotonic() < self._down_until:
             self.errors += 1
             return None
         try:
-            result = call()
+            result = await call()
         except self._errors as error:
             self._down(error)
             return None
@@ -90,13 +101,13 @@ class LimitStore:
             log.error("the rate-limit storage cannot be reached (%s); %s", error, mode)
         self._failure = type(error).__name__
 
-    def check(self) -> str:
-        """For /readyz (blocking: call it off the event loop): `ok`, or what is wrong."""
-        if not self.shared:
+    async def check(self) -> str:
+        """For /readyz: `ok`, or what is wrong."""
+        if self.redis is None:
             return "in memory" if self.workers == 1 else f"in memory, budget ÷ {self.workers}"
         if self._failure is not None and time.monotonic() >= self._down_until:
             try:
-                answers = self.storage.check()
+                answers = await self.redis.check()
             except self._errors:
                 answers = False
             if answers:
@@ -112,3 +123,8 @@ class LimitStore:
     @property
     def degraded(self) -> bool:
         return self._failure is not None
+
+    async def close(self) -> None:
+        """Close the Redis connections (at shutdown)."""
+        if self.redis is not None:
+            await self.client.aclose()

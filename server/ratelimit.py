@@ -20,7 +20,8 @@ import math
 import time
 from dataclasses import dataclass
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.strategies import SlidingWindowCounterRateLimiter as SharedLimiter
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from resolvers.errors import RateLimited
@@ -62,11 +63,17 @@ class RateLimiter:
             name: RateLimitItemPerMinute(share(limits.per_minute(name), workers), namespace="hub")
             for name in (*LEVELS, "anonymous")
         }
-        self._limiter = SlidingWindowCounterRateLimiter(self.store.storage)
+        self._local = SlidingWindowCounterRateLimiter(self.store.memory)
+        self._shared = SharedLimiter(self.store.redis) if self.store.redis is not None else None
 
-    def _hit(self, budget: str, key: str, cost: int) -> Refusal | None:
+    async def _hit(self, budget: str, key: str, cost: int) -> Refusal | None:
         item = self._items[budget]
-        allowed = self.store.attempt(lambda: self._limiter.hit(item, budget, key, cost=cost))
+        if self._shared is None:
+            if self._local.hit(item, budget, key, cost=cost):
+                return None
+            return self._refusal(item, self._local.get_window_stats(item, budget, key)[0])
+        shared = self._shared
+        allowed = await self.store.attempt(lambda: shared.hit(item, budget, key, cost=cost))
         if allowed is None:  # the storage is unreachable
             if not self.store.fail_closed:
                 return None
@@ -81,8 +88,13 @@ class RateLimiter:
             )
         if allowed:
             return None
-        stats = self.store.attempt(lambda: self._limiter.get_window_stats(item, budget, key))
-        reset = stats[0] if stats is not None else time.time() + STORAGE_RETRY_SECONDS
+        stats = await self.store.attempt(lambda: shared.get_window_stats(item, budget, key))
+        return self._refusal(item, stats[0] if stats is not None else None)
+
+    @staticmethod
+    def _refusal(item: RateLimitItem, reset: float | None) -> Refusal:
+        if reset is None:
+            reset = time.time() + STORAGE_RETRY_SECONDS
         retry = max(1, math.ceil(reset - time.time()))
         return Refusal(
             RateLimited(
@@ -94,11 +106,11 @@ class RateLimiter:
             retry,
         )
 
-    def caller(self, caller: Caller, cost: int = 1) -> Refusal | None:
+    async def caller(self, caller: Caller, cost: int = 1) -> Refusal | None:
         """Count `cost` operations against the caller's budget; a refusal when it is spent."""
         budget = level(caller)
-        return self._hit(budget, caller.subject, cost)
+        return await self._hit(budget, caller.subject, cost)
 
-    def address(self, address: str, cost: int = 1) -> Refusal | None:
+    async def address(self, address: str, cost: int = 1) -> Refusal | None:
         """Count a request without a valid token against its client address."""
-        return self._hit("anonymous", address, cost)
+        return await self._hit("anonymous", address, cost)

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from typing import Any, cast
+from typing import Any
 
 from server.limitstore import LimitStore
 
@@ -39,22 +39,28 @@ class SubjectSockets:
         self.limit = limit
         self._open: dict[str, int] = {}
 
-    def claim(self, subject: str) -> str | None:
+    async def claim(self, subject: str) -> str | None:
         """A ticket for `release`, or None when the subject holds `limit` sockets already."""
+        return self.claim_here(subject)
+
+    def claim_here(self, subject: str) -> str | None:
         held = self._open.get(subject, 0)
         if held >= self.limit:
             return None
         self._open[subject] = held + 1
         return subject
 
-    def release(self, ticket: str) -> None:
+    async def release(self, ticket: str) -> None:
+        self.release_here(ticket)
+
+    def release_here(self, ticket: str) -> None:
         held = self._open.get(ticket, 0) - 1
         if held > 0:
             self._open[ticket] = held
         else:
             self._open.pop(ticket, None)
 
-    def close(self) -> None:
+    async def close(self) -> None:
         """Nothing to stop (the shared variant's heartbeat)."""
 
 
@@ -66,16 +72,16 @@ class SharedSockets(SubjectSockets):
         self.store = store
         self.local = local
         self._held: dict[str, str] = {}  # ticket -> Redis key, for the heartbeat
-        self._redis: Any = cast(Any, store.storage).storage  # the redis-py client
+        self._redis: Any = store.client  # redis-py's asyncio client
         self._claim = self._redis.register_script(CLAIM)
         self._heartbeat: asyncio.Task[None] | None = None
 
-    def claim(self, subject: str) -> str | None:
+    async def claim(self, subject: str) -> str | None:
         key, member, now = KEY_PREFIX + subject, uuid.uuid4().hex, time.time()
         args = [now, now - STALE_SECONDS, self.limit, member, int(STALE_SECONDS)]
-        granted = self.store.attempt(lambda: self._claim(keys=[key], args=args))
+        granted = await self.store.attempt(lambda: self._claim(keys=[key], args=args))
         if granted is None:  # Redis unreachable: this process's part of the cap
-            ticket = self.local.claim(subject)
+            ticket = self.local.claim_here(subject)
             return None if ticket is None else "local:" + ticket
         if not granted:
             return None
@@ -84,14 +90,14 @@ class SharedSockets(SubjectSockets):
         self._start_heartbeat()
         return ticket
 
-    def release(self, ticket: str) -> None:
+    async def release(self, ticket: str) -> None:
         if ticket.startswith("local:"):
-            self.local.release(ticket.removeprefix("local:"))
+            self.local.release_here(ticket.removeprefix("local:"))
             return
         key = self._held.pop(ticket, None)
         if key is not None:
             member = ticket.split(" ", 1)[1]
-            self.store.attempt(lambda: self._redis.zrem(key, member))
+            await self.store.attempt(lambda: self._redis.zrem(key, member))
 
     def _start_heartbeat(self) -> None:
         if self._heartbeat is None or self._heartbeat.done():
@@ -101,14 +107,14 @@ class SharedSockets(SubjectSockets):
         while self._held:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             for ticket, key in list(self._held.items()):
-                self._touch(key, ticket.split(" ", 1)[1], time.time())
+                await self._touch(key, ticket.split(" ", 1)[1], time.time())
 
-    def _touch(self, key: str, member: str, now: float) -> None:
-        self.store.attempt(lambda: self._redis.zadd(key, {member: now}, xx=True))
+    async def _touch(self, key: str, member: str, now: float) -> None:
+        await self.store.attempt(lambda: self._redis.zadd(key, {member: now}, xx=True))
 
-    def close(self) -> None:
+    async def close(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.cancel()
         for ticket in list(self._held):
             with contextlib.suppress(Exception):
-                self.release(ticket)
+                await self.release(ticket)

@@ -217,7 +217,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
     async def _claim_socket(self, caller: Caller) -> bool:
         """Count this socket against its subject's cap; closes it (4430) when the cap is met."""
         sockets = self.context.sockets
-        ticket = sockets.claim(caller.subject)
+        ticket = await sockets.claim(caller.subject)
         if ticket is None:
             await self.close(
                 TOO_MANY_SOCKETS,
@@ -286,7 +286,7 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Connection, None]):
     async def shutdown(self) -> None:
         self.context.handlers.discard(self)
         if self._claimed is not None:
-            self.context.sockets.release(self._claimed)
+            await self.context.sockets.release(self._claimed)
             self._claimed = None
         if self._unwatch is not None:
             self._unwatch()
@@ -403,7 +403,7 @@ class LiveEndpoint(GraphQL[Connection, None]):
             *(handler.close(code, reason) for handler in list(self.handlers)),
             return_exceptions=True,
         )
-        self.sockets.close()
+        await self.sockets.close()
 
 
 async def graphql_socket(websocket: WebSocket) -> None:
