@@ -1,6 +1,9 @@
 """`grassroots serve --workers N` (N > 1): N worker processes on one port, start-up once.
 
-The supervisor binds the port, starts the workers at once (they answer /healthz, /readyz
+The supervisor binds the port — a listening socket per worker with SO_REUSEPORT where the
+system has it, so the kernel spreads new connections evenly over the workers (one shared
+socket let whichever worker woke first accept a whole burst of keep-alive connections) —
+starts the workers at once (they answer /healthz, /readyz
 and 503 on /graphql while start-up runs) and runs start-up itself: the embedded PostgreSQL,
 migrations, the demo seed, the connection check (`server/startup.py`). A worker that dies
 is replaced. On SIGTERM or SIGINT it cancels start-up wherever it is, sends SIGTERM to every
@@ -57,10 +60,10 @@ def run_worker(settings: Settings, shared: SharedStart, index: int, sock: socket
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, *, demo: bool, sock: socket.socket) -> None:
+    def __init__(self, settings: Settings, *, demo: bool, sockets: list[socket.socket]) -> None:
         self.settings = settings
         self.demo = demo
-        self.sock = sock
+        self.sockets = sockets  # worker i listens on sockets[i]; kept here while it restarts
         self.context: SpawnContext = multiprocessing.get_context("spawn")
         self.shared = SharedStart(settings.workers, self.context)
         self.processes: list[SpawnProcess | None] = [None] * settings.workers
@@ -72,7 +75,7 @@ class Supervisor:
         self.shared.mark(index, False)
         process = self.context.Process(
             target=run_worker,
-            args=(self.settings, self.shared, index, self.sock),
+            args=(self.settings, self.shared, index, self.sockets[index]),
             name=f"hub-worker-{index}",
         )
         process.start()
@@ -182,17 +185,44 @@ class Supervisor:
         return 0
 
 
+def listeners(config: uvicorn.Config, count: int) -> list[socket.socket]:
+    """`count` sockets on the configured address: one each with SO_REUSEPORT, else one shared."""
+    if count < 2 or not hasattr(socket, "SO_REUSEPORT") or config.uds or config.fd is not None:
+        shared = config.bind_socket()
+        return [shared] * count
+    family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+    sockets: list[socket.socket] = []
+    port = config.port
+    try:
+        for _ in range(count):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((config.host, port))
+            port = sock.getsockname()[1]  # port 0: the others join the port the first got
+            sock.listen(config.backlog)
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    log.info("listening on %s:%d, a socket per worker (SO_REUSEPORT)", config.host, port)
+    return sockets
+
+
 def serve_workers(settings: Settings, *, demo: bool, host: str | None, port: int | None) -> int:
     config = uvicorn.Config(
         "server.app:create_app", host=host or settings.host, port=port or settings.port
     )
-    sock = config.bind_socket()
     if not log.handlers:  # the supervisor's own lines, beside uvicorn's on standard error
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(levelname)s:     supervisor: %(message)s"))
         log.addHandler(handler)
         log.setLevel(logging.INFO)
+    sockets = listeners(config, settings.workers)
     try:
-        return asyncio.run(Supervisor(settings, demo=demo, sock=sock).run())
+        return asyncio.run(Supervisor(settings, demo=demo, sockets=sockets).run())
     finally:
-        sock.close()
+        for sock in set(sockets):
+            sock.close()
