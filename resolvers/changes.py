@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import logging
 import uuid
 from collections import OrderedDict
@@ -35,6 +34,7 @@ from typing import Any
 
 import asyncpg
 
+from db import clock
 from resolvers import services
 from resolvers.context import Context
 from resolvers.loaders.base import Row
@@ -433,7 +433,7 @@ class LiveContext(Context):
     def renew(self) -> None:
         self.session = RequestSession(self.pool, self.caller)
         self._loaders = {}
-        self.now = dt.datetime.now(dt.UTC)
+        self.now = clock.now()
 
     async def release(self) -> None:
         """Commit (recording reads of personal data) and give the connection back."""

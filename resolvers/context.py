@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from db import clock
 from resolvers.ids import CursorCodec
 from resolvers.regions import RegionDirectory
 from resolvers.scope import Caller
@@ -22,7 +23,7 @@ class Context:
     session: RequestSession
     cursors: CursorCodec
     directory: RegionDirectory
-    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    now: dt.datetime = field(default_factory=clock.now)  # the one clock (db/clock.py)
     # the name of the operation that ran, set once the document is parsed (metrics, logs)
     operation: str | None = None
     _loaders: dict[Any, Any] = field(default_factory=dict)

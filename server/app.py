@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from db import clock, rollups
 from db import pool as db_pool
-from db import rollups
 from db.availability import unreachable
 from db.embedded import EmbeddedError
 from db.migrate import ChangedMigrationError
@@ -115,6 +115,8 @@ def create_app(
 
     A `worker` (one of `serve --workers N`) takes the database the supervisor prepared.
     """
+    if settings.today is not None:  # HUB_TODAY (development and tests): the one clock's day
+        clock.pin(settings.today)
     in_background = database is None if background_start is None else background_start
     readiness = Readiness(workers=worker.count if worker is not None else None)
     started = Started()

@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from db import clock
 from server import reporting_cli, revoke
 from server.settings import Settings, SettingsError, load_settings
 
@@ -423,6 +424,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"grassroots: {error}", file=sys.stderr)
         return 2
+    if settings.today is not None:  # HUB_TODAY: the one clock's day (db/clock.py)
+        clock.pin(settings.today)
     if args.command == "serve":
         return _serve(settings, args)
     if args.command == "token" and args.action == "revoke":

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from db import clock
 from resolvers import organizations, participation, services
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
 from resolvers.export_figures import BREAKDOWNS, breakdown_figures
@@ -204,7 +205,7 @@ async def _record_export(
 ) -> Export:
     wanted = LISTS[kind.name]
     _check_names(params, wanted.names)
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     filters = wanted.filters(params, now)
     order = _choice(params, "orderBy", tuple(kind.spec.orders)) if wanted.ordered else None
     under = _one(params, "under")
@@ -249,7 +250,7 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
         code,
         by,
         Period(start, end),
-        dt.datetime.now(dt.UTC),
+        clock.now(),
         services_.settings.export_statement_timeout_ms,
     )
     if figures is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Mapping
@@ -11,6 +12,8 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from starlette.config import Config
+
+from db import clock
 
 Environment = Literal["development", "production"]
 
@@ -84,6 +87,8 @@ class Settings:
     jwt_roles_claim: str = "roles"
     jwt_grants_claim: str = "grants"
     require_jti: bool = True
+    # --- one clock (issue 20): HUB_TODAY pins "today" in development and tests ---
+    today: dt.date | None = None
 
     @property
     def production(self) -> bool:
@@ -279,7 +284,22 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_roles_claim=_claim(config, "HUB_JWT_ROLES_CLAIM", "roles"),
         jwt_grants_claim=_claim(config, "HUB_JWT_GRANTS_CLAIM", "grants"),
         require_jti=flag("HUB_REQUIRE_JTI", True),
+        today=_today(text("HUB_TODAY"), production),
     )
+
+
+def _today(value: str | None, production: bool) -> dt.date | None:
+    """`HUB_TODAY`: the day the one clock (db/clock.py) pins, in development and tests only."""
+    if value is None:
+        return None
+    if production:
+        raise SettingsError(
+            "HUB_TODAY pins the clock for development and tests; unset it in production"
+        )
+    try:
+        return clock.parse_day(value)
+    except ValueError:
+        raise SettingsError(f"HUB_TODAY must be a day YYYY-MM-DD, not {value!r}") from None
 
 
 def _origins(value: str) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from db import demo, divisions, embedded
+from db import clock, demo, divisions, embedded
 from db.setup import Database, migrate_and_grant, start_embedded
 from server.app import create_app
 from server.auth import issue
@@ -108,6 +108,10 @@ def shared_divisions() -> Path:
 
 
 os.environ.setdefault("HUB_ENV", "development")
+# The one clock, pinned (HUB_TODAY) for the whole run: the demo is seeded and figures are read
+# on this day, so they stay the same whenever the tests run.
+TODAY = "2026-11-15"
+clock.pin(clock.parse_day(TODAY))
 
 
 SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
@@ -119,6 +123,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         {
             "HUB_ENV": "development",
             "HUB_JWT_SECRET": SECRET,
+            "HUB_TODAY": TODAY,
             "HUB_DATA_DIR": str(tmp_path_factory.mktemp("hub-data")),
         }
     )

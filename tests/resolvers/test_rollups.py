@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from db import rollups
+from db import clock, rollups
 from db.setup import Database
 from tests.conftest import Hub
 from tests.server.test_cli import grassroots
@@ -37,7 +37,7 @@ BREAKDOWN = """query ($code: String!, $by: Breakdown!, $from: Date, $to: Date) {
 """ + STATS[STATS.index("fragment") :]
 
 # The figures of DESIGN.md §5, counted from base rows: the subtree of region $1, requests
-# submitted and events started in days [$2, $3] (China Standard Time), keyed by $4.
+# submitted and events started in days [$2, $3] (China Standard Time), with "now" $4.
 PERIOD = """($2::date is null or (%(at)s at time zone 'Asia/Shanghai')::date >= $2)
     and ($3::date is null or (%(at)s at time zone 'Asia/Shanghai')::date <= $3)"""
 KEYS = {
@@ -54,11 +54,11 @@ select {key} as key, count(*) as total,
   count(*) filter (where status in ('SUBMITTED','ACCEPTED','IN_PROGRESS','ESCALATED')) as open,
   count(*) filter (where status in ('RESOLVED','CLOSED')) as resolved,
   count(*) filter (where status in ('SUBMITTED','ACCEPTED','IN_PROGRESS','ESCALATED')
-                   and due_at < now()) as overdue,
+                   and due_at < $4) as overdue,
   count(*) filter (where status = 'REJECTED') as rejected,
   count(*) filter (where first_responded_at - submitted_at <= interval '24 hours') as in_time,
   count(*) filter (where first_responded_at - submitted_at <= interval '24 hours'
-                   or submitted_at + interval '24 hours' <= now()) as due,
+                   or submitted_at + interval '24 hours' <= $4) as due,
   count(*) filter (where satisfaction is not null) as rated,
   count(*) filter (where satisfaction >= 4) as satisfied,
   avg(extract(epoch from resolved_at - submitted_at) / 3600)
@@ -129,7 +129,7 @@ async def expected(
 
     period = PERIOD % {"at": "t.submitted_at"}
     services = SERVICES.format(key=services_key, period=period) if services_key else None
-    for e in await owner.fetch(services, *args) if services else []:
+    for e in await owner.fetch(services, *args, clock.now()) if services else []:
         s = row(e["key"])["serviceRequests"]
         s.update(
             total=e["total"],
@@ -216,7 +216,7 @@ def assert_figures(got: dict[str, Any], want: dict[str, Any], where: str) -> Non
 
 
 def periods() -> list[tuple[str | None, str | None]]:
-    today = dt.datetime.now(CST).date()
+    today = clock.now().astimezone(CST).date()
     return [
         (None, None),
         ("2026-03-01", "2026-03-31"),
@@ -254,7 +254,7 @@ async def test_roll_ups_after_seeding_equal_a_rebuild(owner: asyncpg.Connection)
 
 async def test_rows_near_the_clock_are_counted_exactly(hub: Hub, owner: asyncpg.Connection) -> None:
     """Requests whose 24 hours or due time fall today, yesterday or just ahead."""
-    now = dt.datetime.now(CST)
+    now = clock.now().astimezone(CST)
     cases = [  # hours before now: submitted, first answer (None: not yet), due (negative: ahead)
         (23, None, -200),
         (25, None, 1),
@@ -319,7 +319,7 @@ async def test_a_village_editors_writes_move_the_nations_figures(
         """mutation ($code: String!, $at: DateTime!) { recordParticipationEvent(input: {
            regionCode: $code, kind: DELIBERATION, title: "助餐点选址议事", startsAt: $at,
            participants: [{group: "VILLAGERS", count: 40}]}) { id } }""",
-        {"code": VILLAGE, "at": dt.datetime.now(CST).isoformat()},
+        {"code": VILLAGE, "at": clock.now().astimezone(CST).isoformat()},
     )
     resolution = await call(
         'mutation ($id: ID!) { addResolution(eventId: $id, text: "设在村委会") { id } }',
@@ -459,7 +459,7 @@ async def test_a_write_chosen_to_break_a_deadlock_is_run_again(
 ) -> None:
     """A maintenance transaction takes the nation's roll-up rows in the other order than a
     submission does; PostgreSQL aborts one of them, and the submission goes through."""
-    today = dt.datetime.now(CST).date()
+    today = clock.now().astimezone(CST).date()
     due = today + dt.timedelta(days=15)  # deadline_days('OTHER')
     for sql, args in (
         (

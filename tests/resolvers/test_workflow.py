@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from db import clock
 from db.pool import connect
 from db.setup import Database
 from tests.conftest import Hub
@@ -345,7 +346,8 @@ async def test_accepting_with_an_invisible_handler_is_refused(
 async def test_reopening_after_fifteen_days_is_refused(hub: Hub, owner: asyncpg.Connection) -> None:
     row = await owner.fetchrow(
         "select id, handling_region_code from service_request where status = 'RESOLVED' "
-        "and resolved_at < now() - interval '20 days' limit 1"
+        "and resolved_at < $1::timestamptz - interval '20 days' limit 1",
+        clock.now(),
     )
     assert row is not None
     body = await run(

@@ -13,11 +13,11 @@ import pytest
 
 from db.setup import Database
 from schema.build import SDL_PATH
-from tests.conftest import SECRET, clone
+from tests.conftest import SECRET, TODAY, clone
 
 
 async def grassroots(*args: str, database: Database | None = None) -> tuple[int, str, str]:
-    env = {**os.environ, "HUB_JWT_SECRET": SECRET, "HUB_ENV": "development"}
+    env = {**os.environ, "HUB_JWT_SECRET": SECRET, "HUB_ENV": "development", "HUB_TODAY": TODAY}
     if database is not None:
         env["HUB_DATABASE_URL"] = database.owner_dsn
         env["HUB_RUNTIME_DATABASE_URL"] = database.runtime_dsn

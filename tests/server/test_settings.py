@@ -3,6 +3,7 @@ naming it (exit 2, no traceback), before anything is started."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -92,3 +93,15 @@ def test_good_settings_are_read_with_their_types(tmp_path: Path) -> None:
     assert (settings.port, settings.pool_min_size, settings.pool_max_size) == (8123, 3, 3)
     assert settings.database_url == "postgres://owner:pw@/hub?host=/run/pg"
     assert settings.shutdown_timeout_seconds == 5
+
+
+def test_hub_today_pins_a_day_in_development_and_is_refused_in_production(
+    tmp_path: Path,
+) -> None:
+    base = {**GOOD, "HUB_DATA_DIR": str(tmp_path)}
+    assert load_settings(base).today is None
+    assert load_settings({**base, "HUB_TODAY": "2026-02-28"}).today == dt.date(2026, 2, 28)
+    with pytest.raises(SettingsError, match="HUB_TODAY must be a day YYYY-MM-DD"):
+        load_settings({**base, "HUB_TODAY": "2026-02-30"})
+    with pytest.raises(SettingsError, match="HUB_TODAY .* unset it in production"):
+        load_settings({**base, "HUB_ENV": "production", "HUB_TODAY": "2026-02-28"})
