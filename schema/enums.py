@@ -201,3 +201,13 @@ class ServiceRequestAction(Enum):
     WITHDRAW = "withdraw"
     RATE = "rate"
     IMPORTED = "imported"
+
+
+@strawberry.enum(description="Why a figure is marked (DESIGN.md §8); more kinds may join.")
+class FigureNoteKind(Enum):
+    NO_DATA = strawberry.enum_value(
+        "NO_DATA",
+        description="The region's subtree has no record of the figure's kind up to the "
+        "period's end: it has never reported one, which is not the same as zero in this "
+        "period. The value stays 0.",
+    )

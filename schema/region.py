@@ -12,13 +12,18 @@ from resolvers import listing, organizations, participation, regions, services
 from resolvers.context import Context
 from resolvers.figures import Clock, checked_period
 from resolvers.ids import global_id
-from resolvers.loaders.figures import RegionBreakdownLoader, RegionStatsLoader
+from resolvers.loaders.figures import (
+    RegionBreakdownLoader,
+    RegionFirstDaysLoader,
+    RegionStatsLoader,
+)
 from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
 from resolvers.loaders.regions import (
     RegionByCodeLoader,
     RegionChildCountLoader,
     RegionChildrenLoader,
 )
+from resolvers.notes import keyed
 from resolvers.pagination import Page, make_page, page_size
 from schema.arguments import FILTER, ORDER_BY, After, Before, First, IncludeDescendants, Last, Until
 from schema.enums import (
@@ -31,7 +36,7 @@ from schema.enums import (
 )
 from schema.permissions import InJurisdiction
 from schema.relay import Connection, Node, connection
-from schema.stats import BreakdownRow, RegionStats
+from schema.stats import BreakdownRow, RegionStats, figure_notes, row_notes
 
 if TYPE_CHECKING:
     from schema.organization import Organization, OrganizationFilter
@@ -240,7 +245,8 @@ class Region(Node):
         ctx = info.context
         period = checked_period(from_, to, Clock(ctx.now).today)
         sections = await ctx.loader(RegionStatsLoader, period).load(self._asked())
-        return RegionStats.of(*sections)
+        first = await ctx.loader(RegionFirstDaysLoader, False).load(self._asked())
+        return RegionStats.of(*sections, figure_notes(keyed(first, ""), period.end, sections))
 
     @strawberry.field(
         description="This region's figures split by child region, month, category or kind.",
@@ -256,13 +262,15 @@ class Region(Node):
         ctx = info.context
         period = checked_period(from_, to, Clock(ctx.now).today, by.value)
         rows = await ctx.loader(RegionBreakdownLoader, period, by.value).load(self._asked())
+        child = by == Breakdown.CHILD
+        first = await ctx.loader(RegionFirstDaysLoader, child).load(self._asked())
         return [
             BreakdownRow(
                 key=r.key,
                 label=r.label,
                 region=Region.from_row(r.region) if r.region is not None else None,
                 month=r.month,
-                stats=RegionStats.of(*r.sections),
+                stats=RegionStats.of(*r.sections, row_notes(first, period, by.value, r)),
             )
             for r in rows
         ]

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import figures
+from resolvers import figures, notes, stats
 from resolvers.labels import (
     ORGANIZATION_KIND,
     PARTICIPATION_KIND,
     SERVICE_CATEGORY,
     SERVICE_STATUS,
 )
+from schema.enums import FigureNoteKind
 from schema.relay import KindCount
 
 if TYPE_CHECKING:
@@ -122,6 +123,42 @@ class ParticipationStats:
         )
 
 
+@strawberry.type(description="A mark on one figure of a figures object (DESIGN.md §8).")
+class FigureNote:
+    path: str = strawberry.field(
+        description="The figure, by schema field names (never aliases): "
+        "`serviceRequests.total`, `serviceRequests.byCategory.HEALTH`, `participation.events`, "
+        "`participation.byKind.HEARING` or `organizations`."
+    )
+    kind: FigureNoteKind = strawberry.field(description="What the mark says.")
+
+
+def figure_notes(
+    first: notes.FirstDays,
+    end: dt.date | None,
+    sections: tuple[
+        figures.OrganizationFigures | None,
+        figures.ServiceFigures | None,
+        figures.ParticipationFigures | None,
+    ],
+    only: str | None = None,
+) -> list[FigureNote]:
+    """The notes of figures `sections` whose period ends on `end`; `only`: the one category
+    or kind a breakdown row covers."""
+    organizations, services, participation = sections
+    return [
+        FigureNote(path=n.path, kind=FigureNoteKind(n.kind))
+        for n in notes.notes(
+            first,
+            end,
+            organizations=organizations.total if organizations is not None else None,
+            services=list(SERVICE_CATEGORY) if services is not None else None,
+            participation=list(PARTICIPATION_KIND) if participation is not None else None,
+            only=only,
+        )
+    ]
+
+
 @strawberry.type(
     description="A subtree's figures. Organizations are a stock: the period does not apply to "
     "them. Sections that do not apply to a breakdown row are null."
@@ -140,6 +177,12 @@ class RegionStats:
     participation: ParticipationStats | None = strawberry.field(
         description="Participation events started in the period."
     )
+    notes: list[FigureNote] = strawberry.field(
+        default_factory=list,
+        description="Marks on single figures (DESIGN.md §8): NO_DATA where the subtree has "
+        "never reported a record of the figure's kind up to the period's end; the value "
+        "stays 0.",
+    )
 
     @classmethod
     def of(
@@ -147,6 +190,7 @@ class RegionStats:
         organizations: figures.OrganizationFigures | None,
         services: figures.ServiceFigures | None,
         participation: figures.ParticipationFigures | None,
+        notes: list[FigureNote] | None = None,
     ) -> RegionStats:
         return cls(
             organizations=organizations.total if organizations else None,
@@ -156,6 +200,7 @@ class RegionStats:
             party_members=organizations.party_members if organizations else None,
             service_requests=ServiceStats.of(services) if services else None,
             participation=ParticipationStats.of(participation) if participation else None,
+            notes=notes or [],
         )
 
 
@@ -170,3 +215,17 @@ class BreakdownRow:
     stats: RegionStats = strawberry.field(
         description="The row's figures; sections that do not apply are null."
     )
+
+
+def row_notes(
+    first: Mapping[str, notes.FirstDays], period: figures.Period, by: str, row: stats.Row
+) -> list[FigureNote]:
+    """The notes of a breakdown row: a child's subtree to the period's end, a month's row to
+    the month's end (within the period), a category's or kind's row to the period's end."""
+    if by == "CHILD":
+        return figure_notes(notes.keyed(first, row.key), period.end, row.sections)
+    own = notes.keyed(first, "")
+    if row.month is not None:
+        end = figures.next_month(row.month) - dt.timedelta(days=1)
+        return figure_notes(own, min(end, period.end or end), row.sections)
+    return figure_notes(own, period.end, row.sections, only=row.key)

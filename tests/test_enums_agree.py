@@ -42,6 +42,7 @@ GRAPHQL_ONLY = {
     "ServiceRequestAction",
     "OrganizationOrder",
     "ParticipationEventOrder",
+    "FigureNoteKind",
 }
 # PostgreSQL enum types the API never shows (none yet).
 SQL_ONLY: set[str] = set()

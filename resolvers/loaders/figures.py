@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from resolvers import regions, stats
+from resolvers import notes, regions, rollups, stats
 from resolvers.loaders.base import ContextLoader
 
 MAX_CHILDREN = 100_000
@@ -48,3 +48,33 @@ class RegionBreakdownLoader(ContextLoader[Asked, list[stats.Row]]):
         found = await stats.breakdown_many(c.session, asked, period, c.now, by, children)
         rows_of = {a["code"]: rows for a, rows in zip(asked, found, strict=True)}
         return [rows_of.get(k[0], []) for k in keys]
+
+
+class RegionFirstDaysLoader(ContextLoader[Asked, dict[str, notes.FirstDays]]):
+    """The first days of counted records in each region's subtree (resolvers/notes.py), by
+    key: '' for the region itself, or each visible child's code; args: (by child,).
+
+    >>> first = await ctx.loader(RegionFirstDaysLoader, False).load((code, path, level))
+    """
+
+    async def load_batch(self, keys: list[Asked]) -> list[dict[str, notes.FirstDays]]:
+        (child,) = self.args
+        c = self.ctx
+        children: dict[str, list[Any]] = defaultdict(list)
+        if child:
+            rows = await regions.children(c.session, [k[0] for k in keys], MAX_CHILDREN, None)
+            for row in rows:
+                children[row["parent_code"]].append(row)
+        high = [k for k in keys if rollups.has_rollups(f"{k[1]}.x" if child else k[1])]
+        low = [
+            (path, code, stats.CHILD_CODE_LENGTH.get(level, 0) if child else 0)
+            for code, path, level in keys
+            if (code, path, level) not in high
+        ]
+        owned = (
+            [(row["code"], code) for code, _, _ in high for row in children.get(code, [])]
+            if child
+            else [(code, code) for code, _, _ in high]
+        )
+        found = await notes.first_days(c.session, low, owned, child)
+        return [{key: days for (owner, key), days in found.items() if owner == k[0]} for k in keys]

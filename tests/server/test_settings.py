@@ -103,5 +103,5 @@ def test_hub_today_pins_a_day_in_development_and_is_refused_in_production(
     assert load_settings({**base, "HUB_TODAY": "2026-02-28"}).today == dt.date(2026, 2, 28)
     with pytest.raises(SettingsError, match="HUB_TODAY must be a day YYYY-MM-DD"):
         load_settings({**base, "HUB_TODAY": "2026-02-30"})
-    with pytest.raises(SettingsError, match="HUB_TODAY .* unset it in production"):
+    with pytest.raises(SettingsError, match=r"HUB_TODAY .* unset it in production"):
         load_settings({**base, "HUB_ENV": "production", "HUB_TODAY": "2026-02-28"})
