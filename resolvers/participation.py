@@ -36,8 +36,9 @@ LIST = ListSpec(
     filters=f"""($2::participation_kind[] is null or t.kind = any($2::participation_kind[]))
     and ($3::timestamptz is null or t.starts_at >= $3)
     and ($4::timestamptz is null or t.starts_at < $4)
-    and ($5::text is null or {TEXT})""",
-    filter_count=4,
+    and ($5::text is null or {TEXT})
+    and ($6::boolean is null or $6)""",  # in figures: the figures count every event
+    filter_count=5,
     record_type="ParticipationEvent",
     text_filter=5,
     orders={
@@ -58,13 +59,20 @@ LIST = ListSpec(
 
 
 def filters(
-    kinds: Sequence[str] | None, start: dt.date | None, end: dt.date | None, text: str | None
+    kinds: Sequence[str] | None,
+    start: dt.date | None,
+    end: dt.date | None,
+    text: str | None,
+    in_figures: bool | None = None,
 ) -> tuple[Any, ...]:
+    """The list filters' parameters. `in_figures`: the events the figures count (true:
+    every event, as resolvers/stats.py counts them), or the others (false: none)."""
     return (
         tuple(kinds) if kinds else None,
         day_start(start),
         day_start(end, 1),
         like_pattern(text),
+        in_figures,
     )
 
 

@@ -48,7 +48,8 @@ FILTERS = f"""($2::service_status[] is null or t.status = any($2::service_status
     and ($12::timestamptz is null or t.resolved_at >= $12)
     and ($13::timestamptz is null or t.resolved_at < $13)
     and ($14::smallint[] is null or t.satisfaction = any($14::smallint[]))
-    and ($15::boolean is null or $15 = (t.satisfaction is not null))"""
+    and ($15::boolean is null or $15 = (t.satisfaction is not null))
+    and ($16::boolean is null or $16 = (t.status <> 'WITHDRAWN'))"""
 
 
 def _due_order(name: str, direction: str, sentinel: str, compare: str) -> Order:
@@ -95,7 +96,7 @@ LIST = ListSpec(
     join=RECORD_REGION,
     columns=COLUMNS,
     filters=FILTERS,
-    filter_count=14,
+    filter_count=15,
     record_type="ServiceRequest",
     text_filter=9,
     orders={
@@ -147,7 +148,10 @@ def filters(
     resolved_to: dt.date | None = None,
     satisfactions: Sequence[int] | None = None,
     rated: bool | None = None,
+    in_figures: bool | None = None,
 ) -> tuple[Any, ...]:
+    """The list filters' parameters ($2 … $16 of FILTERS). `in_figures`: the requests the
+    figures count (true: not withdrawn, as resolvers/stats.py counts), or the others."""
     return (
         tuple(statuses) if statuses else None,
         tuple(categories) if categories else None,
@@ -163,6 +167,7 @@ def filters(
         day_start(resolved_to, 1),
         tuple(satisfactions) if satisfactions else None,
         rated,
+        in_figures,
     )
 
 

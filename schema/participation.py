@@ -39,13 +39,19 @@ class ParticipationEventFilter:
     text: str | None = strawberry.field(
         default=None, description="Text contained in the title or topic."
     )
+    in_figures: bool | None = strawberry.field(
+        default=None,
+        description="Exactly the events the figures count (true; today every event), or "
+        "the others (false). With the same region and `from`/`to` days, `totalCount` equals "
+        "the figure `participation.events`.",
+    )
 
 
 def event_filters(f: ParticipationEventFilter | None) -> tuple[Any, ...]:
     if f is None:
         return participation.filters(None, None, None, None)
     kinds = [k.value for k in f.kinds] if f.kinds else None
-    return participation.filters(kinds, f.from_, f.to, f.text)
+    return participation.filters(kinds, f.from_, f.to, f.text, f.in_figures)
 
 
 @strawberry.type(description="A decision taken at a participation event.")

@@ -85,6 +85,13 @@ class ServiceRequestFilter:
     rated: bool | None = strawberry.field(
         default=None, description="Rated requests (true), or those not rated yet (false)."
     )
+    in_figures: bool | None = strawberry.field(
+        default=None,
+        description="Exactly the requests the figures count (true: every status but "
+        "WITHDRAWN), or the others (false). With the same region and "
+        "`submittedFrom`/`submittedTo` days, `totalCount` equals the figure "
+        "`serviceRequests.total`.",
+    )
 
 
 def service_filters(f: ServiceRequestFilter | None, now: dt.datetime) -> tuple[Any, ...]:
@@ -106,6 +113,7 @@ def service_filters(f: ServiceRequestFilter | None, now: dt.datetime) -> tuple[A
         f.resolved_to if f else None,
         _ratings(f.satisfactions) if f else None,
         f.rated if f else None,
+        f.in_figures if f else None,
     )
 
 
