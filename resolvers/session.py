@@ -20,6 +20,7 @@ from typing import Any
 
 import asyncpg
 
+from db import clock
 from resolvers.errors import HubBusy, ServiceUnavailable, database_reachable
 from resolvers.scope import Caller, Path, Scope, is_under
 from resolvers.scope_sql import bind_scopes
@@ -36,7 +37,7 @@ from jsonb_to_recordset($3::jsonb) as e(region_code text, record_type text, ids 
 SET_SCOPES = """
 select set_config('hub.read_scope', $1, true), set_config('hub.editor_scope', $2, true),
        set_config('hub.pii_scope', $3, true), set_config('hub.auditor_scope', $4, true),
-       set_config('hub.subject', $5, true),
+       set_config('hub.subject', $5, true), set_config('hub.now', $6, true),
        current_setting('idle_in_transaction_session_timeout') as idle_timeout
 """
 UNITS = {"ms": 0.001, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -83,12 +84,18 @@ def _begin_with_scopes(isolation: str | None, readonly: bool, caller: Caller) ->
     """BEGIN and the caller's scopes as one simple-protocol message: one round trip where a
     parameterised SET_SCOPES needs its own. Every value is a quoted literal."""
     values = [ltree_array(caller.scope(k)) for k in ("read", "editor", "pii", "auditor")]
-    names = ("read_scope", "editor_scope", "pii_scope", "auditor_scope", "subject")
+    names = ("read_scope", "editor_scope", "pii_scope", "auditor_scope", "subject", "now")
     settings = ", ".join(
         f"set_config('hub.{name}', {_literal(value)}, true)"
-        for name, value in zip(names, [*values, caller.subject], strict=True)
+        for name, value in zip(names, [*values, caller.subject, _pinned_now()], strict=True)
     )
     return f"{_begin(isolation, readonly)}; select {settings}"
+
+
+def _pinned_now() -> str:
+    """`hub.now` for SQL's `hub_now()` (0018_hub_clock.sql): the one clock's now while
+    HUB_TODAY pins it, else empty (the transaction's now())."""
+    return clock.now().isoformat() if clock.pinned() is not None else ""
 
 
 async def _set_scopes(conn: Any, caller: Caller) -> str:
@@ -97,7 +104,8 @@ async def _set_scopes(conn: Any, caller: Caller) -> str:
         SET_SCOPES,
         *(ltree_array(caller.scope(k)) for k in ("read", "editor", "pii", "auditor")),
         caller.subject,
-        column=5,
+        _pinned_now(),
+        column=6,
     )
     return idle
 
