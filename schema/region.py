@@ -15,6 +15,7 @@ from resolvers.ids import global_id
 from resolvers.loaders.figures import (
     RegionBreakdownLoader,
     RegionFirstDaysLoader,
+    RegionRecordTimesLoader,
     RegionStatsLoader,
 )
 from resolvers.loaders.records import RegionListCountLoader, RegionListLoader
@@ -35,6 +36,7 @@ from schema.enums import (
     ServiceRequestOrder,
 )
 from schema.permissions import InJurisdiction
+from schema.record_times import ChildrenReporting, RecordTimes
 from schema.relay import Connection, Node, connection
 from schema.stats import BreakdownRow, RegionStats, figure_notes, row_notes
 
@@ -274,6 +276,31 @@ class Region(Node):
             )
             for r in rows
         ]
+
+    # --- who has reported (issue 20) ---
+    @strawberry.field(
+        description="The newest record of each kind in this region's own subtree (the part "
+        "in your jurisdiction).",
+        permission_classes=[InJurisdiction],
+    )
+    async def last_record_at(self, info: Info[Context, None]) -> RecordTimes | None:
+        times = await info.context.loader(RegionRecordTimesLoader).load(self._asked())
+        return RecordTimes.of(times)
+
+    @strawberry.field(
+        description="Among this region's children: how many have never reported a record of "
+        "each kind up to the period's end (`to`; omitted: ever), and, apart, how many "
+        "reported before but have none in the period. `from`/`to` as in `stats`.",
+        permission_classes=[InJurisdiction],
+    )
+    async def children_reporting(
+        self, info: Info[Context, None], from_: Day = None, to: Until = None
+    ) -> ChildrenReporting | None:
+        ctx = info.context
+        period = checked_period(from_, to, Clock(ctx.now).today)
+        rows = await ctx.loader(RegionBreakdownLoader, period, "CHILD").load(self._asked())
+        first = await ctx.loader(RegionFirstDaysLoader, True).load(self._asked())
+        return ChildrenReporting.of(self.code, rows, first, period)
 
     async def _records(
         self,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from resolvers import notes, regions, rollups, stats
+from resolvers import notes, record_times, regions, rollups, stats
 from resolvers.loaders.base import ContextLoader
 
 MAX_CHILDREN = 100_000
@@ -78,3 +78,14 @@ class RegionFirstDaysLoader(ContextLoader[Asked, dict[str, notes.FirstDays]]):
         )
         found = await notes.first_days(c.session, low, owned, child)
         return [{key: days for (owner, key), days in found.items() if owner == k[0]} for k in keys]
+
+
+class RegionRecordTimesLoader(ContextLoader[Asked, record_times.Times]):
+    """The newest record of each kind in each region's subtree (resolvers/record_times.py).
+
+    >>> times = await ctx.loader(RegionRecordTimesLoader).load((code, path, level))
+    """
+
+    async def load_batch(self, keys: list[Asked]) -> list[record_times.Times]:
+        asked = [(path, code) for code, path, _ in keys]
+        return await record_times.record_times(self.ctx.session, asked)
