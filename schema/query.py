@@ -42,6 +42,7 @@ from schema.service import (
     load_service_request_by_reference,
     service_filters,
 )
+from schema.source import IngestSource, source_page
 
 UNDER_DESCRIPTION = (
     "Only records under this region (a code), intersected with your jurisdiction; an unknown "
@@ -279,6 +280,16 @@ class Query:
             last=last,
             before=before,
         )
+
+    @strawberry.field(
+        directives=NEEDS_CALLER,
+        description="Ingestion sources whose jurisdiction your `editor` scope covers, by name, "
+        "with their last import and counts; none without `editor`.",
+    )
+    async def ingest_sources(
+        self, info: Info[Context, None], first: First = None, after: After = None
+    ) -> Connection[IngestSource] | None:
+        return await source_page(info.context, first, after)
 
     @strawberry.field(
         description="Audit entries of regions where you hold `auditor`, newest first.",

@@ -287,12 +287,22 @@ async def _source(settings: Settings, args: argparse.Namespace) -> int:
                 "select register_source($1, $2)", args.name, args.jurisdiction
             )
             return {"source": args.name, "jurisdiction": args.jurisdiction, "status": status}
-        rows = await conn.fetch("select name, region_code, registered_at from source order by name")
+        from resolvers.sources import EVERY_SOURCE
+
+        rows = await conn.fetch(EVERY_SOURCE)
         return [
             {
                 "source": r["name"],
                 "jurisdiction": r["region_code"],
                 "registered": r["registered_at"],
+                "lastImport": r["last_import_at"],
+                "batches": r["batches"],
+                "records": {
+                    "organizations": r["organizations"],
+                    "serviceRequests": r["service_requests"],
+                    "participationEvents": r["participation_events"],
+                    "resolutions": r["resolutions"],
+                },
             }
             for r in rows
         ]

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from resolvers import sources
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
 from resolvers.ingest_formats import MAX_PROBLEMS, Problem, read_batch
@@ -156,6 +157,9 @@ async def ingest(ctx: Context, source: str, format: str, data: str) -> IngestRep
             if "errors" in voted:
                 raise refused(voted["errors"], voted["errorCount"])
             result = {**result, **voted}
+        await sources.log_import(
+            ctx.session, source, {k: result.get(k) or {} for k in sources.KINDS}
+        )
         await ctx.session.execute(TIMEOUT_END, before)
         return result
 

@@ -542,9 +542,13 @@ async def test_the_runtime_role_cannot_use_the_function_outside_its_editor_scope
             json.dumps([row]),
         )
         assert [(e["line"], e["field"], e["reason"]) for e in result["errors"]] == [SOURCE_REFUSED]
-        # Nor can it reach the tables around the function: the source registry is closed.
+        # Around the function it reads only the sources its editor scope covers (issue 20:
+        # their last imports), never the county's, and registers none.
+        seen = await runtime.fetch("select name, path::text as path from source")
+        assert COUNTY_SOURCE not in {r["name"] for r in seen}
+        assert all(r["path"].startswith(TOWNSHIP_PATH) for r in seen)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await runtime.fetch("select * from source")
+            await runtime.execute("insert into source (name, region_code) values ('x', '341126')")
     assert await counts(owner) == before
 
 
