@@ -24,7 +24,6 @@ from resolvers.loaders.regions import (
     RegionChildCountLoader,
     RegionChildrenLoader,
 )
-from resolvers.notes import keyed
 from resolvers.pagination import Page, make_page, page_size
 from schema.arguments import FILTER, ORDER_BY, After, Before, First, IncludeDescendants, Last, Until
 from schema.enums import (
@@ -38,7 +37,7 @@ from schema.enums import (
 from schema.permissions import InJurisdiction
 from schema.record_times import ChildrenReporting, RecordTimes
 from schema.relay import Connection, Node, connection
-from schema.stats import BreakdownRow, RegionStats, figure_notes, row_notes
+from schema.stats import BreakdownRow, NotesOf, RegionStats, row_notes
 
 if TYPE_CHECKING:
     from schema.organization import Organization, OrganizationFilter
@@ -247,8 +246,8 @@ class Region(Node):
         ctx = info.context
         period = checked_period(from_, to, Clock(ctx.now).today)
         sections = await ctx.loader(RegionStatsLoader, period).load(self._asked())
-        first = await ctx.loader(RegionFirstDaysLoader, False).load(self._asked())
-        return RegionStats.of(*sections, figure_notes(keyed(first, ""), period.end, sections))
+        notes_of = NotesOf(self._asked(), False, "", period.end, sections)
+        return RegionStats.of(*sections, notes_of=notes_of)
 
     @strawberry.field(
         description="This region's figures split by child region, month, category or kind.",
@@ -264,15 +263,15 @@ class Region(Node):
         ctx = info.context
         period = checked_period(from_, to, Clock(ctx.now).today, by.value)
         rows = await ctx.loader(RegionBreakdownLoader, period, by.value).load(self._asked())
-        child = by == Breakdown.CHILD
-        first = await ctx.loader(RegionFirstDaysLoader, child).load(self._asked())
         return [
             BreakdownRow(
                 key=r.key,
                 label=r.label,
                 region=Region.from_row(r.region) if r.region is not None else None,
                 month=r.month,
-                stats=RegionStats.of(*r.sections, row_notes(first, period, by.value, r)),
+                stats=RegionStats.of(
+                    *r.sections, notes_of=row_notes(self._asked(), period, by.value, r)
+                ),
             )
             for r in rows
         ]

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.types import Info
 
 from resolvers import figures, notes, stats
+from resolvers.context import Context
 from resolvers.labels import (
     ORGANIZATION_KIND,
     PARTICIPATION_KIND,
     SERVICE_CATEGORY,
     SERVICE_STATUS,
 )
+from resolvers.loaders.figures import RegionFirstDaysLoader
 from schema.enums import FigureNoteKind
 from schema.relay import KindCount
 
@@ -133,6 +137,22 @@ class FigureNote:
     kind: FigureNoteKind = strawberry.field(description="What the mark says.")
 
 
+Asked = tuple[str, str, str]  # a region whose figures are asked: code, path, level
+
+
+@dataclass(frozen=True)
+class NotesOf:
+    """Where a figures object's notes come from: the first days of region `asked` (of its
+    child `key` when `child`), to day `end`, for the figures `sections`."""
+
+    asked: Asked
+    child: bool
+    key: str
+    end: dt.date | None
+    sections: stats.Sections
+    only: str | None = None
+
+
 def figure_notes(
     first: notes.FirstDays,
     end: dt.date | None,
@@ -177,12 +197,20 @@ class RegionStats:
     participation: ParticipationStats | None = strawberry.field(
         description="Participation events started in the period."
     )
-    notes: list[FigureNote] = strawberry.field(
-        default_factory=list,
+    notes_of: strawberry.Private[NotesOf | None] = None
+
+    @strawberry.field(
         description="Marks on single figures (DESIGN.md §8): NO_DATA where the subtree has "
         "never reported a record of the figure's kind up to the period's end; the value "
-        "stays 0.",
+        "stays 0."
     )
+    async def notes(self, info: Info[Context, None]) -> list[FigureNote]:
+        """Read only when asked for: the subtree's first days, one loader for every row."""
+        n = self.notes_of
+        if n is None:
+            return []
+        first = await info.context.loader(RegionFirstDaysLoader, n.child).load(n.asked)
+        return figure_notes(notes.keyed(first, n.key), n.end, n.sections, n.only)
 
     @classmethod
     def of(
@@ -190,7 +218,7 @@ class RegionStats:
         organizations: figures.OrganizationFigures | None,
         services: figures.ServiceFigures | None,
         participation: figures.ParticipationFigures | None,
-        notes: list[FigureNote] | None = None,
+        notes_of: NotesOf | None = None,
     ) -> RegionStats:
         return cls(
             organizations=organizations.total if organizations else None,
@@ -200,7 +228,7 @@ class RegionStats:
             party_members=organizations.party_members if organizations else None,
             service_requests=ServiceStats.of(services) if services else None,
             participation=ParticipationStats.of(participation) if participation else None,
-            notes=notes or [],
+            notes_of=notes_of,
         )
 
 
@@ -217,15 +245,13 @@ class BreakdownRow:
     )
 
 
-def row_notes(
-    first: Mapping[str, notes.FirstDays], period: figures.Period, by: str, row: stats.Row
-) -> list[FigureNote]:
-    """The notes of a breakdown row: a child's subtree to the period's end, a month's row to
-    the month's end (within the period), a category's or kind's row to the period's end."""
+def row_notes(asked: Asked, period: figures.Period, by: str, row: stats.Row) -> NotesOf:
+    """What a breakdown row's notes read: a child's subtree to the period's end, a month's
+    row to the month's end (within the period), a category's or kind's row to the period's
+    end, for that category or kind."""
     if by == "CHILD":
-        return figure_notes(notes.keyed(first, row.key), period.end, row.sections)
-    own = notes.keyed(first, "")
+        return NotesOf(asked, True, row.key, period.end, row.sections)
     if row.month is not None:
         end = figures.next_month(row.month) - dt.timedelta(days=1)
-        return figure_notes(own, min(end, period.end or end), row.sections)
-    return figure_notes(own, period.end, row.sections, only=row.key)
+        return NotesOf(asked, False, "", min(end, period.end or end), row.sections)
+    return NotesOf(asked, False, "", period.end, row.sections, only=row.key)
