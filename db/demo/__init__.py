@@ -6,7 +6,9 @@ workflow of DESIGN.md §5, participation events with their resolutions, and the 
 counters, all in one transaction. Names of regions are real; everything else is made up.
 
 Every value comes from `random.Random` streams seeded from `seed` and from the fixed
-`ANCHOR` (the data's "now"), never from the wall clock, so two runs write identical rows.
+`ANCHOR` (the data's "now"), never from the wall clock, so two runs write identical rows;
+`anchor` then moves them by whole days to the database's anchor day, stored when the demo is
+first seeded (the one clock's today, db/clock.py), so the demo lies in the present.
 
 The modules hold one section each: `timeline` (the clock), `regions` (the county),
 `people` and `draws` (small random values), `directory` and `organizations`,

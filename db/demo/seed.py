@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from db.demo.anchor import Shift, anchor_day
 from db.demo.columns import (
     COUNTER_COLUMNS,
     EVENT_COLUMNS,
@@ -24,6 +25,7 @@ from db.demo.service_requests import Requests
 SELECT_SEEDED = """
 select exists (select 1 from organization where region_code >= $1 and region_code < $1 || ':')
 """
+UNMOVED = Shift(0)
 LOCK_SEEDING = "select pg_advisory_xact_lock(7311020261)"
 ANALYZE_TABLES = (
     "analyze organization, service_request, reference_counter, participation_event, resolution"
@@ -46,14 +48,19 @@ def _stream(seed: int, county: County, name: str) -> random.Random:
 
 
 async def _copy(
-    conn: asyncpg.Connection, table: str, columns: Sequence[str], rows: Iterable[Row]
+    conn: asyncpg.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Row],
+    shift: Shift = UNMOVED,
 ) -> int:
-    """COPY rows as they are made, so the server works while Python builds the next ones."""
+    """COPY rows as they are made, so the server works while Python builds the next ones;
+    `shift` moves them from `ANCHOR` to the stored anchor day."""
     count = 0
 
     async def each() -> AsyncIterator[Row]:
         nonlocal count
-        for row in rows:
+        for row in shift.rows(columns, rows):
             count += 1
             yield row
 
@@ -61,16 +68,17 @@ async def _copy(
     return count
 
 
-async def _write(conn: asyncpg.Connection, county: County, seed: int) -> DemoReport:
+async def _write(conn: asyncpg.Connection, county: County, seed: int, shift: Shift) -> DemoReport:
     directory = build_organizations(_stream(seed, county, "organizations"), county)
     organizations = await _copy(
         conn,
         "organization",
         ORGANIZATION_COLUMNS,
         (org.record() for org in directory.organizations),
+        shift,
     )
     requests = Requests(_stream(seed, county, "requests"), county, directory)
-    service_requests = await _copy(conn, "service_request", REQUEST_COLUMNS, requests.rows())
+    service_requests = await _copy(conn, "service_request", REQUEST_COLUMNS, requests.rows(), shift)
     counters = await _copy(conn, "reference_counter", COUNTER_COLUMNS, requests.counter_rows())
     participation = _stream(seed, county, "participation")
     events, resolutions = build_participation(participation, county, directory)
@@ -78,8 +86,8 @@ async def _write(conn: asyncpg.Connection, county: County, seed: int) -> DemoRep
         organizations=organizations,
         service_requests=service_requests,
         reference_counters=counters,
-        participation_events=await _copy(conn, "participation_event", EVENT_COLUMNS, events),
-        resolutions=await _copy(conn, "resolution", RESOLUTION_COLUMNS, resolutions),
+        participation_events=await _copy(conn, "participation_event", EVENT_COLUMNS, events, shift),
+        resolutions=await _copy(conn, "resolution", RESOLUTION_COLUMNS, resolutions, shift),
     )
 
 
@@ -87,6 +95,8 @@ async def seed_demo(
     conn: asyncpg.Connection, county_code: str = "341126", seed: int = 20261128
 ) -> DemoReport:
     """Seed the demo under `county_code` once; a county that has organizations is left alone.
+    The records are laid out relative to the database's anchor day (db/demo/anchor.py): the
+    one clock's today when the demo is first seeded, kept for later seeding.
 
     `conn` is the owner's login (row-level security does not apply to it), with asyncpg's
     default json codecs: the rows go in by binary COPY, which a text-format jsonb codec such as
@@ -96,6 +106,7 @@ async def seed_demo(
         await conn.execute(LOCK_SEEDING)
         if await conn.fetchval(SELECT_SEEDED, county_code):
             return DemoReport()
-        report = await _write(conn, await _load_county(conn, county_code), seed)
+        shift = Shift.to(await anchor_day(conn))
+        report = await _write(conn, await _load_county(conn, county_code), seed, shift)
     await conn.execute(ANALYZE_TABLES)
     return report
