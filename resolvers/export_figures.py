@@ -4,15 +4,15 @@ and `stats.whole` of its subtree as a closing total, read as GraphQL's `breakdow
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
-from resolvers import regions, stats
+from resolvers import notes, regions, stats
 from resolvers.errors import Forbidden
 from resolvers.exports import RegionNames
-from resolvers.figures import Clock, checked_period
+from resolvers.figures import Clock, checked_period, next_month
 from resolvers.scope import Caller
 from resolvers.session import SET_TIMEOUTS, RequestSession
 
@@ -37,6 +37,8 @@ class Figures:
     rows: list[stats.Row]
     total: stats.Sections  # the whole subtree, the sections the rows have
     names: RegionNames
+    # NO_DATA notes (DESIGN.md §8) by row key; the total's under WHOLE (issue 20)
+    notes: dict[str, list[notes.Note]] = field(default_factory=dict)
 
 
 async def breakdown_figures(
@@ -73,6 +75,36 @@ async def breakdown_figures(
         )
         names = RegionNames()
         await names.fill(session, [region["path"], *(c["path"] for c in children)])
-        return Figures(region, rows, total, names)
+        marks = await _notes(session, at, by, children, rows, period, total)
+        return Figures(region, rows, total, names, marks)
     finally:
         await session.close(commit=True)
+
+
+WHOLE = ""  # the key of the total's notes
+
+
+async def _notes(
+    session: RequestSession,
+    at: dict[str, Any],
+    by: str,
+    children: list[Any],
+    rows: list[stats.Row],
+    period: stats.Period,
+    total: stats.Sections,
+) -> dict[str, list[notes.Note]]:
+    """The NO_DATA notes of each row (by key) and of the total (`WHOLE`), read as GraphQL's
+    `notes` reads them: a sheet writes — for such figures, with a legend."""
+    asked = [(at["code"], at["path"], at["level"])]
+    kids = {at["code"]: children}
+    whole = (await notes.first_days_of(session, asked, False, {}))[0]
+    split = (await notes.first_days_of(session, asked, True, kids))[0] if by == "CHILD" else whole
+    found = {WHOLE: notes.sections_notes(notes.keyed(whole, ""), period.end, total)}
+    for row in rows:
+        end = getattr(row, "to", None)
+        if end is None and row.month is not None:
+            end = next_month(row.month) - dt.timedelta(days=1)
+        child, key, until, only = notes.row_reading(by, row.key, end, period.end)
+        first = notes.keyed(split if child else whole, key)
+        found[row.key] = notes.sections_notes(first, until, row.sections, only)
+    return found

@@ -20,6 +20,7 @@ from typing import Any
 
 from resolvers import rollups
 from resolvers.figures import subtree_args, subtrees
+from resolvers.labels import PARTICIPATION_KIND, SERVICE_CATEGORY
 from resolvers.session import RequestSession
 
 NO_DATA = "NO_DATA"
@@ -27,6 +28,7 @@ SERVICES = "serviceRequests"
 PARTICIPATION = "participation"
 
 # Keys of the first days, over base rows and over roll-up rows, as in resolvers/stats.py.
+CHILD_CODE_LENGTH = {"NATION": 2, "PROVINCE": 4, "CITY": 6, "COUNTY": 9, "TOWNSHIP": 12}
 NO_KEY = "''"
 CHILD_KEY = "left(t.region_code, s.child_length)"
 
@@ -154,6 +156,63 @@ async def first_days(
         for row in await session.fetch(sql, *given):
             found[row["owner"], row["key"]].add(section, row["sort"], row["first"])
     return found
+
+
+async def first_days_of(
+    session: RequestSession,
+    asked: Sequence[tuple[str, str, str]],
+    child: bool,
+    children: Mapping[str, Sequence[Any]],
+) -> list[dict[str, FirstDays]]:
+    """For each region asked (code, path, level), its first days by key: '' for its subtree,
+    or, when `child`, each child's code (`children`: the visible child rows by parent code)."""
+    high = [a for a in asked if rollups.has_rollups(f"{a[1]}.x" if child else a[1])]
+    low = [
+        (path, code, CHILD_CODE_LENGTH.get(level, 0) if child else 0)
+        for code, path, level in asked
+        if (code, path, level) not in high
+    ]
+    owned = (
+        [(row["code"], code) for code, _, _ in high for row in children.get(code, [])]
+        if child
+        else [(code, code) for code, _, _ in high]
+    )
+    found = await first_days(session, low, owned, child)
+    return [{key: days for (owner, key), days in found.items() if owner == a[0]} for a in asked]
+
+
+VALUE_BREAKDOWNS = ("SERVICE_CATEGORY", "ORGANIZATION_KIND", "PARTICIPATION_KIND")
+
+
+def row_reading(
+    by: str, key: str, row_end: dt.date | None, period_end: dt.date | None
+) -> tuple[bool, str, dt.date | None, str | None]:
+    """What a breakdown row's notes read, as (by child, first-days key, end, only): a child's
+    subtree to the period's end; a value's row (a category or kind) the region's subtree to
+    the period's end, for that value; a period's row (`row_end`, its last day) the region's
+    subtree to the row's end within the period."""
+    if by == "CHILD":
+        return True, key, period_end, None
+    if by in VALUE_BREAKDOWNS:
+        return False, "", period_end, key
+    end = row_end if row_end is None or period_end is None else min(row_end, period_end)
+    return False, "", end if end is not None else period_end, None
+
+
+def sections_notes(
+    first: FirstDays, end: dt.date | None, sections: Sequence[Any], only: str | None = None
+) -> list[Note]:
+    """`notes` of the figures `sections` (organizations, services, participation; None where
+    a section does not apply)."""
+    organizations, services, participation = sections
+    return notes(
+        first,
+        end,
+        organizations=organizations.total if organizations is not None else None,
+        services=list(SERVICE_CATEGORY) if services is not None else None,
+        participation=list(PARTICIPATION_KIND) if participation is not None else None,
+        only=only,
+    )
 
 
 def keyed(found: Mapping[str, FirstDays], key: str) -> FirstDays:

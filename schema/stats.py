@@ -154,28 +154,13 @@ class NotesOf:
 
 
 def figure_notes(
-    first: notes.FirstDays,
-    end: dt.date | None,
-    sections: tuple[
-        figures.OrganizationFigures | None,
-        figures.ServiceFigures | None,
-        figures.ParticipationFigures | None,
-    ],
-    only: str | None = None,
+    first: notes.FirstDays, end: dt.date | None, sections: stats.Sections, only: str | None = None
 ) -> list[FigureNote]:
     """The notes of figures `sections` whose period ends on `end`; `only`: the one category
     or kind a breakdown row covers."""
-    organizations, services, participation = sections
     return [
         FigureNote(path=n.path, kind=FigureNoteKind(n.kind))
-        for n in notes.notes(
-            first,
-            end,
-            organizations=organizations.total if organizations is not None else None,
-            services=list(SERVICE_CATEGORY) if services is not None else None,
-            participation=list(PARTICIPATION_KIND) if participation is not None else None,
-            only=only,
-        )
+        for n in notes.sections_notes(first, end, sections, only)
     ]
 
 
@@ -246,12 +231,10 @@ class BreakdownRow:
 
 
 def row_notes(asked: Asked, period: figures.Period, by: str, row: stats.Row) -> NotesOf:
-    """What a breakdown row's notes read: a child's subtree to the period's end, a month's
-    row to the month's end (within the period), a category's or kind's row to the period's
-    end, for that category or kind."""
-    if by == "CHILD":
-        return NotesOf(asked, True, row.key, period.end, row.sections)
-    if row.month is not None:
+    """What a breakdown row's notes read (`notes.row_reading`); a period row ends on its
+    `to` where it carries one, else on its month's last day."""
+    end = getattr(row, "to", None)
+    if end is None and row.month is not None:
         end = figures.next_month(row.month) - dt.timedelta(days=1)
-        return NotesOf(asked, False, "", min(end, period.end or end), row.sections)
-    return NotesOf(asked, False, "", period.end, row.sections, only=row.key)
+    child, key, until, only = notes.row_reading(by, row.key, end, period.end)
+    return NotesOf(asked, child, key, until, row.sections, only)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from resolvers import notes, record_times, regions, rollups, stats
+from resolvers import notes, record_times, regions, stats
 from resolvers.loaders.base import ContextLoader
 
 MAX_CHILDREN = 100_000
@@ -65,19 +65,7 @@ class RegionFirstDaysLoader(ContextLoader[Asked, dict[str, notes.FirstDays]]):
             rows = await regions.children(c.session, [k[0] for k in keys], MAX_CHILDREN, None)
             for row in rows:
                 children[row["parent_code"]].append(row)
-        high = [k for k in keys if rollups.has_rollups(f"{k[1]}.x" if child else k[1])]
-        low = [
-            (path, code, stats.CHILD_CODE_LENGTH.get(level, 0) if child else 0)
-            for code, path, level in keys
-            if (code, path, level) not in high
-        ]
-        owned = (
-            [(row["code"], code) for code, _, _ in high for row in children.get(code, [])]
-            if child
-            else [(code, code) for code, _, _ in high]
-        )
-        found = await notes.first_days(c.session, low, owned, child)
-        return [{key: days for (owner, key), days in found.items() if owner == k[0]} for k in keys]
+        return await notes.first_days_of(c.session, keys, child, children)
 
 
 class RegionRecordTimesLoader(ContextLoader[Asked, record_times.Times]):

@@ -3,10 +3,17 @@ its kind up to the period's end is 0 with a note; figures with records carry non
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
+from db import clock
+from db.pool import create_pool
+from db.setup import Database
+from resolvers.export_figures import WHOLE, breakdown_figures
+from resolvers.figures import Period
+from resolvers.scope import Caller, Grant
 from tests.conftest import Hub
 
 NATION = "100000"
@@ -66,3 +73,18 @@ async def test_child_and_month_rows_carry_their_own_notes(hub: Hub) -> None:
     months = {r["key"]: r["stats"] for r in body["data"]["region"]["breakdown"]}
     assert "serviceRequests.total" in no_data(months["2017-12"]["notes"])
     assert months["2026-03"]["notes"] == []
+
+
+async def test_a_breakdown_export_carries_the_notes_of_each_row_and_the_total(
+    database: Database,
+) -> None:
+    pool = await create_pool(database.runtime_dsn, min_size=1, max_size=2)
+    try:
+        caller = Caller.from_grants("exporter", [Grant(NATION, NATION, frozenset({"viewer"}))])
+        period = Period(dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+        found = await breakdown_figures(pool, caller, NATION, "CHILD", period, clock.now(), 60_000)
+    finally:
+        await pool.close()
+    assert found is not None
+    assert "serviceRequests.total" in {n.path for n in found.notes["11"]}
+    assert found.notes["34"] == [] and found.notes[WHOLE] == []
