@@ -101,7 +101,7 @@ async def _notes(
     split = (await notes.first_days_of(session, asked, True, kids))[0] if by == "CHILD" else whole
     found = {WHOLE: notes.sections_notes(notes.keyed(whole, ""), period.end, total)}
     for row in rows:
-        end = getattr(row, "to", None)
+        end = getattr(row, "last", None)
         if end is None and row.month is not None:
             end = next_month(row.month) - dt.timedelta(days=1)
         child, key, until, only = notes.row_reading(by, row.key, end, period.end)

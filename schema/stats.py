@@ -232,8 +232,8 @@ class BreakdownRow:
 
 def row_notes(asked: Asked, period: figures.Period, by: str, row: stats.Row) -> NotesOf:
     """What a breakdown row's notes read (`notes.row_reading`); a period row ends on its
-    `to` where it carries one, else on its month's last day."""
-    end = getattr(row, "to", None)
+    last day (`last`, where the row carries one), else on its month's last day."""
+    end = getattr(row, "last", None)
     if end is None and row.month is not None:
         end = figures.next_month(row.month) - dt.timedelta(days=1)
     child, key, until, only = notes.row_reading(by, row.key, end, period.end)
