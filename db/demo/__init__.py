@@ -1,7 +1,7 @@
 """Deterministic synthetic demo data for one real county.
 
 The county's regions (the county, its townships and villages) must already be imported.
-`seed_demo` adds organizations of every kind, a year of service requests that follow the
+`seed_demo` adds organizations of every kind, two years of service requests that follow the
 workflow of DESIGN.md §5, participation events with their resolutions, and the reference
 counters, all in one transaction. Names of regions are real; everything else is made up.
 

@@ -22,7 +22,7 @@ from db.demo.event_topics import (
 from db.demo.regions import County, Region, _weighted_regions
 from db.demo.timeline import ANCHOR, WINDOW_START
 
-EVENT_COUNT = 3_000
+EVENT_COUNT = 6_000
 
 PARTICIPANT_GROUPS = (
     "VILLAGERS",

@@ -257,7 +257,7 @@ def _village_organizations(make: OrganizationFactory, village: Region, above: Or
             members=rng.randint(10, 60),
             role="volunteer",
             leader_role="队长",
-            founded=(2016, 2024),
+            founded=(2016, 2023),
         )
 
 

@@ -22,7 +22,7 @@ from db.demo.request_texts import (
 from db.demo.timeline import ANCHOR, CST, WINDOW_DAYS, WINDOW_START
 from db.demo.workflow import Draft, Step, plan_lifecycle
 
-REQUEST_COUNT = 30_000
+REQUEST_COUNT = 60_000
 
 
 SPRING_FESTIVAL = (date(2026, 2, 15), date(2026, 2, 23))

@@ -482,14 +482,15 @@ async def test_participants_by_group_sum_to_the_participant_count(
     assert wrong == 0
 
 
-async def test_events_fall_in_the_year_and_are_organized_in_their_region(
+async def test_events_fall_in_the_window_and_are_organized_in_their_region(
     owner: asyncpg.Connection,
 ) -> None:
     row = await owner.fetchrow(
-        """
+        f"""
         select count(*) filter (
                    where o.region_code <> e.region_code or e.starts_at >= $1
-                      or e.starts_at < $1::timestamptz - interval '366 days') as wrong,
+                      or e.starts_at < $1::timestamptz - interval '{demo.WINDOW_DAYS + 1} days')
+                   as wrong,
                count(*) filter (where e.organizer_id is null) as unorganized
         from participation_event e left join organization o on o.id = e.organizer_id
         """,
