@@ -87,3 +87,20 @@ async def test_a_demo_seeded_later_is_the_same_demo_moved_to_its_day(
         and b["due_at"] == a["due_at"] + three_weeks
         for a, b in zip(first, later, strict=True)
     )
+
+
+async def test_every_month_of_the_two_years_before_the_anchor_has_data(
+    owner: asyncpg.Connection,
+) -> None:
+    anchor = dt.date.fromisoformat(TODAY)
+    months = {(anchor.year * 12 + anchor.month - 1 - i) for i in range(25)}  # this one and 24
+    for table, column in (
+        ("service_request", "submitted_at"),
+        ("participation_event", "starts_at"),
+    ):
+        found = await owner.fetch(
+            f"select distinct extract(year from {column} at time zone 'Asia/Shanghai')::int * 12"
+            f" + extract(month from {column} at time zone 'Asia/Shanghai')::int - 1 as month"
+            f" from {table} where region_code like '341126%'"
+        )
+        assert months <= {r["month"] for r in found}, table
