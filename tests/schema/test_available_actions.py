@@ -55,11 +55,11 @@ async def _pool(owner: asyncpg.Connection, under: str, status: str) -> Iterator[
 
 async def _callers(owner: asyncpg.Connection, status: str) -> list[tuple[str, tuple[str, ...]]]:
     """A reader and an editor of the county, and an editor of a township with such requests
-    (for escalated ones: a township whose request the county now handles)."""
+    (for escalated ones: a township whose request the county now handles), the most of them."""
     township: str = await owner.fetchval(
         "select left(region_code, 9) from service_request where region_code like $1 || '%' "
-        "and length(region_code) = 12 and status = $2::service_status "
-        "order by handling_region_code = region_code, reference limit 1",
+        "and length(region_code) = 12 and status = $2::service_status group by 1 "
+        "order by bool_and(handling_region_code = region_code), count(*) desc, 1 limit 1",
         COUNTY,
         status,
     )

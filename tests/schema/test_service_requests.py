@@ -853,9 +853,10 @@ async def test_history_notes_are_masked_without_pii(
     hub: Hub, owner: asyncpg.Connection, roles: tuple[str, ...]
 ) -> None:
     code = await owner.fetchval(
-        """select region_code from service_request where history::text ~ '1[3-9][0-9]{9}'
-           and region_code like '341126%'
-           group by region_code order by count(*) desc, region_code limit 1"""
+        """select region_code from service_request where region_code like '341126%'
+           group by region_code having count(*) <= 500
+           order by count(*) filter (where history::text ~ '1[3-9][0-9]{9}') desc, region_code
+           limit 1"""  # a region whose requests fit in one page
     )
     body = await hub.query(NOTES, {"code": code}, roles=roles)
     assert "errors" not in body, body["errors"]
