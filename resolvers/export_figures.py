@@ -101,6 +101,9 @@ async def _notes(
     split = (await notes.first_days_of(session, asked, True, kids))[0] if by == "CHILD" else whole
     found = {WHOLE: notes.sections_notes(notes.keyed(whole, ""), period.end, total)}
     for row in rows:
+        if getattr(row, "own", False) and not notes.own_records_known(at["path"]):
+            found[row.key] = []  # the own row of a roll-up region: no first days apart
+            continue
         end = getattr(row, "last", None)
         if end is None and row.month is not None:
             end = next_month(row.month) - dt.timedelta(days=1)

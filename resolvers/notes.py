@@ -181,6 +181,12 @@ async def first_days_of(
     return [{key: days for (owner, key), days in found.items() if owner == a[0]} for a in asked]
 
 
+def own_records_known(path: str) -> bool:
+    """Whether the first days by child key hold the region's own records (key: its code):
+    they do over base rows, not over roll-up rows (those hold children only)."""
+    return not rollups.has_rollups(f"{path}.x")
+
+
 VALUE_BREAKDOWNS = ("SERVICE_CATEGORY", "ORGANIZATION_KIND", "PARTICIPATION_KIND")
 
 

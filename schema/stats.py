@@ -230,9 +230,13 @@ class BreakdownRow:
     )
 
 
-def row_notes(asked: Asked, period: figures.Period, by: str, row: stats.Row) -> NotesOf:
+def row_notes(asked: Asked, period: figures.Period, by: str, row: stats.Row) -> NotesOf | None:
     """What a breakdown row's notes read (`notes.row_reading`); a period row ends on its
-    last day (`last`, where the row carries one), else on its month's last day."""
+    last day (`last`, where the row carries one), else on its month's last day. The own row
+    (本级, issue 20 part A) of a region read from roll-ups has none: its first days are not
+    kept apart."""
+    if getattr(row, "own", False) and not notes.own_records_known(asked[1]):
+        return None
     end = getattr(row, "last", None)
     if end is None and row.month is not None:
         end = figures.next_month(row.month) - dt.timedelta(days=1)
