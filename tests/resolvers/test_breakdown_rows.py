@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Hub
 
-NATION, PROVINCE, COUNTY, TOWNSHIP = "100000", "34", "341126", "341126101"
+NATION, PROVINCE, CITY, COUNTY, TOWNSHIP = "100000", "34", "3411", "341126", "341126101"
 KINDS = [
     "CHILD",
     "MONTH",
@@ -64,7 +64,7 @@ async def _period(owner: asyncpg.Connection) -> tuple[str, str]:
     return str(end - dt.timedelta(days=390)), str(end)
 
 
-@pytest.mark.parametrize("code", [PROVINCE, COUNTY, TOWNSHIP])
+@pytest.mark.parametrize("code", [NATION, PROVINCE, CITY, COUNTY, TOWNSHIP])
 async def test_rows_add_up_to_the_total_for_every_kind(
     hub: Hub, owner: asyncpg.Connection, code: str
 ) -> None:
