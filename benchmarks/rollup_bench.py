@@ -7,7 +7,8 @@ Needs a data folder filled by `grassroots db import-divisions ../shared/data/div
 `grassroots serve` on it (no demo), takes a national viewer token, and measures each query
 warm, with one client (p50/p95) and with N concurrent clients (throughput, p95), through
 http_bench's load generator. Every response must be HTTP 200 with data and no errors.
-Prints one JSON object with the targets of issue #4 beside the figures.
+Prints one JSON object with the targets of issue #4 beside the figures; issue #20 adds the
+quarter and year breakdowns and a compared year, against the province MONTH target.
 """
 
 from __future__ import annotations
@@ -89,6 +90,36 @@ QUERIES: dict[str, dict[str, Any]] = {
         "query": _breakdown("34", "MONTH", "2024-12-01", "2026-11-30"),
         "rows": _rows,
         "expected_rows": 24,
+        "target_p50_ms": 50.0,
+    },
+    "province_quarter_breakdown": {
+        "description": "breakdown(by: QUARTER) of a province (34) over 24 months",
+        "query": _breakdown("34", "QUARTER", "2024-12-01", "2026-11-30"),
+        "rows": _rows,
+        "expected_rows": 9,
+        "target_p50_ms": 50.0,
+    },
+    "province_year_breakdown": {
+        "description": "breakdown(by: YEAR) of a province (34) over 24 months",
+        "query": _breakdown("34", "YEAR", "2024-12-01", "2026-11-30"),
+        "rows": _rows,
+        "expected_rows": 3,
+        "target_p50_ms": 50.0,
+    },
+    "national_quarter_breakdown": {
+        "description": "breakdown(by: QUARTER) of the nation over 24 months",
+        "query": _breakdown("100000", "QUARTER", "2024-12-01", "2026-11-30"),
+        "rows": _rows,
+        "expected_rows": 9,
+        "target_p50_ms": 100.0,
+    },
+    "province_stats_year_compared": {
+        "description": "stats of a province (34) for 2025 with previous and yearAgo",
+        "query": '{ region(code: "34") { stats(from: "2025-01-01", to: "2025-12-31") { '
+        "serviceRequests { total responseRate } previous { change { serviceRequests "
+        "responseRate } } yearAgo { change { serviceRequests responseRate } } } } }",
+        "rows": _has_stats,
+        "expected_rows": 1,
         "target_p50_ms": 50.0,
     },
 }

@@ -26,6 +26,9 @@ class Context:
     now: dt.datetime = field(default_factory=clock.now)  # the one clock (db/clock.py)
     # the name of the operation that ran, set once the document is parsed (metrics, logs)
     operation: str | None = None
+    # CHILD breakdowns start with the region's own row (本级), but for the named reports
+    # registered before it, whose output stays as it was (schema/reports/__init__.py)
+    own_row: bool = True
     _loaders: dict[Any, Any] = field(default_factory=dict)
     # resolvers of this request waiting at the turnstile (resolvers/turnstile.py)
     paused: Paused = field(default_factory=Paused)

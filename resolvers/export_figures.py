@@ -16,11 +16,21 @@ from resolvers.figures import Clock, checked_period, next_month
 from resolvers.scope import Caller
 from resolvers.session import SET_TIMEOUTS, RequestSession
 
-BREAKDOWNS = ("CHILD", "MONTH", "SERVICE_CATEGORY", "ORGANIZATION_KIND", "PARTICIPATION_KIND")
+BREAKDOWNS = (
+    "CHILD",
+    "MONTH",
+    "QUARTER",
+    "YEAR",
+    "SERVICE_CATEGORY",
+    "ORGANIZATION_KIND",
+    "PARTICIPATION_KIND",
+)
 # Which sections (organizations, services, participation) the rows of each breakdown have.
 SECTIONS = {
     "CHILD": (True, True, True),
     "MONTH": (False, True, True),
+    "QUARTER": (False, True, True),
+    "YEAR": (False, True, True),
     "SERVICE_CATEGORY": (False, True, False),
     "ORGANIZATION_KIND": (True, False, False),
     "PARTICIPATION_KIND": (False, False, True),

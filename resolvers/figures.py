@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from resolvers import periods
 from resolvers.errors import BadUserInput
 from resolvers.scope_sql import in_scope
 from resolvers.services import CST, day_start
@@ -47,9 +48,17 @@ def subtree_range(path: str) -> tuple[str, str]:
     return low, low + ":"
 
 
-def subtree_args(asked: list[tuple[str, str, int]]) -> list[Any]:
-    """The arrays `subtrees` reads, from (path, owner, child code length) triples."""
-    ranges = [subtree_range(a[0]) for a in asked]
+def exact_range(path: str) -> tuple[str, str]:
+    """The code range of the region itself, none of its descendants: codes are digits, so
+    every longer code that starts with it sorts at or after its code followed by "0"."""
+    code = path.rsplit(".", 1)[-1]
+    return code, code + "0"
+
+
+def subtree_args(asked: list[tuple[str, str, int]], exact: bool = False) -> list[Any]:
+    """The arrays `subtrees` reads, from (path, owner, child code length) triples; `exact`:
+    the regions' own rows only."""
+    ranges = [exact_range(a[0]) if exact else subtree_range(a[0]) for a in asked]
     return [
         [a[0] for a in asked],
         [a[1] for a in asked],
@@ -154,6 +163,18 @@ class Period:
     def bounds(self) -> tuple[dt.datetime | None, dt.datetime | None]:
         return day_start(self.start), day_start(self.end, 1)
 
+    def previous(self) -> Period | None:
+        """The previous period (DESIGN.md §8); None when this one is unbounded."""
+        if self.start is None or self.end is None:
+            return None
+        return Period(*periods.previous(self.start, self.end))
+
+    def year_ago(self) -> Period | None:
+        """The same days a year earlier; None when this period is unbounded."""
+        if self.start is None or self.end is None:
+            return None
+        return Period(*periods.year_ago(self.start, self.end))
+
 
 # Period limits (DESIGN.md §8), checked before any SQL.
 EARLIEST_DAY = dt.date(2000, 1, 1)
@@ -195,8 +216,8 @@ def checked_period(
         raise BadUserInput(
             f"A period spans at most {MAX_SPAN_YEARS} years", reason="PERIOD_TOO_LONG"
         )
-    if by == "MONTH" and start is not None and end is not None:
-        rows = months_between(start, end)
+    if by in periods.GRAINS and start is not None and end is not None:
+        rows = periods.count_between(by, start, end)
         if rows > MAX_PERIOD_ROWS:
             raise BadUserInput(
                 f"A breakdown gives at most {MAX_PERIOD_ROWS} rows; this one would give {rows}",

@@ -116,9 +116,37 @@ PARTICIPATION_EVENT_ORDER = {
 BREAKDOWN = {
     "CHILD": "按下级区划",
     "MONTH": "按月",
+    "QUARTER": "按季度",
+    "YEAR": "按年",
     "SERVICE_CATEGORY": "按服务类别",
     "ORGANIZATION_KIND": "按组织类型",
     "PARTICIPATION_KIND": "按参与形式",
+}
+
+# The figures a CHILD breakdown ranks by (`BreakdownOrder`).
+RANKED_FIGURE = {
+    "ORGANIZATIONS": "组织数",
+    "PARTY_MEMBERS": "党员数",
+    "TOTAL": "诉求数",
+    "OPEN": "未办结数",
+    "RESOLVED": "办结数",
+    "OVERDUE": "超期数",
+    "RESPONSE_RATE": "及时响应率",
+    "RESOLUTION_RATE": "解决率",
+    "SATISFACTION_RATE": "满意率",
+    "AVERAGE_HOURS_TO_RESOLVE": "平均办结时长",
+    "EVENTS": "活动数",
+    "PARTICIPANTS": "参与人次",
+    "RESOLUTIONS_ADOPTED": "通过决议数",
+    "RESOLUTIONS_IMPLEMENTED": "落实决议数",
+}
+BREAKDOWN_ORDER = {
+    "KEY_ASC": "按代码升序",
+    **{
+        f"{figure}_{direction}": f"按{label}{word}"
+        for figure, label in RANKED_FIGURE.items()
+        for direction, word in (("ASC", "升序"), ("DESC", "降序"))
+    },
 }
 
 # Keyed by the enum's names; history stores the lower-case values.

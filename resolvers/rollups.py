@@ -40,7 +40,6 @@ EMPTY = (LAST_DAY, FIRST_DAY)
 # Keys of roll-up rows, chosen from these constants.
 NO_KEY = "''"
 REGION_KEY = "t.region_code"
-MONTH_KEY = "to_char(t.bucket, 'YYYY-MM')"
 CATEGORY_KEY = "t.category::text"
 KIND_KEY = "t.kind::text"
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from resolvers import rollups
+from resolvers import periods, rollups
 from resolvers.figures import (
     MAX_PERIOD_ROWS,
     OPEN,
@@ -26,7 +26,6 @@ from resolvers.figures import (
     ParticipationFigures,
     Period,
     ServiceFigures,
-    months_between,
     subtree_args,
     subtrees,
 )
@@ -39,11 +38,12 @@ CHILD_CODE_LENGTH = {"NATION": 2, "PROVINCE": 4, "CITY": 6, "COUNTY": 9, "TOWNSH
 
 # Breakdown keys, chosen from these constants.
 NO_KEY = "''"
-CHILD_KEY = "left(t.region_code, s.child_length)"
-MONTH_SUBMITTED = "to_char(t.submitted_at at time zone 'Asia/Shanghai', 'YYYY-MM')"
-MONTH_STARTS = "to_char(t.starts_at at time zone 'Asia/Shanghai', 'YYYY-MM')"
-MONTH_DECIDED = "to_char(t.decided_on, 'YYYY-MM')"
-MONTH_IMPLEMENTED = "to_char(t.implemented_on, 'YYYY-MM')"
+# A child's code; the region's own records (DESIGN.md §8, the `本级` row) keep its code.
+CHILD_KEY = (
+    "case when t.region_code = s.owner then s.owner else left(t.region_code, s.child_length) end"
+)
+SUBMITTED_CST = "t.submitted_at at time zone 'Asia/Shanghai'"
+STARTS_CST = "t.starts_at at time zone 'Asia/Shanghai'"
 CATEGORY_KEY = "t.category::text"
 KIND_KEY = "t.kind::text"
 EVENT_KIND_KEY = "(select e.kind::text from participation_event e where e.id = t.event_id)"
@@ -108,16 +108,22 @@ Subtree = tuple[Path, str, int]
 Keyed = tuple[str, str]  # (owner, key)
 
 
-def _args(asked: list[Subtree]) -> list[Any]:
-    return subtree_args(asked)
+def _args(asked: list[Subtree], exact: bool = False) -> list[Any]:
+    """The subtrees' arrays; `exact`: the regions' own rows only, not their descendants'."""
+    return subtree_args(asked, exact)
 
 
 async def services(
-    session: RequestSession, asked: list[Subtree], period: Period, now: dt.datetime, key: str
+    session: RequestSession,
+    asked: list[Subtree],
+    period: Period,
+    now: dt.datetime,
+    key: str,
+    exact: bool = False,
 ) -> dict[Keyed, ServiceFigures]:
     start, end = period.bounds()
     rows = await session.fetch(
-        SERVICES.format(key=key), *_args(asked), start, end, now, Clock(now).answer_cutoff
+        SERVICES.format(key=key), *_args(asked, exact), start, end, now, Clock(now).answer_cutoff
     )
     figures: dict[Keyed, ServiceFigures] = defaultdict(ServiceFigures)
     for row in rows:
@@ -126,9 +132,9 @@ async def services(
 
 
 async def organizations(
-    session: RequestSession, asked: list[Subtree], key: str
+    session: RequestSession, asked: list[Subtree], key: str, exact: bool = False
 ) -> dict[Keyed, OrganizationFigures]:
-    rows = await session.fetch(ORGANIZATIONS.format(key=key), *_args(asked))
+    rows = await session.fetch(ORGANIZATIONS.format(key=key), *_args(asked, exact))
     figures: dict[Keyed, OrganizationFigures] = defaultdict(OrganizationFigures)
     for row in rows:
         figures[row["owner"], row["key"]].add(row)
@@ -136,12 +142,16 @@ async def organizations(
 
 
 async def participation(
-    session: RequestSession, asked: list[Subtree], period: Period, keys: tuple[str, str, str]
+    session: RequestSession,
+    asked: list[Subtree],
+    period: Period,
+    keys: tuple[str, str, str],
+    exact: bool = False,
 ) -> dict[Keyed, ParticipationFigures]:
     """`keys`: the breakdown key for events, for resolutions decided, for resolutions done."""
     start, end = period.bounds()
     event_key, decided_key, implemented_key = keys
-    base = _args(asked)
+    base = _args(asked, exact)
     figures: dict[Keyed, ParticipationFigures] = defaultdict(ParticipationFigures)
     for row in await session.fetch(EVENTS.format(key=event_key), *base, start, end):
         figures[row["owner"], row["key"]].add_events(row)
@@ -176,6 +186,18 @@ class Split:
     rollup_participation: str | None
 
 
+def _period_split(grain: str) -> Split:
+    """Keys by month, quarter or year: requests by the day submitted, events by the day they
+    start, resolutions by the days decided and implemented, roll-up rows by their bucket."""
+
+    def key(day: str) -> str:
+        return f"to_char({day}, '{periods.SQL_FORMATS[grain]}')"
+
+    by_bucket = key("t.bucket")
+    events = (key(STARTS_CST), key("t.decided_on"), key("t.implemented_on"))
+    return Split(None, key(SUBMITTED_CST), events, None, by_bucket, by_bucket)
+
+
 SPLITS = {
     "": Split(
         NO_KEY, NO_KEY, (NO_KEY, NO_KEY, NO_KEY),
@@ -185,10 +207,7 @@ SPLITS = {
         CHILD_KEY, CHILD_KEY, (CHILD_KEY, CHILD_KEY, CHILD_KEY),
         rollups.REGION_KEY, rollups.REGION_KEY, rollups.REGION_KEY,
     ),
-    "MONTH": Split(
-        None, MONTH_SUBMITTED, (MONTH_STARTS, MONTH_DECIDED, MONTH_IMPLEMENTED),
-        None, rollups.MONTH_KEY, rollups.MONTH_KEY,
-    ),
+    **{grain: _period_split(grain) for grain in periods.GRAINS},
     "SERVICE_CATEGORY": Split(None, CATEGORY_KEY, None, None, rollups.CATEGORY_KEY, None),
     "ORGANIZATION_KIND": Split(KIND_KEY, None, None, rollups.KIND_KEY, None, None),
     "PARTICIPATION_KIND": Split(
@@ -238,6 +257,16 @@ async def _found(
             found = _merge(found, await services(session, base, period, now, split.services))
         if split.participation is not None:
             events = _merge(events, await participation(session, base, period, split.participation))
+    if child and high:  # the own records of regions with roll-ups: few, from base rows
+        own = [(r["path"], r["code"], 0) for r in high]
+        if split.organizations is not None:
+            orgs = _merge(orgs, await organizations(session, own, split.organizations, True))
+        if split.services is not None:
+            found = _merge(found, await services(session, own, period, now, split.services, True))
+        if split.participation is not None:
+            events = _merge(
+                events, await participation(session, own, period, split.participation, True)
+            )
     owned = [
         (c["code"], r["code"]) if child else (r["code"], r["code"])
         for r in high
@@ -289,29 +318,33 @@ async def whole(session: RequestSession, region: Any, period: Period, now: dt.da
     return (await whole_many(session, [region], period, now))[0]
 
 
+OWN_LABEL = "本级"
+
+
 @dataclass(frozen=True)
 class Row:
     key: str
     label: str
     sections: Sections
-    region: Any = None  # a region row, in CHILD rows
-    month: dt.date | None = None
+    region: Any = None  # a region row, in CHILD rows but the own one
+    month: dt.date | None = None  # the month's first day, in MONTH rows
+    first: dt.date | None = None  # the period's days after clipping, in period rows
+    last: dt.date | None = None
+    own: bool = False  # the region's own records (DESIGN.md §8), first of CHILD rows
 
 
-def _months(period: Period, found: set[str]) -> list[str]:
-    """Every month of the period; an open end is closed by the months that hold data, and an
-    open start yields to the last `MAX_PERIOD_ROWS` months."""
+def _slots(grain: str, period: Period, found: set[str]) -> list[periods.Slot]:
+    """Every month, quarter or year of the period, clipped to it; an open end is closed by the
+    periods that hold data, and an open start yields to the last `MAX_PERIOD_ROWS` ones."""
     keys = sorted(k for k in found if k)
-    first = period.start or (dt.date.fromisoformat(keys[0] + "-01") if keys else None)
-    last = period.end or (dt.date.fromisoformat(keys[-1] + "-01") if keys else None)
+    first = period.start or (periods.day_of_key(grain, keys[0]) if keys else None)
+    last = period.end or (
+        periods.end_of(grain, periods.day_of_key(grain, keys[-1])) if keys else None
+    )
     if first is None or last is None or first > last:
         return []
-    skip = max(months_between(first, last) - MAX_PERIOD_ROWS, 0)
-    months, year, month = [], first.year, first.month
-    while (year, month) <= (last.year, last.month):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return months[skip:]
+    found_slots = periods.slots(grain, first, last)
+    return found_slots[max(len(found_slots) - MAX_PERIOD_ROWS, 0) :]
 
 
 def _labelled(by: str) -> dict[str, str]:
@@ -348,8 +381,6 @@ async def breakdown(
     children: list[Any],
 ) -> list[Row]:
     """Rows of `region`'s figures split by `by`; `children` are its visible child rows."""
-    if by == "CHILD" and not children:
-        return []
     found = await breakdown_many(session, [region], period, now, by, {region["code"]: children})
     return found[0]
 
@@ -371,16 +402,19 @@ def _rows(
         )
 
     if by == "CHILD":
-        return [Row(c["code"], c["name"], sections(c["code"]), region=c) for c in children]
-    if by == "MONTH":
+        own = Row(owner, OWN_LABEL, sections(owner), own=True)
+        return [own, *(Row(c["code"], c["name"], sections(c["code"]), region=c) for c in children)]
+    if by in periods.GRAINS:
         keys = {k for o, k in (*(found or ()), *(events or ())) if o == owner}
         return [
             Row(
-                key,
-                f"{key[:4]}年{int(key[5:])}月",
-                sections(key),
-                month=dt.date.fromisoformat(key + "-01"),
+                slot.key,
+                slot.label,
+                sections(slot.key),
+                month=slot.start if by == "MONTH" else None,
+                first=slot.first,
+                last=slot.last,
             )
-            for key in _months(period, keys)
+            for slot in _slots(by, period, keys)
         ]
     return [Row(key, label, sections(key)) for key, label in _labelled(by).items()]

@@ -42,8 +42,9 @@ from graphql import (
 from graphql.language import Lexer, Source, Visitor
 from strawberry.extensions import SchemaExtension
 
+from resolvers import periods
 from resolvers.errors import BadUserInput, HubError, QueryTooComplex
-from resolvers.figures import MAX_PERIOD_ROWS, Clock, checked_period, months_between
+from resolvers.figures import MAX_PERIOD_ROWS, Clock, checked_period
 from resolvers.pagination import DEFAULT_FIRST
 
 MAX_DEPTH = 15
@@ -147,12 +148,12 @@ class _Walker:
             if code_length is None:
                 return UNKNOWN_CHILDREN
             return CHILD_ROWS.get(code_length, UNKNOWN_CHILDREN)
-        if by == "MONTH":
+        if by in periods.GRAINS:
             start = _day(self.argument(field, "from"))
             end = _day(self.argument(field, "to"))
             if start is None or end is None or start > end:
                 return MAX_PERIOD_ROWS
-            return min(months_between(start, end), MAX_PERIOD_ROWS)
+            return min(periods.count_between(by, start, end), MAX_PERIOD_ROWS)
         return KEY_ROWS.get(by, UNKNOWN_CHILDREN) if isinstance(by, str) else UNKNOWN_CHILDREN
 
     def _size(

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from resolvers import listing, organizations, participation, regions, services
+from resolvers import listing, organizations, participation, ranking, regions, services
 from resolvers.context import Context
-from resolvers.figures import Clock, checked_period
+from resolvers.figures import Clock, Period, checked_period
 from resolvers.ids import global_id
 from resolvers.loaders.figures import (
     RegionBreakdownLoader,
@@ -25,9 +25,11 @@ from resolvers.loaders.regions import (
     RegionChildrenLoader,
 )
 from resolvers.pagination import Page, make_page, page_size
+from resolvers.stats import Row
 from schema.arguments import FILTER, ORDER_BY, After, Before, First, IncludeDescendants, Last, Until
 from schema.enums import (
     Breakdown,
+    BreakdownOrder,
     OrganizationOrder,
     ParticipationEventOrder,
     RegionAccess,
@@ -247,10 +249,12 @@ class Region(Node):
         period = checked_period(from_, to, Clock(ctx.now).today)
         sections = await ctx.loader(RegionStatsLoader, period).load(self._asked())
         notes_of = NotesOf(self._asked(), False, "", period.end, sections)
-        return RegionStats.of(*sections, notes_of=notes_of)
+        return RegionStats.of(*sections, period=period, asked=self._asked(), notes_of=notes_of)
 
     @strawberry.field(
-        description="This region's figures split by child region, month, category or kind.",
+        description="This region's figures split by child region, month, quarter, year, "
+        "category or kind. A CHILD breakdown starts with the region's own row (本级, "
+        "`own: true`): with it, the rows add up to the region's `stats`.",
         permission_classes=[InJurisdiction],
     )
     async def breakdown(
@@ -259,22 +263,45 @@ class Region(Node):
         by: Annotated[Breakdown, strawberry.argument(description="What the rows split by.")],
         from_: Day = None,
         to: Until = None,
+        order_by: Annotated[
+            BreakdownOrder | None,
+            strawberry.argument(
+                description="The order of CHILD rows (only with `by: CHILD`, else "
+                "BAD_USER_INPUT, reason ORDER_NEEDS_CHILD); KEY_ASC, by code, when omitted."
+            ),
+        ] = None,
     ) -> list[BreakdownRow] | None:
         ctx = info.context
+        ranking.check_order(order_by.value if order_by else None, by.value)
         period = checked_period(from_, to, Clock(ctx.now).today, by.value)
         rows = await ctx.loader(RegionBreakdownLoader, period, by.value).load(self._asked())
-        return [
-            BreakdownRow(
-                key=r.key,
-                label=r.label,
-                region=Region.from_row(r.region) if r.region is not None else None,
-                month=r.month,
-                stats=RegionStats.of(
-                    *r.sections, notes_of=row_notes(self._asked(), period, by.value, r)
-                ),
+        rows = ranking.ranked(rows, order_by.value if order_by else None)
+        if not ctx.own_row:
+            rows = [r for r in rows if not r.own]
+        return [self._row(r, period, by.value) for r in rows]
+
+    def _row(self, r: Row, period: Period, by: str) -> BreakdownRow:
+        notes_of = row_notes(self._asked(), period, by, r)
+        if r.region is not None:  # a child: its whole subtree
+            asked: tuple[str, str, str] | None = (
+                r.region["code"],
+                r.region["path"],
+                r.region["level"],
             )
-            for r in rows
-        ]
+        elif r.first is not None:  # a month, quarter or year of this region
+            asked, period = self._asked(), Period(r.first, r.last)
+        else:
+            asked = None
+        return BreakdownRow(
+            key=r.key,
+            label=r.label,
+            region=Region.from_row(r.region) if r.region is not None else self if r.own else None,
+            month=r.month,
+            stats=RegionStats.of(*r.sections, period=period, asked=asked, notes_of=notes_of),
+            from_=r.first,
+            to=r.last,
+            own=r.own,
+        )
 
     # --- who has reported (issue 20) ---
     @strawberry.field(

@@ -451,7 +451,7 @@ async def graphql_endpoint(request: Request) -> Response:
     answers: list[dict[str, Any]] = []
     statements = 0
     all_malformed = True
-    for pending, _ in prepared:
+    for pending, is_report in prepared:
         operation: Operation | HubError
         if isinstance(pending, Pending):
             found = resolve(pending.asked, caller.client, services.documents, services.registered)
@@ -476,6 +476,8 @@ async def graphql_endpoint(request: Request) -> Response:
             continue
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
+        if is_report and services.reports is not None:
+            context.own_row = services.reports.own_row(operation[0])
         try:
             answer, malformed = await _execute(services, context, *operation)
         except ServiceUnavailable as error:  # the commit itself could not reach the database

@@ -38,6 +38,7 @@ GRAPHQL_ONLY = {
     "RegionAccess",
     "ServiceRequestOrder",
     "Breakdown",
+    "BreakdownOrder",
     "IngestFormat",
     "ServiceRequestAction",
     "OrganizationOrder",

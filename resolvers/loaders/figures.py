@@ -44,10 +44,9 @@ class RegionBreakdownLoader(ContextLoader[Asked, list[stats.Row]]):
             rows = await regions.children(c.session, codes, MAX_CHILDREN, None)
             for row in rows:
                 children[row["parent_code"]].append(row)
-        asked = [_region(k) for k in keys if by != "CHILD" or children.get(k[0])]
-        found = await stats.breakdown_many(c.session, asked, period, c.now, by, children)
-        rows_of = {a["code"]: rows for a, rows in zip(asked, found, strict=True)}
-        return [rows_of.get(k[0], []) for k in keys]
+        return await stats.breakdown_many(
+            c.session, [_region(k) for k in keys], period, c.now, by, children
+        )
 
 
 class RegionFirstDaysLoader(ContextLoader[Asked, dict[str, notes.FirstDays]]):

@@ -26,6 +26,9 @@ from graphql import (
 )
 
 REPORTS_DIR = Path(__file__).parent
+# Reports registered before CHILD breakdowns gained the region's own row (本级, DESIGN.md
+# §8): they keep their output, without it; their next versions select `own`.
+BEFORE_OWN_ROW = frozenset({("monthly-rates-by-child", 1), ("monthly-rates-by-child", 2)})
 FILE_NAME = re.compile(r"(?P<name>[a-z][a-z0-9]*(?:-[a-z0-9]+)*)\.v(?P<version>[1-9][0-9]*)")
 
 
@@ -131,6 +134,13 @@ class Reports:
             if version is None:
                 return None
         return self._by_key.get((name, version))
+
+    def own_row(self, document: str) -> bool:
+        """Whether the report of this document gets the own row of CHILD breakdowns."""
+        return not any(
+            report.document == document and key in BEFORE_OWN_ROW
+            for key, report in self._by_key.items()
+        )
 
     def listing(self) -> list[dict[str, Any]]:
         return [

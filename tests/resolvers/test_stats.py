@@ -17,32 +17,37 @@ STATS = """query ($code: String!, $from: Date, $to: Date) { region(code: $code) 
 
 BREAKDOWN = """query ($code: String!, $by: Breakdown!, $from: Date, $to: Date) {
   region(code: $code) {
-  breakdown(by: $by, from: $from, to: $to) { key label month region { code name }
+  breakdown(by: $by, from: $from, to: $to) { key label month from to region { code name }
     stats { organizations serviceRequests { total resolved } participation { events } } } } }"""
 
 
-async def test_child_rows_cover_every_child_and_add_up(hub: Hub, owner: asyncpg.Connection) -> None:
+async def test_child_rows_start_with_the_own_row_and_add_up(
+    hub: Hub, owner: asyncpg.Connection
+) -> None:
     body = await hub.query(BREAKDOWN, {"code": "341126", "by": "CHILD"})
     rows = body["data"]["region"]["breakdown"]
     children = await owner.fetch(
         "select code, name from region where parent_code = '341126' order by code"
     )
-    assert [(r["key"], r["label"]) for r in rows] == [(c["code"], c["name"]) for c in children]
+    assert [(r["key"], r["label"]) for r in rows] == [("341126", "本级")] + [
+        (c["code"], c["name"]) for c in children
+    ]
     assert all(r["region"]["code"] == r["key"] for r in rows)
     at_county = await owner.fetchval(
         "select count(*) from service_request where region_code = '341126' "
         "and status <> 'WITHDRAWN'"
     )
+    assert at_county > 0 and rows[0]["stats"]["serviceRequests"]["total"] == at_county
     whole = await hub.query(STATS, {"code": "341126"})
     total = whole["data"]["region"]["stats"]["serviceRequests"]["total"]
-    assert sum(r["stats"]["serviceRequests"]["total"] for r in rows) == total - at_county
+    assert sum(r["stats"]["serviceRequests"]["total"] for r in rows) == total
 
 
 async def test_a_province_office_sees_every_city_even_without_records(hub: Hub) -> None:
     body = await hub.query(BREAKDOWN, {"code": "34", "by": "CHILD"}, as_="34")
     rows = body["data"]["region"]["breakdown"]
     by_code = {r["key"]: r["stats"] for r in rows}
-    assert set(by_code) == {"3411"}
+    assert set(by_code) == {"34", "3411"}
     assert by_code["3411"]["serviceRequests"]["total"] > 0
 
 
@@ -51,10 +56,10 @@ async def test_month_rows_are_clipped_to_the_period(hub: Hub, owner: asyncpg.Con
         BREAKDOWN, {"code": "341126", "by": "MONTH", "from": "2026-02-15", "to": "2026-04-10"}
     )
     rows = body["data"]["region"]["breakdown"]
-    assert [(r["key"], r["label"], r["month"]) for r in rows] == [
-        ("2026-02", "2026年2月", "2026-02-01"),
-        ("2026-03", "2026年3月", "2026-03-01"),
-        ("2026-04", "2026年4月", "2026-04-01"),
+    assert [(r["key"], r["label"], r["month"], r["from"], r["to"]) for r in rows] == [
+        ("2026-02", "2026年2月", "2026-02-01", "2026-02-15", "2026-02-28"),
+        ("2026-03", "2026年3月", "2026-03-01", "2026-03-01", "2026-03-31"),
+        ("2026-04", "2026年4月", "2026-04-01", "2026-04-01", "2026-04-10"),
     ]
     february = await owner.fetchval(
         "select count(*) from service_request where region_code like '341126%' and status <> "

@@ -23,8 +23,8 @@ def test_every_report_file_is_registered_and_validates(graphql_schema: GraphQLSc
     for entry in reports.listing():
         assert entry["description"] and entry["document"]
     assert reports.get("monthly-rates-by-child", 1) is not None
-    assert reports.get("monthly-rates-by-child") == reports.get("monthly-rates-by-child", 2)
-    assert reports.get("monthly-rates-by-child", 3) is None and reports.get("nothing") is None
+    assert reports.get("monthly-rates-by-child") == reports.get("monthly-rates-by-child", 3)
+    assert reports.get("monthly-rates-by-child", 4) is None and reports.get("nothing") is None
 
 
 @pytest.mark.parametrize(

@@ -28,7 +28,7 @@ SUBMIT = """mutation ($input: SubmitServiceRequestInput!) {
   submitServiceRequest(input: $input) { id reference } }"""
 BREAKDOWN = """query ($code: String!, $by: Breakdown!) { region(code: $code) {
   stats { serviceRequests { total open } participation { events } organizations }
-  breakdown(by: $by) { key label stats {
+  breakdown(by: $by) { key label own stats {
     organizations partyMembers organizationsByKind { key count }
     serviceRequests { total open resolved overdue responseRate resolutionRate
       satisfactionRate averageHoursToResolve byStatus { key count } byCategory { key count } }
@@ -380,7 +380,7 @@ def _number(text: str) -> float | None:
     return float(text) if text else None
 
 
-@pytest.mark.parametrize("by", ["CHILD", "SERVICE_CATEGORY", "ORGANIZATION_KIND"])
+@pytest.mark.parametrize("by", ["CHILD", "QUARTER", "SERVICE_CATEGORY", "ORGANIZATION_KIND"])
 async def test_breakdown_rows_are_the_graphql_figures(hub: Hub, by: str) -> None:
     token = hub.token("341126")
     rows = await _csv(hub, "/exports/breakdown.csv", token, by=by)
@@ -412,12 +412,17 @@ async def test_breakdown_rows_are_the_graphql_figures(hub: Hub, by: str) -> None
                 assert _number(row[column]) == pytest.approx(services[field])
             for status in services["byStatus"]:
                 assert int(row[f"service_requests_{status['key']}"]) == status["count"]
-        if by == "CHILD":
+        if by == "CHILD" and want["own"]:  # the own row: the county's own records
+            assert row["county_code"] == row["key"] == "341126" and row["township_code"] == ""
+            assert row["label"] == "本级"
+        elif by == "CHILD":
             assert row["township_code"] == row["key"] and row["township_name"] == row["label"]
     total = rows[-1]
     assert total["label"] == "合计" and total["county_code"] == "341126"
     whole = region["stats"]
     if by != "ORGANIZATION_KIND":
         assert int(total["service_requests"]) == whole["serviceRequests"]["total"]
-    if by != "SERVICE_CATEGORY":
+        added = sum(int(r["service_requests"]) for r in rows[:-1])
+        assert added == whole["serviceRequests"]["total"]  # the own row included
+    if by in ("CHILD", "ORGANIZATION_KIND"):
         assert int(total["organizations"]) == whole["organizations"]

@@ -13,7 +13,7 @@ import pytest
 
 from db import allowlist
 from db.setup import Database
-from schema.reports import REPORTS_DIR, Reports
+from schema.reports import BEFORE_OWN_ROW, REPORTS_DIR, Reports
 from server.auth import issue
 from server.settings import Settings
 from tests.conftest import Hub, running
@@ -81,8 +81,28 @@ async def test_every_registered_report_runs_and_answers_as_its_document_would(
     assert response.status_code == 200 and "errors" not in body, body
     assert body["data"]["region"]["code"] == COUNTY
     document = (REPORTS_DIR / f"{name}.v{version}.graphql").read_text(encoding="utf-8")
-    direct = await hub.post(document, PERIOD, token=token(hub))
-    assert direct.json() == body
+    direct = (await hub.post(document, PERIOD, token=token(hub))).json()
+    if (name, version) in BEFORE_OWN_ROW:  # sent as a document, the own row comes first
+        rows = direct["data"]["region"]["breakdown"]
+        assert rows[0]["key"] == COUNTY and rows[0]["label"] == "本级"
+        direct["data"]["region"]["breakdown"] = rows[1:]
+    assert direct == body
+
+
+async def test_reports_before_the_own_row_keep_their_rows_and_v3_adds_it_first(
+    hub: Hub,
+) -> None:
+    for version in (1, 2):
+        rows = (await run(hub, "monthly-rates-by-child", version)).json()["data"]["region"][
+            "breakdown"
+        ]
+        assert len(rows) == 18 and all(len(r["key"]) == 9 for r in rows)
+    body = (await run(hub, "monthly-rates-by-child", 3)).json()["data"]["region"]
+    rows = body["breakdown"]
+    assert (rows[0]["key"], rows[0]["label"], rows[0]["own"]) == (COUNTY, "本级", True)
+    assert not any(r["own"] for r in rows[1:]) and len(rows) == 19
+    total = body["stats"]["serviceRequests"]["total"]
+    assert sum(r["stats"]["serviceRequests"]["total"] for r in rows) == total
 
 
 async def test_the_monthly_rates_report_gives_a_row_per_child_with_its_rates(hub: Hub) -> None:
@@ -105,9 +125,10 @@ async def test_without_a_version_the_latest_runs_and_old_versions_stay_runnable(
     hub: Hub,
 ) -> None:
     latest = (await run(hub, "monthly-rates-by-child")).json()
+    v3 = (await run(hub, "monthly-rates-by-child", 3)).json()
     v2 = (await run(hub, "monthly-rates-by-child", 2)).json()
     v1 = (await run(hub, "monthly-rates-by-child", 1)).json()
-    assert latest == v2 and "stats" in v2["data"]["region"]
+    assert latest == v3 and "stats" in v2["data"]["region"]
     assert "stats" not in v1["data"]["region"]
 
 
@@ -164,7 +185,8 @@ async def test_reports_are_listed_with_versions_descriptions_and_variables(hub: 
     response = await hub.client.get("/reports", headers={"authorization": f"Bearer {token(hub)}"})
     listed = {(r["name"], r["version"]): r for r in response.json()["reports"]}
     v1 = listed[("monthly-rates-by-child", 1)]
-    assert not v1["latest"] and listed[("monthly-rates-by-child", 2)]["latest"]
+    assert not v1["latest"] and not listed[("monthly-rates-by-child", 2)]["latest"]
+    assert listed[("monthly-rates-by-child", 3)]["latest"]
     assert "three rates" in v1["description"]
     assert v1["variables"] == [
         {"name": "region", "type": "String!", "default": None},
