@@ -1,6 +1,7 @@
 """Can one caller stall the hub? The heaviest allowed requests beside two small probes.
 
     .venv/bin/python benchmarks/stall_bench.py [--duration S] [--data-dir DIR]
+        [--heavy-workers N]
 
 Starts `grassroots serve --demo` (as `http_bench.py` does, data in ./data/stall), then:
 
@@ -272,9 +273,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0, metavar="S")
     parser.add_argument("--idle", type=float, default=5.0, metavar="S")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--heavy-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="HUB_HEAVY_WORKERS for the hub (0: heavy queries in the serving process)",
+    )
     args = parser.parse_args(argv)
-    hub = start_hub(args.data_dir, _free_port())
-    report: dict[str, Any] = {"load_average_before": os.getloadavg()}
+    env = {} if args.heavy_workers is None else {"HUB_HEAVY_WORKERS": str(args.heavy_workers)}
+    hub = start_hub(args.data_dir, _free_port(), env=env)
+    report: dict[str, Any] = {
+        "heavy_workers": env.get("HUB_HEAVY_WORKERS", "default"),
+        "load_average_before": os.getloadavg(),
+    }
     try:
         hub.wait_ready()
         token = issue_token(args.data_dir)

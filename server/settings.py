@@ -84,6 +84,9 @@ class Settings:
     jwt_roles_claim: str = "roles"
     jwt_grants_claim: str = "grants"
     require_jti: bool = True
+    # Bounded work per request (issue 13): heavy queries run in this many worker processes
+    # per hub process (server/lane.py); 0 runs them in the serving process.
+    heavy_workers: int = 0
 
     @property
     def production(self) -> bool:
@@ -279,6 +282,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_roles_claim=_claim(config, "HUB_JWT_ROLES_CLAIM", "roles"),
         jwt_grants_claim=_claim(config, "HUB_JWT_GRANTS_CLAIM", "grants"),
         require_jti=flag("HUB_REQUIRE_JTI", True),
+        # Bounded work per request (issue 13).
+        heavy_workers=integer("HUB_HEAVY_WORKERS", 1, 0, 16),
     )
 
 
