@@ -37,6 +37,8 @@ log = logging.getLogger("grassroots.lane")
 
 # A lane worker runs heavy operations one at a time: one connection, and one spare.
 POOL_SIZE = 2
+# How much lower than the serving process's the worker's CPU priority is (nice(2)).
+NICENESS = 10
 
 
 def _stamped(answer: dict[str, Any], request_id: str) -> list[str]:
@@ -137,6 +139,8 @@ async def main(frames_in: BinaryIO, frames_out: BinaryIO) -> None:
 
 def run() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    # Where cores are short, the serving process (small requests, /healthz) goes first.
+    os.nice(NICENESS)
     # The hub ends its workers by closing their stdin; a Ctrl-C meant for the hub is not theirs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Frames go on the stdout the hub reads; anything else printed goes to stderr.
