@@ -37,8 +37,6 @@ log = logging.getLogger("grassroots.lane")
 
 # A lane worker runs heavy operations one at a time: one connection, and one spare.
 POOL_SIZE = 2
-# How much lower than the serving process's the worker's CPU priority is (nice(2)).
-NICENESS = 10
 
 
 def _stamped(answer: dict[str, Any], request_id: str) -> list[str]:
@@ -96,6 +94,8 @@ async def main(frames_in: BinaryIO, frames_out: BinaryIO) -> None:
     out = asyncio.StreamWriter(transport, protocol, None, loop)
     start: Start = await _frames(source)
     settings = start.settings
+    # Where cores are short, the serving process (small requests, /healthz) goes first.
+    os.nice(settings.heavy_niceness)
     pool = await db_pool.create_pool(
         start.runtime_dsn,
         min_size=1,
@@ -139,8 +139,6 @@ async def main(frames_in: BinaryIO, frames_out: BinaryIO) -> None:
 
 def run() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr)
-    # Where cores are short, the serving process (small requests, /healthz) goes first.
-    os.nice(NICENESS)
     # The hub ends its workers by closing their stdin; a Ctrl-C meant for the hub is not theirs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Frames go on the stdout the hub reads; anything else printed goes to stderr.

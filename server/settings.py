@@ -87,6 +87,8 @@ class Settings:
     # Bounded work per request (issue 13): heavy queries run in this many worker processes
     # per hub process (server/lane.py); 0 runs them in the serving process.
     heavy_workers: int = 0
+    # ...at this CPU priority below the serving process's (nice(2) increment).
+    heavy_niceness: int = 10
 
     @property
     def production(self) -> bool:
@@ -284,6 +286,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         require_jti=flag("HUB_REQUIRE_JTI", True),
         # Bounded work per request (issue 13).
         heavy_workers=integer("HUB_HEAVY_WORKERS", 1, 0, 16),
+        heavy_niceness=integer("HUB_HEAVY_NICENESS", 10, 0, 19),
     )
 
 

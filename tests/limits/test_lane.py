@@ -8,6 +8,7 @@ import dataclasses
 import os
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +17,8 @@ import pytest
 from db.setup import Database
 from server.app import create_app
 from server.lane import HeavyLane
-from server.settings import Settings
-from tests.conftest import FOREIGN_COUNTY, Hub
+from server.settings import Settings, SettingsError, load_settings
+from tests.conftest import FOREIGN_COUNTY, SECRET, Hub
 from tests.resolvers.test_loaders import FIVE_LEVELS
 
 # 250 villages' requests: cost about 15,000, so heavy (schema/limits.py HEAVY_COST).
@@ -142,3 +143,14 @@ async def test_shutdown_stops_the_workers(database: Database, settings: Settings
         process = started.lane.workers[0].process
         assert process is not None
     assert process.returncode == 0
+
+
+def test_the_lane_settings_are_read_and_checked(tmp_path: Path) -> None:
+    base = {"HUB_JWT_SECRET": SECRET, "HUB_DATA_DIR": str(tmp_path)}
+    default = load_settings(base)
+    assert (default.heavy_workers, default.heavy_niceness) == (1, 10)
+    chosen = load_settings({**base, "HUB_HEAVY_WORKERS": "0", "HUB_HEAVY_NICENESS": "19"})
+    assert (chosen.heavy_workers, chosen.heavy_niceness) == (0, 19)
+    for name, value in (("HUB_HEAVY_WORKERS", "-1"), ("HUB_HEAVY_NICENESS", "20")):
+        with pytest.raises(SettingsError, match=name):
+            load_settings({**base, name: value})
