@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
@@ -19,6 +20,7 @@ from server.app import create_app
 from server.lane import HeavyLane
 from server.settings import Settings, SettingsError, load_settings
 from tests.conftest import FOREIGN_COUNTY, SECRET, Hub
+from tests.resolvers.test_audit import _reads
 from tests.resolvers.test_loaders import FIVE_LEVELS
 
 # 250 villages' requests: cost about 15,000, so heavy (schema/limits.py HEAVY_COST).
@@ -30,6 +32,9 @@ BAD_CURSOR = """query ($first: Int) { region(code: "341126") {
       edges { node { reference } } } } } } } } } } }"""
 REGION_IDS = """query ($code: String!) { region(code: $code) {
   children(first: 5) { edges { node { id children(first: 10) { edges { node { id } } } } } } } }"""
+# 500 + 500 × 20 history entries: heavy, and personal data for a `pii` caller.
+PERSONAL = """{ serviceRequests(under: "341126", first: 500) { edges { node { id
+  requester { name phone } history { at } } } } }"""
 # nodes × (1 + 200 requests): heavy from 50 ids.
 NODES = """query ($ids: [ID!]!) { nodes(ids: $ids) { ... on Region { code
   serviceRequests(first: 200) { edges { node { reference region { code } } } } } } }"""
@@ -108,6 +113,19 @@ async def test_scope_holds_in_the_lane(hub: Hub, laned: LaneHub) -> None:
         for edge in node["serviceRequests"]["edges"]
     }
     assert regions == {"341126"}  # nothing of the foreign county, read through the lane
+
+
+async def test_reads_in_the_lane_are_audited_as_in_the_serving_process(
+    hub: Hub, laned: LaneHub, owner: asyncpg.Connection
+) -> None:
+    here = await hub.post(PERSONAL, token=hub.token("341126", roles=("viewer", "pii"), sub="here"))
+    ran = laned.lane.ran
+    lane_token = hub.token("341126", roles=("viewer", "pii"), sub="in-lane")
+    there = await laned.hub.post(PERSONAL, token=lane_token)
+    assert laned.lane.ran == ran + 1
+    assert there.json() == here.json() and "errors" not in there.json()
+    audited = await _reads(owner, "in-lane")
+    assert audited and audited == await _reads(owner, "here")
 
 
 async def test_a_killed_worker_answers_hub_busy_and_the_lane_recovers(laned: LaneHub) -> None:
