@@ -207,7 +207,14 @@ class Hub:
         }
 
 
-def start_hub(data_dir: Path, port: int, demo: bool = True, workers: int = 1) -> Hub:
+def start_hub(
+    data_dir: Path,
+    port: int,
+    demo: bool = True,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+) -> Hub:
+    """`env`: settings (HUB_*) for this hub beside the bench's own."""
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir.parent / f"{data_dir.name}-hub.log"
     log = log_path.open("wb")
@@ -222,7 +229,7 @@ def start_hub(data_dir: Path, port: int, demo: bool = True, workers: int = 1) ->
             "--workers",
             str(workers),
         ],
-        env=_hub_env(data_dir),
+        env=_hub_env(data_dir) | (env or {}),
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
         stdout=log,

@@ -1,6 +1,7 @@
 """Can one caller stall the hub? The heaviest allowed requests beside two small probes.
 
     .venv/bin/python benchmarks/stall_bench.py [--duration S] [--data-dir DIR]
+        [--heavy-workers N] [--hub-setting HUB_NAME=VALUE ...]
 
 Starts `grassroots serve --demo` (as `http_bench.py` does, data in ./data/stall), then:
 
@@ -272,9 +273,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=30.0, metavar="S")
     parser.add_argument("--idle", type=float, default=5.0, metavar="S")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--heavy-workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="HUB_HEAVY_WORKERS for the hub (0: heavy queries in the serving process)",
+    )
+    parser.add_argument(
+        "--hub-setting",
+        action="append",
+        default=[],
+        metavar="HUB_NAME=VALUE",
+        help="another setting for the hub (repeatable), e.g. HUB_HEAVY_NICENESS=0",
+    )
     args = parser.parse_args(argv)
-    hub = start_hub(args.data_dir, _free_port())
-    report: dict[str, Any] = {"load_average_before": os.getloadavg()}
+    env = {} if args.heavy_workers is None else {"HUB_HEAVY_WORKERS": str(args.heavy_workers)}
+    env |= dict(setting.split("=", 1) for setting in args.hub_setting)
+    hub = start_hub(args.data_dir, _free_port(), env=env)
+    report: dict[str, Any] = {
+        "hub_settings": env,
+        "load_average_before": os.getloadavg(),
+    }
     try:
         hub.wait_ready()
         token = issue_token(args.data_dir)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -32,6 +32,10 @@ class Context:
     _loaders: dict[Any, Any] = field(default_factory=dict)
     # resolvers of this request waiting at the turnstile (resolvers/turnstile.py)
     paused: Paused = field(default_factory=Paused)
+    # The heavy lane (server/lane.py): runs a heavy query (document, variables, operation
+    # name) in a worker process; `lane_answer` holds what it answered. None: run here.
+    lane: Callable[[str, dict[str, Any] | None, str | None], Awaitable[Any]] | None = None
+    lane_answer: Any = None
 
     def loader(self, factory: Callable[..., L], *args: Any) -> L:
         """The request's one instance of a loader (per factory and arguments)."""

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from graphql import (
+    ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -41,6 +42,7 @@ from graphql import (
 )
 from graphql.language import Lexer, Source, Visitor
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 from resolvers import periods
 from resolvers.errors import BadUserInput, HubError, QueryTooComplex
@@ -387,6 +389,16 @@ class QueryLimits(SchemaExtension):
 
     async def on_execute(self) -> AsyncIterator[None]:
         if self.cost < HEAVY_COST:
+            yield
+            return
+        execution = self.execution_context
+        lane = getattr(execution.context, "lane", None)
+        if lane is not None and execution.operation_type == OperationType.QUERY:
+            # Run in a heavy lane worker, which takes its own gate; nothing runs here.
+            execution.context.lane_answer = await lane(
+                execution.query or "", execution.variables, execution.operation_name
+            )
+            execution.result = ExecutionResult(data=None)
             yield
             return
         async with heavy_gate():

@@ -38,6 +38,7 @@ from server.cors import CorsMiddleware
 from server.exports import export_endpoint
 from server.graphql import error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
+from server.lane import HeavyLane
 from server.limitstore import LimitStore
 from server.metrics import Metrics, RollupAge, metrics_endpoint
 from server.observe import ObserveMiddleware, configure_access_log
@@ -76,6 +77,7 @@ class Started:
     feed: ChangeFeed | None = None
     revocations: RevocationList | None = None
     limits: LimitStore | None = None
+    lane: HeavyLane | None = None
 
 
 async def graphql_route(request: Request) -> Response:
@@ -193,6 +195,10 @@ def create_app(
             documents=Documents.load(schema._schema),
             registered=Registered(settings.apq_max_document_bytes, settings.apq_max_total_bytes),
         )
+        if settings.heavy_workers:  # issue 13: heavy queries off this process's loop
+            services.lane = started.lane = HeavyLane(
+                settings, db.runtime_dsn, settings.heavy_workers
+            )
         readiness.probe, readiness.feed = DatabaseProbe(db.runtime_dsn), feed
         if limits.shared and settings.rate_limits.enabled:
             readiness.limits = limits
@@ -229,12 +235,15 @@ def create_app(
             await started.revocations.stop()
         if started.limits is not None:
             await started.limits.close()
+        if started.lane is not None:
+            await started.lane.close()
         if started.pool is not None:
             await started.pool.close()
         if started.database is not None and database is None:
             started.database.stop()
         started.feed = started.pool = started.database = started.revocations = None
         started.limits = None
+        started.lane = None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -3,8 +3,10 @@ transaction per operation, one error shape."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +35,15 @@ from resolvers.errors import (
     NotFound,
     ServiceUnavailable,
 )
+from resolvers.scope import Caller
 from resolvers.session import RequestSession
 from schema.limits import too_many_tokens
 from server.admission import Ask, Credentials, Refused, admit
 from server.assets import ide_page, wants_ide
 from server.auth import gateway_credential
 from server.http_get import MUTATION_OVER_GET, from_url, not_a_query
+from server.lane import Answer as LaneAnswer
+from server.lane import HeavyLane, Job
 from server.observe import Observation, observation
 from server.persisted import ByHash, by_hash, persisted_miss, resolve
 from server.reports import gateway_fetch, named_report
@@ -263,6 +268,18 @@ async def _execute(
     return body, malformed
 
 
+def _in_lane(
+    lane: HeavyLane, caller: Caller, request_id: str, now: dt.datetime
+) -> Callable[[str, dict[str, Any] | None, str | None], Awaitable[LaneAnswer]]:
+    """How `schema/limits.py` hands this request's heavy query to the heavy lane: with the
+    caller the door admitted, the request id and the request's clock."""
+
+    async def run(query: str, variables: dict[str, Any] | None, name: str | None) -> LaneAnswer:
+        return await lane.run(Job(caller, query, variables, name, request_id, now))
+
+    return run
+
+
 SDL_GATEWAY_ONLY = (
     "`_service` answers the federation gateway's credential only in production "
     "(or every caller where HUB_GRAPHIQL=true)"
@@ -449,6 +466,7 @@ async def graphql_endpoint(request: Request) -> Response:
     sdl_open = gateway or not settings.production or settings.graphiql
 
     answers: list[dict[str, Any]] = []
+    bodies: list[Any] = []  # what is sent: the answers, or a heavy lane's JSON as it came
     statements = 0
     all_malformed = True
     for pending, is_report in prepared:
@@ -473,19 +491,28 @@ async def graphql_endpoint(request: Request) -> Response:
             answer: dict[str, Any] = {"errors": [dict(operation.formatted)]}
             seen.operations.append((None, _stamp(answer, seen)))
             answers.append(answer)
+            bodies.append(answer)
             continue
         session = RequestSession(services.pool, caller)
         context = Context(caller, session, services.cursors, services.directory)
         if is_report and services.reports is not None:
             context.own_row = services.reports.own_row(operation[0])
+        if services.lane is not None:
+            context.lane = _in_lane(services.lane, caller, seen.request_id, context.now)
         try:
             answer, malformed = await _execute(services, context, *operation)
         except ServiceUnavailable as error:  # the commit itself could not reach the database
             answer, malformed = {"errors": [error.formatted], "data": None}, False
+        body: Any = answer
+        if isinstance(context.lane_answer, LaneAnswer):  # ran in the heavy lane
+            ran = context.lane_answer
+            answer, malformed, body = ran.summary(), ran.malformed, ran.fragment()
+            statements += ran.statements
         all_malformed = all_malformed and malformed
         statements += session.statements
         seen.operations.append((context.operation, _stamp(answer, seen)))
         answers.append(answer)
+        bodies.append(body)
     seen.statements = statements
     if not batch and "data" not in answers[0]:
         all_malformed = True
@@ -496,7 +523,7 @@ async def graphql_endpoint(request: Request) -> Response:
         status = 503
     if status == 400:
         seen.rejected = "query_too_complex" if seen.codes == ["QUERY_TOO_COMPLEX"] else "malformed"
-    response = AnswerResponse(answers if batch else answers[0], status_code=status)
+    response = AnswerResponse(bodies if batch else bodies[0], status_code=status)
     if status == 503:
         response.headers["retry-after"] = RETRY_AFTER_SECONDS
     if not settings.production:

@@ -14,6 +14,7 @@ from resolvers.regions import RegionDirectory
 from schema.documents import Documents
 from schema.reports import Reports
 from server.auth import KeySet
+from server.lane import HeavyLane
 from server.metrics import Metrics
 from server.persisted import Registered
 from server.ratelimit import RateLimiter
@@ -38,3 +39,5 @@ class Services:
     # Persisted documents (issue 17): trusted manifests, and this process's registrations.
     documents: Documents | None = None
     registered: Registered = field(default_factory=lambda: Registered(20_000, 5_000_000))
+    # Heavy queries run in worker processes (issue 13, server/lane.py); None: in-process.
+    lane: HeavyLane | None = None

@@ -89,6 +89,11 @@ class Settings:
     require_jti: bool = True
     # --- one clock (issue 20): HUB_TODAY pins "today" in development and tests ---
     today: dt.date | None = None
+    # Bounded work per request (issue 13): heavy queries run in this many worker processes
+    # per hub process (server/lane.py); 0 runs them in the serving process.
+    heavy_workers: int = 0
+    # ...at this CPU priority below the serving process's (nice(2) increment).
+    heavy_niceness: int = 10
 
     @property
     def production(self) -> bool:
@@ -285,6 +290,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_grants_claim=_claim(config, "HUB_JWT_GRANTS_CLAIM", "grants"),
         require_jti=flag("HUB_REQUIRE_JTI", True),
         today=_today(text("HUB_TODAY"), production),
+        # Bounded work per request (issue 13).
+        heavy_workers=integer("HUB_HEAVY_WORKERS", 1, 0, 16),
+        heavy_niceness=integer("HUB_HEAVY_NICENESS", 10, 0, 19),
     )
 
 

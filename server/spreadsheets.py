@@ -12,6 +12,7 @@ import contextlib
 import csv
 import io
 import multiprocessing
+import os
 import pickle
 import tempfile
 from collections.abc import AsyncGenerator, Sequence
@@ -135,6 +136,13 @@ def build_workbook(folder: str, header: list[str], title: str, sheet_rows: int) 
 
 
 _builders: ProcessPoolExecutor | None = None
+# How much lower than the serving process's a builder's CPU priority is (nice(2)).
+BUILDER_NICENESS = 10
+
+
+def _behind_serving() -> None:
+    """In a builder process: where cores are short, the serving process goes first."""
+    os.nice(BUILDER_NICENESS)
 
 
 def builders() -> ProcessPoolExecutor:
@@ -145,7 +153,9 @@ def builders() -> ProcessPoolExecutor:
     global _builders
     if _builders is None:
         context = multiprocessing.get_context("forkserver")
-        _builders = ProcessPoolExecutor(max_workers=XLSX_BUILDERS, mp_context=context)
+        _builders = ProcessPoolExecutor(
+            max_workers=XLSX_BUILDERS, mp_context=context, initializer=_behind_serving
+        )
     return _builders
 
 

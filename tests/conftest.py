@@ -125,6 +125,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
             "HUB_JWT_SECRET": SECRET,
             "HUB_TODAY": TODAY,
             "HUB_DATA_DIR": str(tmp_path_factory.mktemp("hub-data")),
+            # Heavy queries run in-process here; tests/limits/test_lane.py runs the lane.
+            "HUB_HEAVY_WORKERS": "0",
         }
     )
 
