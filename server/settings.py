@@ -84,6 +84,9 @@ class Settings:
     jwt_roles_claim: str = "roles"
     jwt_grants_claim: str = "grants"
     require_jti: bool = True
+    # Issue 15: connections' edges completed without graphql-core's per-field work
+    # (schema/compiled.py); HUB_COMPILED_LISTS=false sends every list through graphql-core.
+    compiled_lists: bool = True
 
     @property
     def production(self) -> bool:
@@ -279,6 +282,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_roles_claim=_claim(config, "HUB_JWT_ROLES_CLAIM", "roles"),
         jwt_grants_claim=_claim(config, "HUB_JWT_GRANTS_CLAIM", "grants"),
         require_jti=flag("HUB_REQUIRE_JTI", True),
+        compiled_lists=flag("HUB_COMPILED_LISTS", True),
     )
 
 
