@@ -29,11 +29,12 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     FieldNode,
     GraphQLField,
+    GraphQLLeafType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
@@ -75,8 +76,7 @@ class Fallback(Exception):
     """A value the compiled path does not answer exactly as graphql-core would."""
 
 
-Convert = Callable[[Any, "Pending"], Any]
-Pending = list[tuple[dict[str, Any], str, Awaitable[Any], Callable[[Any, Any], Any], bool]]
+Pending = list[tuple[dict[str, Any], str, Awaitable[Any], Callable[[Any], Any], bool]]
 
 
 def _strawberry_field(field: GraphQLField) -> Any:
@@ -104,122 +104,128 @@ def _getter(field: Any) -> Callable[[Any], Any] | None:
     parameters = list(inspect.signature(function).parameters)
     if len(parameters) != 1 or parameters[0] not in ("self", "root"):
         return None
-    return function  # type: ignore[no-any-return]
+    return function
 
 
-def _leaf(getter: Callable[[Any], Any], field: GraphQLField) -> Convert:
+Builder = Callable[[Any, "Pending", Any], dict[str, Any]]
+Fill = Callable[[Any, dict[str, Any], "Pending", Any], None]
+
+
+def _leaf(key: str, getter: Callable[[Any], Any], field: GraphQLField) -> Fill:
     non_null = is_non_null_type(field.type)
-    coerce = get_named_type(field.type).coerce_output_value  # type: ignore[union-attr]
+    coerce = cast("GraphQLLeafType", get_named_type(field.type)).coerce_output_value
 
-    def convert(obj: Any, pending: Pending) -> Any:
+    def fill(obj: Any, answer: dict[str, Any], pending: Pending, ctx: Any) -> None:
         value = getter(obj)
         if value is None:
             if non_null:
                 raise Fallback
-            return None
+            answer[key] = None
+            return
         if isinstance(value, Exception):
             raise Fallback
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise Fallback
-        return coerced
+        answer[key] = coerced
 
-    return convert
+    return fill
 
 
-def _object(getter: Callable[[Any], Any], non_null: bool, build: Convert) -> Convert:
-    def convert(obj: Any, pending: Pending) -> Any:
+def _object(key: str, getter: Callable[[Any], Any], non_null: bool, below: Builder) -> Fill:
+    def fill(obj: Any, answer: dict[str, Any], pending: Pending, ctx: Any) -> None:
         value = getter(obj)
-        if value is None:
+        if value is None or isinstance(value, Exception):
+            if non_null or value is not None:
+                raise Fallback
+            answer[key] = None
+            return
+        answer[key] = below(value, pending, ctx)
+
+    return fill
+
+
+def _future(
+    key: str,
+    future_of: Callable[[Any, Any], Awaitable[Any] | None],
+    non_null: bool,
+    below: Builder,
+) -> Fill:
+    def fill(obj: Any, answer: dict[str, Any], pending: Pending, ctx: Any) -> None:
+        awaited = future_of(obj, ctx)
+        answer[key] = None  # the key's place in the answer; set once the page is loaded
+        if awaited is None:
             if non_null:
                 raise Fallback
+            return
+
+        def build(value: Any) -> dict[str, Any]:
+            return below(value, pending, ctx)
+
+        pending.append((answer, key, awaited, build, non_null))
+
+    return fill
+
+
+def _typename(key: str, name: str) -> Fill:
+    def fill(obj: Any, answer: dict[str, Any], pending: Pending, ctx: Any) -> None:
+        answer[key] = name
+
+    return fill
+
+
+def _field(schema: GraphQLSchema, parent: GraphQLObjectType, selection: FieldNode) -> Fill | None:
+    """How one selected field is written into its object's answer, or None."""
+    key = selection.alias.value if selection.alias else selection.name.value
+    name = selection.name.value
+    if name == "__typename":
+        return _typename(key, parent.name)
+    field = parent.fields.get(name)
+    if field is None or field.args:
+        return None
+    definition = _strawberry_field(field)
+    named = get_named_type(field.type)
+    non_null = is_non_null_type(field.type)
+    if is_list_type(field.type.of_type if non_null else field.type):
+        return None
+    resolver = definition.base_resolver if definition is not None else None
+    future_of = PAGE_FUTURES.get(resolver.wrapped_func) if resolver is not None else None
+    if future_of is not None:
+        if not is_object_type(named) or definition.permission_classes or definition.extensions:
             return None
-        if isinstance(value, Exception):
-            raise Fallback
-        return build(value, pending)
+        below = _selection(schema, named, selection)
+        return _future(key, future_of, non_null, below) if below is not None else None
+    getter = _getter(definition)
+    if getter is None:
+        return None
+    if is_leaf_type(named):
+        return _leaf(key, getter, field) if selection.selection_set is None else None
+    if is_object_type(named):
+        below = _selection(schema, named, selection)
+        return _object(key, getter, non_null, below) if below is not None else None
+    return None  # interfaces and unions: graphql-core resolves the runtime type
 
-    return convert
 
-
-def _selection(
-    schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNode
-) -> Callable[[Any, Pending, Any], dict[str, Any]] | None:
+def _selection(schema: GraphQLSchema, parent: GraphQLObjectType, node: FieldNode) -> Builder | None:
     """The dict builder of `node`'s selection on objects of `parent`, or None."""
     if node.selection_set is None:
         return None
-    plan: list[tuple[str, Any, str]] = []  # (response key, converter, kind)
+    fills: list[Fill] = []
     keys: set[str] = set()
     for selection in node.selection_set.selections:
-        if not isinstance(selection, FieldNode) or selection.directives:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
             return None
         key = selection.alias.value if selection.alias else selection.name.value
-        if key in keys or selection.arguments:
+        fill = _field(schema, parent, selection) if key not in keys else None
+        if fill is None:
             return None
         keys.add(key)
-        name = selection.name.value
-        if name == "__typename":
-            plan.append((key, parent.name, "const"))
-            continue
-        field = parent.fields.get(name)
-        if field is None or field.args:
-            return None
-        definition = _strawberry_field(field)
-        named = get_named_type(field.type)
-        inner = field.type.of_type if is_non_null_type(field.type) else field.type
-        if is_list_type(inner):
-            return None
-        resolver = definition.base_resolver if definition is not None else None
-        future = PAGE_FUTURES.get(resolver.wrapped_func) if resolver is not None else None
-        if future is not None:
-            if not is_object_type(named) or definition.permission_classes or definition.extensions:
-                return None
-            below = _selection(schema, named, selection)  # type: ignore[arg-type]
-            if below is None:
-                return None
-            plan.append((key, (future, below, is_non_null_type(field.type)), "future"))
-            continue
-        getter = _getter(definition)
-        if getter is None:
-            return None
-        if is_leaf_type(named):
-            if selection.selection_set is not None:
-                return None
-            plan.append((key, _leaf(getter, field), "leaf"))
-        elif is_object_type(named):
-            below = _selection(schema, named, selection)  # type: ignore[arg-type]
-            if below is None:
-                return None
-            plan.append((key, (getter, below, is_non_null_type(field.type)), "object"))
-        else:
-            return None  # interfaces and unions: graphql-core resolves the runtime type
+        fills.append(fill)
 
     def build(obj: Any, pending: Pending, ctx: Any) -> dict[str, Any]:
         answer: dict[str, Any] = {}
-        for key, convert, kind in plan:
-            if kind == "leaf":
-                answer[key] = convert(obj, pending)
-            elif kind == "const":
-                answer[key] = convert
-            elif kind == "object":
-                getter, below, non_null = convert
-                value = getter(obj)
-                if value is None:
-                    if non_null:
-                        raise Fallback
-                    answer[key] = None
-                else:
-                    answer[key] = below(value, pending, ctx)
-            else:
-                future_of, below, non_null = convert
-                awaited = future_of(obj, ctx)
-                answer[key] = None
-                if awaited is None:
-                    if non_null:
-                        raise Fallback
-                else:
-                    pending.append(
-                        (answer, key, awaited, lambda v, b=below: b(v, pending, ctx), non_null)
-                    )
+        for fill in fills:
+            fill(obj, answer, pending, ctx)
         return answer
 
     return build
@@ -257,9 +263,9 @@ class ListCompiler:
             return None
         edges_type = parent.fields["edges"].type
         # [Edge!]! exactly: a list of non-null edges, itself non-null.
-        if not is_non_null_type(edges_type) or not is_list_type(edges_type.of_type):  # type: ignore[union-attr]
+        if not is_non_null_type(edges_type) or not is_list_type(edges_type.of_type):
             return None
-        item = edges_type.of_type.of_type  # type: ignore[union-attr]
+        item = edges_type.of_type.of_type
         if not isinstance(item, GraphQLNonNull) or not is_object_type(item.of_type):
             return None
         return _selection(self.schema, item.of_type, node)
@@ -292,9 +298,10 @@ def execution_context(compiler: ListCompiler) -> type[StrawberryGraphQLCoreExecu
     connections = compiler.connections
 
     class CompiledLists(StrawberryGraphQLCoreExecutionContext):
-        def execute_field(  # type: ignore[no-untyped-def]
-            self, parent_type, source, field_details_list, path, position_context
-        ):
+        # (parent_type, source, field_details_list, path, position_context), as graphql-core
+        # passes them; taken whole so the fallback passes them on unchanged.
+        def execute_field(self, *args: Any) -> Any:
+            parent_type, source, field_details_list = args[0], args[1], args[2]
             if parent_type.name in connections and len(field_details_list) == 1:
                 details = field_details_list[0]
                 node = details.node
@@ -310,28 +317,20 @@ def execution_context(compiler: ListCompiler) -> type[StrawberryGraphQLCoreExecu
                     if plan is not None:
                         try:
                             result = compiler.run(plan, source, self.context_value)
-                        except Exception:  # noqa: BLE001 — graphql-core answers with its errors
+                        except Exception:  # graphql-core answers with its errors
                             pass
                         else:
                             if isinstance(result, list):
                                 return result
-                            return self._finish(
-                                result, parent_type, source, field_details_list, path, position_context
-                            )
-            return super().execute_field(
-                parent_type, source, field_details_list, path, position_context
-            )
+                            return self._finish(result, args)
+            return super().execute_field(*args)
 
-        async def _finish(  # type: ignore[no-untyped-def]
-            self, result, parent_type, source, field_details_list, path, position_context
-        ):
+        async def _finish(self, result: Awaitable[Any], args: tuple[Any, ...]) -> Any:
             try:
                 return await result
-            except Exception:  # noqa: BLE001 — graphql-core answers it with its own errors
+            except Exception:  # graphql-core answers it with its own errors
                 pass
-            value = super().execute_field(
-                parent_type, source, field_details_list, path, position_context
-            )
+            value = super().execute_field(*args)
             return await value if self.is_awaitable(value) else value
 
     return CompiledLists

@@ -187,5 +187,7 @@ async def test_a_value_the_executor_refuses_gives_its_errors_through_either_path
     body = await both(hub, executor_hub, text, (COUNTY,), ("viewer",))
     # graphql-core's "Cannot return null for non-nullable field", masked as INTERNAL, at the
     # row's title: the compiled path gave the list back to the executor.
-    assert re.search(rb'"code":"INTERNAL".*"path":\["serviceRequests","edges",\d+,"node","title"\]', body)
+    assert re.search(
+        rb'"code":"INTERNAL".*"path":\["serviceRequests","edges",\d+,"node","title"\]', body
+    )
     assert compiled_runs == [30]
