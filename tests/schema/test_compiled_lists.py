@@ -191,3 +191,11 @@ async def test_a_value_the_executor_refuses_gives_its_errors_through_either_path
         rb'"code":"INTERNAL".*"path":\["serviceRequests","edges",\d+,"node","title"\]', body
     )
     assert compiled_runs == [30]
+
+
+def test_compiled_lists_are_on_unless_hub_compiled_lists_is_false() -> None:
+    from server.settings import load_settings
+
+    base = {"HUB_ENV": "development", "HUB_JWT_SECRET": "x" * 40, "HUB_DATA_DIR": "data"}
+    assert load_settings(base).compiled_lists is True
+    assert load_settings({**base, "HUB_COMPILED_LISTS": "false"}).compiled_lists is False
