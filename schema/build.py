@@ -21,6 +21,7 @@ from strawberry.types.graphql import OperationType
 
 from resolvers.errors import BadUserInput
 from schema.audit import AuditEntry
+from schema.compiled import ListCompiler, execution_context
 from schema.limits import QueryLimits
 from schema.mutation import Mutation
 from schema.operation import OperationName
@@ -84,12 +85,16 @@ class HubSchema(strawberry.federation.Schema):
 
 
 def build_schema(
-    *, production: bool = False, extensions: Sequence[type[SchemaExtension]] = ()
+    *,
+    production: bool = False,
+    extensions: Sequence[type[SchemaExtension]] = (),
+    compiled_lists: bool = True,
 ) -> HubSchema:
     """The schema; in production without introspection or field suggestions. `extensions`
-    are added last (tracing)."""
+    are added last (tracing). `compiled_lists`: connections' edges completed by
+    `schema/compiled.py` where their selection allows (HUB_COMPILED_LISTS)."""
     hardening = [DisableIntrospection] if production else []
-    return HubSchema(
+    schema = HubSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -106,6 +111,9 @@ def build_schema(
         federation_version="2.7",
         scalar_overrides=SCALARS,
     )
+    if compiled_lists:
+        schema.execution_context_class = execution_context(ListCompiler(schema._schema))
+    return schema
 
 
 def sdl(schema: HubSchema) -> str:

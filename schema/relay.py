@@ -11,6 +11,7 @@ from strawberry.federation.schema_directives import Shareable
 from resolvers.context import Context
 from resolvers.pagination import Page
 from resolvers.turnstile import in_turns
+from schema.compiled import EDGES_RESOLVERS
 
 T = TypeVar("T")
 
@@ -53,6 +54,9 @@ def _connection_edges(  # type: ignore[no-untyped-def]  # no return type: the fi
     # A heavy request's long page is completed in chunks, taking turns of the loop (the
     # field's type is the attribute's: `list[Edge[T]]`).
     return in_turns(root._edges, info.context.paused)
+
+
+EDGES_RESOLVERS.add(_connection_edges)  # compiled lists read `_edges` (schema/compiled.py)
 
 
 @strawberry.type(description="A page of a list, Relay style.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
@@ -25,6 +26,7 @@ from resolvers.loaders.records import (
     ServiceRequestHistoryLoader,
 )
 from resolvers.scope import check_region_code
+from schema.compiled import page_future
 from schema.enums import ServiceCategory, ServiceChannel, ServiceRequestAction, ServiceStatus
 from schema.region import Region
 from schema.relay import Node, Person
@@ -304,18 +306,25 @@ class ServiceRequest(Node):
         return await load_region(info.context, self.handling_region_code)
 
     @strawberry.field(description="The handling organization; null when you cannot see it.")
+    @page_future(lambda request, ctx: handler_future(request, ctx))
     def handled_by(self, info: Info[Context, None]) -> OrganizationT | None:
-        from schema.organization import organization_future
-
-        if self.handled_by_id is None:
-            return None
         # A future, which graphql-core awaits: one per row instead of three coroutines.
-        return organization_future(info.context, self.handled_by_id)  # type: ignore[return-value]
+        return handler_future(self, info.context)  # type: ignore[return-value]
 
     @strawberry.field(description="Each transition, oldest first.")
     async def history(self, info: Info[Context, None]) -> list[ServiceRequestEvent]:
         row = await info.context.loader(ServiceRequestHistoryLoader).load(self.key)
         return _history(row["history"]) if row is not None else []
+
+
+def handler_future(request: ServiceRequest, ctx: Context) -> asyncio.Future[Any] | None:
+    """The handling organization as the loader's future (None when there is none): the
+    resolver's answer, and what compiled lists await for a whole page."""
+    from schema.organization import organization_future
+
+    if request.handled_by_id is None:
+        return None
+    return organization_future(ctx, request.handled_by_id)
 
 
 async def load_service_request(ctx: Context, key: uuid.UUID) -> ServiceRequest | None:

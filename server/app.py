@@ -177,6 +177,8 @@ def create_app(
         schema = build_schema(
             production=settings.production and not settings.graphiql,
             extensions=tracing_extensions(settings),
+            # Tracing spans each resolver: with it on, every field goes through graphql-core.
+            compiled_lists=settings.compiled_lists and not settings.otel,
         )
         services = Services(
             settings=settings,

@@ -94,6 +94,9 @@ class Settings:
     heavy_workers: int = 0
     # ...at this CPU priority below the serving process's (nice(2) increment).
     heavy_niceness: int = 10
+    # Issue 15: connections' edges completed without graphql-core's per-field work
+    # (schema/compiled.py); HUB_COMPILED_LISTS=false sends every list through graphql-core.
+    compiled_lists: bool = True
 
     @property
     def production(self) -> bool:
@@ -293,6 +296,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         # Bounded work per request (issue 13).
         heavy_workers=integer("HUB_HEAVY_WORKERS", 1, 0, 16),
         heavy_niceness=integer("HUB_HEAVY_NICENESS", 10, 0, 19),
+        compiled_lists=flag("HUB_COMPILED_LISTS", True),
     )
 
 
