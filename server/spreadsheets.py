@@ -48,6 +48,8 @@ NUMBER_FORMATS = {
 MIN_WIDTH, MAX_WIDTH = 6, 48
 # Rows whose text widens a column: the header and the first rows are enough to size it.
 WIDTH_ROWS = 200
+# Tables up to this many columns are printed one page wide.
+PAGE_COLUMNS = 16
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,12 @@ class Workbook:
         for column, text in enumerate(self._spec.header):
             sheet.write_string(row, column, text, self._bold)
         sheet.freeze_panes(row + 1, 0)
+        # Printed for filing: A4 landscape, the header repeated on every page.
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.repeat_rows(row)
+        if len(self._spec.header) <= PAGE_COLUMNS:
+            sheet.fit_to_pages(1, 0)  # a narrow table: as wide as the page, as long as it is
         self._row = row + 1
         return sheet
 
