@@ -49,7 +49,7 @@ from resolvers.stats import Period
 from schema.stats import RegionStats
 from server.admission import Credentials, Refused, admit
 from server.export_figures import HEADER as BREAKDOWN_HEADER
-from server.export_figures import breakdown_cells
+from server.export_figures import TOTAL_KEY, breakdown_cells
 from server.graphql import error_response, refused_response
 from server.observe import observation
 from server.services import Services
@@ -325,13 +325,11 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
             period=(start, end),
             by=by,
         )
+    # Each row's figures by its key (the first cell), the total's under TOTAL.
+    sections = {row.key: row.sections for row in figures.rows} | {TOTAL_KEY: figures.total}
     rows = [
-        mark_no_data(cells, _notes(sections))
-        for cells, sections in zip(
-            breakdown_cells(figures),
-            [*(r.sections for r in figures.rows), figures.total],
-            strict=True,
-        )
+        mark_no_data(cells, _notes(sections[key]) if (key := cells[0]) in sections else [])
+        for cells in breakdown_cells(figures)
     ]
     path = figures.region["path"]
     regions = (full_name(figures.names[c] for c in path.split(".")),)
@@ -350,7 +348,9 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
 def _notes(sections: stats.Sections) -> list[tuple[str, str]]:
     """The (path, kind) of each note on a row's figures: `RegionStats.notes` (issue 20) once
     the figures carry them; none before."""
-    notes = getattr(RegionStats.of(*sections), "notes", None) or []
+    notes = getattr(RegionStats.of(*sections), "notes", None)
+    if not isinstance(notes, list | tuple):
+        return []
     return [(note.path, str(getattr(note.kind, "name", note.kind))) for note in notes]
 
 
