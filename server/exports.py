@@ -185,6 +185,8 @@ BREAKDOWN_TITLES = {
     "SERVICE_CATEGORY": "分组统计(按服务类别)",
     "ORGANIZATION_KIND": "分组统计(按组织类型)",
     "PARTICIPATION_KIND": "分组统计(按参与形式)",
+    "QUARTER": "分组统计(按季度)",
+    "YEAR": "分组统计(按年)",
 }
 BREAKDOWN_PARAMETERS = ("by", "from", "to")
 
@@ -423,7 +425,11 @@ def known_export(file: str) -> bool:
 def _sheet(services_: Services, caller: Caller, export: Export, lang: Lang) -> Sheet:
     columns: tuple[Column, ...] = COLUMNS[export.name]
     if export.by is not None:
-        title = BREAKDOWN_TITLES[export.by] if lang == "zh" else f"Breakdown by {export.by}"
+        title = (
+            BREAKDOWN_TITLES.get(export.by, "分组统计")
+            if lang == "zh"
+            else f"Breakdown by {export.by}"
+        )
     else:
         title = TITLES[export.name] if lang == "zh" else EN_TITLES[export.name]
     heading = Heading(

@@ -181,7 +181,8 @@ class Workbook:
                 )
 
     def _cell(self, row: int, column: int, value: Cell) -> None:
-        sheet, kind = self._sheet, self._kinds[column]
+        sheet = self._sheet
+        kind = self._kinds[column] if column < len(self._kinds) else "text"
         if isinstance(value, bool):
             words = self._spec.booleans
             if words is None:
@@ -209,7 +210,7 @@ class Workbook:
                     self._cell(self._row, column, value)
             if self._sized < WIDTH_ROWS:
                 self._sized += 1
-                for column, value in enumerate(cells):
+                for column, value in enumerate(cells[: len(self._widths)]):
                     if isinstance(value, str) and self._kinds[column] == "text":
                         width = display_width(value)
                         if width > self._widths[column]:
