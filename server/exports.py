@@ -440,11 +440,16 @@ def _sheet(services_: Services, caller: Caller, export: Export, lang: Lang) -> S
 
 
 async def export_file(
-    services_: Services, caller: Caller, file: str, params: QueryParams, head: bool = False
+    services_: Services,
+    caller: Caller,
+    file: str,
+    params: QueryParams,
+    head: bool = False,
+    via: str | None = None,
 ) -> Response:
     """The export `file` (`breakdown.xlsx`, …) with `params`, streamed, for a caller already
     admitted (GET /exports, and one-time links): refusals before the first byte, one audit
-    entry however the stream ends."""
+    entry however the stream ends; `via` (`link`) is written in it."""
     if not known_export(file):
         return _unknown_file()
     name, _, form = file.rpartition(".")
@@ -470,13 +475,15 @@ async def export_file(
     async def finish() -> None:
         if export.region_code is None:
             return  # a caller who can read nothing has exported nothing
-        details = {
+        details: dict[str, Any] = {
             "format": form,
             "export": export.name,
             "parameters": export.parameters,
             "rows": tally.rows,
             "complete": tally.complete,
         }
+        if via is not None:
+            details["via"] = via
         await audit_export(
             services_.pool, caller, export.region_code, export.record_type, details, export.reads
         )

@@ -169,20 +169,47 @@ def _sheet(report: Report, heading: Heading, lang: Lang, now: dt.datetime) -> Sh
     )
 
 
-async def report_file(
-    services: Services, caller: Caller, file: str, params: QueryParams, head: bool = False
-) -> Response:
-    """The report file `file` (`monthly-rates-by-child.v2.xlsx`, …) with `params`, for a
-    caller already admitted (GET /reports/…, and one-time links)."""
+def _report(services: Services, file: str) -> tuple[Report, str] | None:
+    """The report a file name asks for, and the format."""
     match = FILE.fullmatch(file)
     reports: Reports | None = services.reports
     if match is None or reports is None:
-        return _no_such(file)
+        return None
     version = int(match["version"]) if match["version"] else None
     report = reports.get(match["name"], version)
-    if report is None:
+    return (report, match["form"]) if report is not None else None
+
+
+async def check_report_file(
+    services: Services, caller: Caller, file: str, params: QueryParams
+) -> None:
+    """Whether `caller` could download the report file now: the report known and its
+    parameters parsed, nothing run (a one-time link's target); a HubError if not."""
+    found = _report(services, file)
+    if found is None:
+        raise NotFound(
+            f"No report file {file}; GET /reports lists the registered ones",
+            reason="REPORT_NOT_FOUND",
+        )
+    lang_of(params)
+    report_variables(found[0], services.schema._schema, params)
+
+
+async def report_file(
+    services: Services,
+    caller: Caller,
+    file: str,
+    params: QueryParams,
+    head: bool = False,
+    via: str | None = None,
+) -> Response:
+    """The report file `file` (`monthly-rates-by-child.v2.xlsx`, …) with `params`, for a
+    caller already admitted (GET /reports/…, and one-time links); `via` (`link`) is written
+    in its audit entry."""
+    found = _report(services, file)
+    if found is None:
         return _no_such(file)
-    form = match["form"]
+    report, form = found
     schema = services.schema._schema
     try:
         lang = lang_of(params)
@@ -204,11 +231,13 @@ async def report_file(
     whole = visible and isinstance(region, str) and not answer.get("errors")
     audited_at = region if whole and isinstance(region, str) else _audit_region(caller, ())
     parameters = {key: ",".join(params.getlist(key)) for key in params}
-    details = {
+    details: dict[str, Any] = {
         "format": form,
         "export": f"report:{report.name}.v{report.version}",
         "parameters": parameters,
     }
+    if via is not None:
+        details["via"] = via
     if form == "json" or answer.get("errors"):
         if form == "json" and audited_at is not None and not malformed:
             count = len(report.table.rows_of(data)) if isinstance(data, dict) else 0
