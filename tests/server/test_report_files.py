@@ -11,7 +11,14 @@ import asyncpg
 import httpx
 import openpyxl
 import pytest
+from starlette.datastructures import QueryParams
 
+from db.setup import Database
+from resolvers.errors import HubError
+from resolvers.scope import Caller, Grant
+from server.app import create_app
+from server.report_files import check_report_file
+from server.settings import Settings
 from tests.conftest import Hub
 
 COUNTY = "341126"
@@ -151,3 +158,25 @@ async def test_a_report_file_is_audited_as_an_export(hub: Hub, owner: asyncpg.Co
     assert after["export"] == "report:region-monthly-figures.v1" and after["format"] == "csv"
     assert (after["rows"], after["complete"]) == (3, True)
     assert after["parameters"] == PERIOD
+
+
+async def test_a_report_file_is_checked_without_running_it(
+    database: Database, settings: Settings
+) -> None:
+    """What a one-time link's door asks before it stores a report file as its target."""
+    app = create_app(settings, database=database)
+    async with app.router.lifespan_context(app):
+        services = app.state.services
+        caller = Caller.from_grants(
+            "checker", [Grant(COUNTY, "100000.34.3411.341126", frozenset({"viewer"}))]
+        )
+        file = "monthly-rates-by-child.v2.csv"
+        await check_report_file(services, caller, file, QueryParams(PERIOD))
+        for name, params, reason in (
+            ("nothing.v1.csv", PERIOD, "REPORT_NOT_FOUND"),
+            (file, {"from": "2026-01-01", "to": "2026-01-31"}, "VARIABLE_REQUIRED"),
+            (file, {**PERIOD, "lang": "fr"}, "UNKNOWN_VALUE"),
+        ):
+            with pytest.raises(HubError) as refused:
+                await check_report_file(services, caller, name, QueryParams(params))
+            assert (refused.value.extensions or {}).get("reason") == reason
