@@ -25,9 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from resolvers import organizations, participation, services, stats
+from resolvers import organizations, participation, services
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
-from resolvers.export_figures import BREAKDOWNS, breakdown_figures
+from resolvers.export_figures import BREAKDOWNS, Figures, breakdown_figures
 from resolvers.exports import (
     RECORD_KINDS,
     Cell,
@@ -46,7 +46,6 @@ from resolvers.labels import (
 from resolvers.scope import Caller, Path, check_region_code
 from resolvers.session import RequestSession
 from resolvers.stats import Period
-from schema.stats import RegionStats
 from server.admission import Credentials, Refused, admit
 from server.export_figures import HEADER as BREAKDOWN_HEADER
 from server.export_figures import TOTAL_KEY, breakdown_cells
@@ -327,11 +326,8 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
             period=(start, end),
             by=by,
         )
-    # Each row's figures by its key (the first cell), the total's under TOTAL.
-    sections = {row.key: row.sections for row in figures.rows} | {TOTAL_KEY: figures.total}
     rows = [
-        mark_no_data(cells, _notes(sections[key]) if (key := cells[0]) in sections else [])
-        for cells in breakdown_cells(figures)
+        mark_no_data(cells, _notes(figures, str(cells[0]))) for cells in breakdown_cells(figures)
     ]
     path = figures.region["path"]
     regions = (full_name(figures.names[c] for c in path.split(".")),)
@@ -347,12 +343,13 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
     )
 
 
-def _notes(sections: stats.Sections) -> list[tuple[str, str]]:
-    """The (path, kind) of each note on a row's figures: `RegionStats.notes` (issue 20) once
-    the figures carry them; none before."""
-    notes = getattr(RegionStats.of(*sections), "notes", None)
-    if not isinstance(notes, list | tuple):
+def _notes(figures: Figures, key: str) -> list[tuple[str, str]]:
+    """The (path, kind) of the notes on a row's figures, found by the row's key (the total's
+    under ""), as issue 20 puts them on the figures (`Figures.notes`); none before."""
+    found = getattr(figures, "notes", None)
+    if not isinstance(found, dict):
         return []
+    notes = found.get("" if key == TOTAL_KEY else key) or []
     return [(note.path, str(getattr(note.kind, "name", note.kind))) for note in notes]
 
 

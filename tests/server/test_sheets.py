@@ -8,7 +8,8 @@ import datetime as dt
 import io
 import re
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import openpyxl
@@ -232,7 +233,9 @@ async def test_a_breakdown_with_notes_writes_dashes_and_its_legend(
 ) -> None:
     """The hook that reads `RegionStats.notes` (issue 20), fed notes of the contract's shape."""
     monkeypatch.setattr(
-        exports, "_notes", lambda sections: [("serviceRequests.byCategory.LEGAL_AID", "NO_DATA")]
+        exports,
+        "_notes",
+        lambda figures, key: [("serviceRequests.byCategory.LEGAL_AID", "NO_DATA")],
     )
     token = hub.token(COUNTY)
     rows = _rows(await _get(hub, "/exports/breakdown.csv", token, by="CHILD"))
@@ -243,3 +246,13 @@ async def test_a_breakdown_with_notes_writes_dashes_and_its_legend(
     assert sheet.cell(9, column + 1).value == "—"
     legend = [r for r in book["指标说明"].iter_rows(values_only=True) if r[0] == "—"]
     assert legend and "无数据" in legend[0][2]
+
+
+def test_notes_are_read_from_the_figures_by_row_key_and_the_total_under_empty() -> None:
+    """Issue 20's shape: `Figures.notes` maps a row's key (the total: "") to its notes."""
+    note = SimpleNamespace(path="participation.events", kind="NO_DATA")
+    figures = cast(Any, SimpleNamespace(notes={"341126101": [note], "": [note]}))
+    assert exports._notes(figures, "341126101") == [("participation.events", "NO_DATA")]
+    assert exports._notes(figures, "TOTAL") == [("participation.events", "NO_DATA")]
+    assert exports._notes(figures, "341126102") == []
+    assert exports._notes(cast(Any, SimpleNamespace()), "341126101") == []
