@@ -207,7 +207,8 @@ async def report_file(
     caller already admitted (GET /reports/…, and one-time links); `via` (`link`) is written
     in its audit entry."""
     found = _report(services, file)
-    if found is None:
+    reports = services.reports
+    if found is None or reports is None:
         return _no_such(file)
     report, form = found
     schema = services.schema._schema
@@ -221,6 +222,11 @@ async def report_file(
         return Response(media_type=media, headers=NO_STORE)
     session = RequestSession(services.pool, caller)
     context = Context(caller, session, services.cursors, services.directory)
+    # As POST /graphql runs a report: the versions registered before CHILD breakdowns gained
+    # the region's own row keep their output without it (issue 20: `Reports.own_row`).
+    own_row = getattr(reports, "own_row", None)
+    if own_row is not None and hasattr(context, "own_row"):
+        setattr(context, "own_row", own_row(report.document))  # noqa: B010
     answer, malformed = await _execute(
         services, context, report.document, variables, report.operation_name
     )
