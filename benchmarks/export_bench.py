@@ -174,14 +174,17 @@ def download(url: str, token: str, pid: int) -> dict[str, Any]:
 
 
 async def audited_rows(folder: Path, subject: str) -> list[int]:
+    """Rows of each export, in order: its entry at the grant (the county), which counts them
+    all (an export also leaves one entry per township that held rows: `audit.place`)."""
     db = await prepare(data_dir=folder, database_url=None, apply_migrations=False)
     try:
         conn = await asyncpg.connect(db.owner_dsn)
         try:
             found = await conn.fetch(
                 "select (after->>'rows')::int as n from audit_log "
-                "where actor = $1 and operation = 'export' order by at",
+                "where actor = $1 and operation = 'export' and region_code = $2 order by at",
                 subject,
+                COUNTY,
             )
         finally:
             await conn.close()

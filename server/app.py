@@ -44,6 +44,7 @@ from server.metrics import Metrics, RollupAge, metrics_endpoint
 from server.observe import ObserveMiddleware, configure_access_log
 from server.persisted import Registered
 from server.ratelimit import RateLimiter
+from server.report_files import report_file_endpoint
 from server.reports import reports_endpoint
 from server.services import Services
 from server.settings import Settings
@@ -279,6 +280,7 @@ def create_app(
             Route("/graphql", graphql_route, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_socket_route),
             Route("/reports", reports_endpoint, methods=["GET"]),
+            Route("/reports/{file}", report_file_endpoint, methods=["GET"]),
             Route("/exports/{name}", export_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

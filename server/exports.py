@@ -28,8 +28,15 @@ from starlette.types import Receive, Scope, Send
 from db import clock
 from resolvers import organizations, participation, services
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
-from resolvers.export_figures import BREAKDOWNS, breakdown_figures
-from resolvers.exports import RECORD_KINDS, Cell, RecordKind, audit_export, record_chunks
+from resolvers.export_figures import BREAKDOWNS, Figures, breakdown_figures
+from resolvers.exports import (
+    RECORD_KINDS,
+    Cell,
+    RecordKind,
+    RegionNames,
+    audit_export,
+    record_chunks,
+)
 from resolvers.labels import (
     ORGANIZATION_KIND,
     PARTICIPATION_KIND,
@@ -38,14 +45,17 @@ from resolvers.labels import (
     SERVICE_STATUS,
 )
 from resolvers.scope import Caller, Path, check_region_code
+from resolvers.session import RequestSession
 from resolvers.stats import Period
 from server.admission import Credentials, Refused, admit
 from server.export_figures import HEADER as BREAKDOWN_HEADER
-from server.export_figures import breakdown_cells
+from server.export_figures import TOTAL_KEY, breakdown_cells
 from server.graphql import error_response, refused_response
 from server.observe import observation
 from server.services import Services
-from server.spreadsheets import Chunks, csv_stream, xlsx_stream
+from server.sheet_columns import COLUMNS, Column, mark_no_data
+from server.sheets import Heading, Lang, full_name, lang_of, sheet_of
+from server.spreadsheets import Chunks, Sheet, csv_stream, xlsx_stream
 
 log = logging.getLogger("grassroots.exports")
 
@@ -134,6 +144,8 @@ class ListParameters:
     names: tuple[str, ...]
     filters: Callable[[QueryParams, dt.datetime], tuple[Any, ...]]
     ordered: bool = False
+    # the parameters that bound the period the title block names
+    period: tuple[str, str] | None = None
 
 
 LISTS = {
@@ -150,9 +162,31 @@ LISTS = {
         ),
         _service_filters,
         ordered=True,
+        period=("submittedFrom", "submittedTo"),
     ),
     "organizations": ListParameters(("kinds", "nameContains"), _organization_filters),
-    "participation-events": ListParameters(("kinds", "from", "to", "text"), _event_filters),
+    "participation-events": ListParameters(
+        ("kinds", "from", "to", "text"), _event_filters, period=("from", "to")
+    ),
+}
+TITLES = {
+    "service-requests": "服务诉求清单",
+    "organizations": "基层组织清单",
+    "participation-events": "群众参与活动清单",
+}
+EN_TITLES = {
+    "service-requests": "Service requests",
+    "organizations": "Organizations",
+    "participation-events": "Participation events",
+}
+BREAKDOWN_TITLES = {
+    "CHILD": "分组统计(按下级区划)",
+    "MONTH": "分组统计(按月)",
+    "SERVICE_CATEGORY": "分组统计(按服务类别)",
+    "ORGANIZATION_KIND": "分组统计(按组织类型)",
+    "PARTICIPATION_KIND": "分组统计(按参与形式)",
+    "QUARTER": "分组统计(按季度)",
+    "YEAR": "分组统计(按年)",
 }
 BREAKDOWN_PARAMETERS = ("by", "from", "to")
 
@@ -169,6 +203,10 @@ class Export:
     # rows by region path, counted as they go out: where the export's audit entries go
     reads: Counter[Path] | None = None
     parameters: dict[str, str] = field(default_factory=dict)
+    # what the title block says: the regions' full names, the period, and the legend
+    regions: tuple[str, ...] = ()
+    period: tuple[dt.date | None, dt.date | None] = (None, None)
+    by: str | None = None
 
 
 async def _no_rows() -> Chunks:
@@ -181,11 +219,11 @@ async def _rows(rows: list[list[Cell]]) -> Chunks:
 
 
 def _check_names(params: QueryParams, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(params.keys()) - {"under", *allowed})
+    unknown = sorted(set(params.keys()) - {"under", "lang", *allowed})
     if unknown:
         raise BadUserInput(
             f"Unknown parameter {', '.join(unknown)}; "
-            f"this export takes under, {', '.join(allowed)}",
+            f"this export takes under, lang, {', '.join(allowed)}",
             reason="UNKNOWN_PARAMETER",
         )
     if any(len(v) > MAX_PARAMETER for v in params.values()):
@@ -223,7 +261,33 @@ async def _record_export(
         reads=reads,
     )
     region = _audit_region(caller, targets)
-    return Export(kind.name, kind.header, chunks, kind.record_type, region, reads=reads)
+    start, end = (_day(params, n) for n in wanted.period) if wanted.period else (None, None)
+    regions = await _full_names(services_, caller, targets)
+    return Export(
+        kind.name,
+        kind.header,
+        chunks,
+        kind.record_type,
+        region,
+        reads=reads,
+        regions=regions,
+        period=(start, end),
+    )
+
+
+async def _full_names(
+    services_: Services, caller: Caller, paths: tuple[Path, ...]
+) -> tuple[str, ...]:
+    """The full names of the regions exported, as the caller sees them."""
+    if not paths:
+        return ()
+    names = RegionNames()
+    session = RequestSession(services_.pool, caller, readonly=True)
+    try:
+        await names.fill(session, paths)
+    finally:
+        await session.close(commit=True)
+    return tuple(full_name(names[code] for code in path.split(".")) for path in paths)
 
 
 async def _breakdown_export(services_: Services, caller: Caller, params: QueryParams) -> Export:
@@ -255,10 +319,39 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
     )
     if figures is None:
         return Export(
-            "breakdown", BREAKDOWN_HEADER, _no_rows(), "Breakdown", _audit_region(caller, ())
+            "breakdown",
+            BREAKDOWN_HEADER,
+            _no_rows(),
+            "Breakdown",
+            _audit_region(caller, ()),
+            period=(start, end),
+            by=by,
         )
-    rows = breakdown_cells(figures)
-    return Export("breakdown", BREAKDOWN_HEADER, _rows(rows), "Breakdown", code)
+    rows = [
+        mark_no_data(cells, _notes(figures, str(cells[0]))) for cells in breakdown_cells(figures)
+    ]
+    path = figures.region["path"]
+    regions = (full_name(figures.names[c] for c in path.split(".")),)
+    return Export(
+        "breakdown",
+        BREAKDOWN_HEADER,
+        _rows(rows),
+        "Breakdown",
+        code,
+        regions=regions,
+        period=(start, end),
+        by=by,
+    )
+
+
+def _notes(figures: Figures, key: str) -> list[tuple[str, str]]:
+    """The (path, kind) of the notes on a row's figures, found by the row's key (the total's
+    under ""), as issue 20 puts them on the figures (`Figures.notes`); none before."""
+    found = getattr(figures, "notes", None)
+    if not isinstance(found, dict):
+        return []
+    notes = found.get("" if key == TOTAL_KEY else key) or []
+    return [(note.path, str(getattr(note.kind, "name", note.kind))) for note in notes]
 
 
 @dataclass
@@ -310,27 +403,56 @@ class ExportResponse(StreamingResponse):
                 await self._finish()
 
 
-async def export_endpoint(request: Request) -> Response:
-    services_: Services = request.app.state.services
-    name, _, form = request.path_params["name"].rpartition(".")
-    if form not in MEDIA_TYPES or (name not in RECORD_KINDS and name != "breakdown"):
-        return error_response(
-            404,
-            NotFound(
-                "No such export: try /exports/{service-requests|organizations|"
-                "participation-events|breakdown}.{csv|xlsx}",
-                reason="EXPORT_NOT_FOUND",
-            ),
+def _unknown_file() -> Response:
+    return error_response(
+        404,
+        NotFound(
+            "No such export: try /exports/{service-requests|organizations|"
+            "participation-events|breakdown}.{csv|xlsx}",
+            reason="EXPORT_NOT_FOUND",
+        ),
+    )
+
+
+def known_export(file: str) -> bool:
+    """Whether `file` (`service-requests.csv`, …) names an export."""
+    name, _, form = file.rpartition(".")
+    return form in MEDIA_TYPES and (name in RECORD_KINDS or name == "breakdown")
+
+
+def _sheet(services_: Services, caller: Caller, export: Export, lang: Lang) -> Sheet:
+    columns: tuple[Column, ...] = COLUMNS[export.name]
+    if export.by is not None:
+        title = (
+            BREAKDOWN_TITLES.get(export.by, "分组统计")
+            if lang == "zh"
+            else f"Breakdown by {export.by}"
         )
-    seen = observation(request.scope)
-    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
+    else:
+        title = TITLES[export.name] if lang == "zh" else EN_TITLES[export.name]
+    heading = Heading(
+        title, export.regions, *export.period, caller.subject, legend=export.by is not None
+    )
+    now = dt.datetime.now(dt.UTC)
+    return sheet_of(export.name, columns, heading, lang, services_.schema._schema, now)
+
+
+async def export_file(
+    services_: Services,
+    caller: Caller,
+    file: str,
+    params: QueryParams,
+    head: bool = False,
+    via: str | None = None,
+) -> Response:
+    """The export `file` (`breakdown.xlsx`, …) with `params`, streamed, for a caller already
+    admitted (GET /exports, and one-time links): refusals before the first byte, one audit
+    entry however the stream ends; `via` (`link`) is written in it."""
+    if not known_export(file):
+        return _unknown_file()
+    name, _, form = file.rpartition(".")
     try:
-        caller = await admit(services_, credentials)
-    except Refused as refused:
-        return refused_response(seen, refused)
-    seen.subject = caller.subject
-    params = request.query_params
-    try:
+        lang = lang_of(params)
         if name == "breakdown":
             export = await _breakdown_export(services_, caller, params)
         else:
@@ -339,27 +461,27 @@ async def export_endpoint(request: Request) -> Response:
         return error_response(403, error)
     except HubError as error:
         return error_response(400, error)
-    if request.method == "HEAD":
+    if head:
+        await export.chunks.aclose()
         return Response(media_type=MEDIA_TYPES[form])  # checked, and nothing read
     export.parameters = {key: ",".join(params.getlist(key)) for key in params}
+    sheet = _sheet(services_, caller, export, lang)
     tally = Tally()
     rows = _counted(export.chunks, tally)
-    body = (
-        csv_stream(export.header, rows)
-        if form == "csv"
-        else xlsx_stream(export.header, rows, export.name)
-    )
+    body = csv_stream(sheet, rows) if form == "csv" else xlsx_stream(sheet, rows)
 
     async def finish() -> None:
         if export.region_code is None:
             return  # a caller who can read nothing has exported nothing
-        details = {
+        details: dict[str, Any] = {
             "format": form,
             "export": export.name,
             "parameters": export.parameters,
             "rows": tally.rows,
             "complete": tally.complete,
         }
+        if via is not None:
+            details["via"] = via
         await audit_export(
             services_.pool, caller, export.region_code, export.record_type, details, export.reads
         )
@@ -368,3 +490,20 @@ async def export_endpoint(request: Request) -> Response:
     scope = export.region_code or "none"
     filename = f"{export.name}-{scope}-{stamp:%Y%m%d-%H%M%S}.{form}"
     return ExportResponse(body, MEDIA_TYPES[form], filename, finish)
+
+
+async def export_endpoint(request: Request) -> Response:
+    services_: Services = request.app.state.services
+    file = request.path_params["name"]
+    if not known_export(file):
+        return _unknown_file()
+    seen = observation(request.scope)
+    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
+    try:
+        caller = await admit(services_, credentials)
+    except Refused as refused:
+        return refused_response(seen, refused)
+    seen.subject = caller.subject
+    return await export_file(
+        services_, caller, file, request.query_params, head=request.method == "HEAD"
+    )

@@ -1,7 +1,8 @@
 """Named reports: registered, versioned GraphQL queries that tools run by name.
 
-Each report is a file here, `<name>.v<version>.graphql`: leading `#` lines describe it, then
-one query operation (fragments allowed) whose variable definitions are the report's
+Each report is a file here, `<name>.v<version>.graphql`: leading `#` lines describe it and
+declare its table (`# table:`, `# column:`; see `schema/report_tables.py`), then one query
+operation (fragments allowed) whose variable definitions are the report's
 variables. Every file is loaded when the schema is built and validated against it, so a
 report that no longer validates stops the hub from starting rather than failing a tool
 later. Old versions stay beside new ones and stay runnable.
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from graphql import (
+    FragmentDefinitionNode,
     GraphQLError,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -24,6 +26,8 @@ from graphql import (
     print_ast,
     validate,
 )
+
+from schema.report_tables import Table, TableError, is_declaration, read_table
 
 REPORTS_DIR = Path(__file__).parent
 # Reports registered before CHILD breakdowns gained the region's own row (本级, DESIGN.md
@@ -54,6 +58,7 @@ class Report:
     operation_name: str | None
     variables: tuple[Variable, ...]
     document: str
+    table: Table
 
     def as_dict(self, *, latest: bool) -> dict[str, Any]:
         return {
@@ -63,15 +68,24 @@ class Report:
             "description": self.description,
             "variables": [v.as_dict() for v in self.variables],
             "document": self.document,
+            "table": {
+                "rows": ".".join(self.table.rows),
+                "columns": [{"path": c.key, "label": c.label} for c in self.table.columns],
+            },
         }
 
 
-def _description(text: str) -> str:
+def _leading(text: str) -> list[str]:
     lines = []
     for line in text.splitlines():
         if not line.startswith("#"):
             break
-        lines.append(line.removeprefix("#").strip())
+        lines.append(line)
+    return lines
+
+
+def _description(text: str) -> str:
+    lines = [line.removeprefix("#").strip() for line in _leading(text) if not is_declaration(line)]
     return " ".join(line for line in lines if line)
 
 
@@ -94,6 +108,13 @@ def load_report(path: Path, schema: GraphQLSchema) -> Report:
     if errors:
         raise ReportError(f"{path.name}: {'; '.join(e.message for e in errors)}")
     operation = operations[0]
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    try:
+        table = read_table(_leading(text), schema, operation, fragments)
+    except TableError as error:
+        raise ReportError(f"{path.name}: {error}") from None
     variables = tuple(
         Variable(
             v.variable.name.value,
@@ -109,6 +130,7 @@ def load_report(path: Path, schema: GraphQLSchema) -> Report:
         operation_name=operation.name.value if operation.name else None,
         variables=variables,
         document=text,
+        table=table,
     )
 
 

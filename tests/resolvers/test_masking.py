@@ -191,7 +191,7 @@ async def test_exports_are_masked(hub: Hub, planted: dict[str, uuid.UUID]) -> No
     token = hub.token(TOWNSHIP)
     response = await hub.client.get(
         "/exports/service-requests.csv",
-        params={"under": TOWNSHIP + "001"},
+        params={"under": TOWNSHIP + "001", "lang": "en"},
         headers={"authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200, response.text

@@ -10,6 +10,10 @@ from graphql import GraphQLSchema
 from schema.build import build_schema
 from schema.reports import REPORTS_DIR, ReportError, Reports, load_report
 
+TABLED = (
+    'query { region(code: "341126") { code breakdown(by: CHILD) { key stats { organizations } } } }'
+)
+
 
 @pytest.fixture(scope="module")
 def graphql_schema() -> GraphQLSchema:
@@ -22,6 +26,8 @@ def test_every_report_file_is_registered_and_validates(graphql_schema: GraphQLSc
     assert files and len(reports) == len(files)
     for entry in reports.listing():
         assert entry["description"] and entry["document"]
+        assert entry["table"]["rows"] and entry["table"]["columns"]
+        assert "table:" not in entry["description"] and "column:" not in entry["description"]
     assert reports.get("monthly-rates-by-child", 1) is not None
     assert reports.get("monthly-rates-by-child") == reports.get("monthly-rates-by-child", 3)
     assert reports.get("monthly-rates-by-child", 4) is None and reports.get("nothing") is None
@@ -47,6 +53,28 @@ def test_every_report_file_is_registered_and_validates(graphql_schema: GraphQLSc
             "exactly one query operation",
         ),
         ("rates.v1.graphql", "# x\nquery ($c: String!) { viewer { subject } }", "never used"),
+        ("rates.v1.graphql", f"# x\n{TABLED}", "declare its table"),
+        ("rates.v1.graphql", f"# x\n# table: region.breakdown\n{TABLED}", "declare its table"),
+        (
+            "rates.v1.graphql",
+            f"# x\n# table: region.children\n# column: key 键\n{TABLED}",
+            "selects no `region.children`",
+        ),
+        (
+            "rates.v1.graphql",
+            f"# x\n# table: region\n# column: code 代码\n{TABLED}",
+            "not a list of objects",
+        ),
+        (
+            "rates.v1.graphql",
+            f"# x\n# table: region.breakdown\n# column: stats 数字\n{TABLED}",
+            "is an object, not a value",
+        ),
+        (
+            "rates.v1.graphql",
+            f"# x\n# table: region.breakdown\n# column: stats.total 总数\n{TABLED}",
+            "selects no `stats.total`",
+        ),
     ],
 )
 def test_a_malformed_report_file_is_refused_with_its_reason(

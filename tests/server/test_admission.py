@@ -150,6 +150,14 @@ async def reports(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
     return _error(await m.client.get("/reports", headers=headers))
 
 
+REPORT_FILE = "/reports/monthly-rates-by-child.v2.json"
+REPORT_PERIOD = {"region": COUNTY, "from": "2026-01-01", "to": "2026-01-31"}
+
+
+async def report_files(m: Matrix, headers: dict[str, str]) -> tuple[int, str, str]:
+    return _error(await m.client.get(REPORT_FILE, params=REPORT_PERIOD, headers=headers))
+
+
 HTTP_DOORS: dict[str, Callable[[Matrix, dict[str, str]], Awaitable[tuple[int, str, str]]]] = {
     "graphql": graphql,
     "graphql batch": batched,
@@ -157,6 +165,7 @@ HTTP_DOORS: dict[str, Callable[[Matrix, dict[str, str]], Awaitable[tuple[int, st
     "persisted registration": registration,
     "exports": exports,
     "reports": reports,
+    "report files": report_files,
 }
 
 
@@ -171,6 +180,11 @@ async def test_every_http_door_answers_each_credential_as_the_table_says(
         # The report listing is what an allow-listed tool may read.
         response = await matrix.client.get("/reports", headers=headers)
         assert response.status_code == 200 and response.json()["reports"]
+        return
+    if door == "report files" and case == "allow-listed client":
+        # So is a report as a file.
+        response = await matrix.client.get(REPORT_FILE, params=REPORT_PERIOD, headers=headers)
+        assert response.status_code == 200 and response.json()["data"]["region"]
         return
     if door == "persisted registration" and case == "allow-listed client":
         # An allow-listed tool runs registered documents only: it may not register any.

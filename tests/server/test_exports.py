@@ -36,8 +36,16 @@ BREAKDOWN = """query ($code: String!, $by: Breakdown!) { region(code: $code) {
 
 
 async def _get(hub: Hub, path: str, token: str | None, **params: str) -> httpx.Response:
+    """The export with English headers, as before issue 19 (tests/server/test_sheets.py
+    checks the Chinese ones)."""
     headers = {"authorization": f"Bearer {token}"} if token is not None else {}
-    return await hub.client.get(path, params=params, headers=headers)
+    return await hub.client.get(path, params={"lang": "en", **params}, headers=headers)
+
+
+def _table(sheet: Any) -> list[list[Any]]:
+    """A sheet's header and data rows: on the first sheet, below the title block."""
+    values = [list(r) for r in sheet.iter_rows(values_only=True)]
+    return values[next(i for i, row in enumerate(values) if row and row[0] in ("id", "key")) :]
 
 
 async def _csv(hub: Hub, path: str, token: str, **params: str) -> list[dict[str, str]]:
@@ -197,8 +205,8 @@ async def test_xlsx_is_a_workbook_with_typed_cells_and_neutralised_formulas(hub:
     assert response.status_code == 200
     assert "spreadsheetml" in response.headers["content-type"]
     book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
-    assert len(book.worksheets) == 1
-    values = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    assert [s.title for s in book.worksheets] == ["service-requests", "definitions"]
+    values = _table(book.worksheets[0])
     header, rows = values[0], values[1:]
     assert header == list(exports.SERVICE_REQUESTS.header)
     assert len(rows) == len(csv_rows)
@@ -208,7 +216,7 @@ async def test_xlsx_is_a_workbook_with_typed_cells_and_neutralised_formulas(hub:
     assert found["status_label"] == "已提交"
     assert found["county_name"] == "凤阳县"
     assert found["version"] == 1 and found["overdue"] is False
-    cells = [c for row in book.worksheets[0].iter_rows() for c in row]
+    cells = [c for row in book.worksheets[0].iter_rows() for c in row if c.value is not None]
     assert all(c.data_type != "f" for c in cells), "no cell is a formula"
 
 
@@ -217,13 +225,17 @@ async def test_a_full_sheet_continues_on_a_new_one(
 ) -> None:
     token = hub.token("341126")
     expected = await _csv(hub, "/exports/organizations.csv", token, under=TOWNSHIP)
-    monkeypatch.setattr(spreadsheets, "SHEET_ROWS", 5)
+    # The first sheet holds the title block (6 rows), the header and 5 rows; the next ones
+    # the header and 11 rows.
+    monkeypatch.setattr(spreadsheets, "SHEET_ROWS", 12)
     response = await _get(hub, "/exports/organizations.xlsx", token, under=TOWNSHIP)
     book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
-    sheets = [[list(r) for r in sheet.iter_rows(values_only=True)] for sheet in book.worksheets]
-    assert len(sheets) == -(-len(expected) // 4) > 1
+    assert book.worksheets[-1].title == "definitions"
+    whole = [[list(r) for r in sheet.iter_rows(values_only=True)] for sheet in book.worksheets]
+    assert all(len(rows) <= 12 for rows in whole[:-1])
+    sheets = [_table(sheet) for sheet in book.worksheets[:-1]]
+    assert len(sheets) == 1 + -(-(len(expected) - 5) // 11) > 1
     assert all(s[0] == list(exports.ORGANIZATIONS.header) for s in sheets)
-    assert all(len(s) <= 5 for s in sheets)
     ids = [row[0] for s in sheets for row in s[1:]]
     assert ids == [r["id"] for r in expected]
 
@@ -246,7 +258,7 @@ async def test_breakdown_xlsx_holds_the_csv_figures_as_numbers(hub: Hub) -> None
     rows = await _csv(hub, "/exports/breakdown.csv", token, by="CHILD")
     response = await _get(hub, "/exports/breakdown.xlsx", token, by="CHILD")
     book = openpyxl.load_workbook(io.BytesIO(response.content), read_only=True)
-    values = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    values = _table(book.worksheets[0])
     assert len(values) == len(rows) + 1
     for row, cells in zip(rows, values[1:], strict=True):
         found = dict(zip(values[0], cells, strict=True))
@@ -354,7 +366,7 @@ async def test_every_export_is_audited_with_its_parameters_and_rows(
     exported = {code: after for code, kind, after in found if kind == "Organization"}
     assert set(exported) == {"341126", TOWNSHIP}
     for after in exported.values():
-        assert after["parameters"] == {"under": TOWNSHIP, "kinds": "PARTY_BRANCH"}
+        assert after["parameters"] == {"lang": "en", "under": TOWNSHIP, "kinds": "PARTY_BRANCH"}
         assert (after["rows"], after["format"]) == (len(rows), "csv")
         assert after["complete"] is True
     breakdown = [(code, after) for code, kind, after in found if kind == "Breakdown"]
