@@ -497,7 +497,7 @@ async def graphql_endpoint(request: Request) -> Response:
         context = Context(caller, session, services.cursors, services.directory)
         if is_report and services.reports is not None:
             context.own_row = services.reports.own_row(operation[0])
-        if services.lane is not None:
+        if services.lane is not None and context.own_row:  # the lane knows no report versions
             context.lane = _in_lane(services.lane, caller, seen.request_id, context.now)
         try:
             answer, malformed = await _execute(services, context, *operation)
