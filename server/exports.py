@@ -27,7 +27,7 @@ from starlette.types import Receive, Scope, Send
 
 from resolvers import organizations, participation, services
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
-from resolvers.export_figures import BREAKDOWNS, breakdown_figures
+from resolvers.export_figures import BREAKDOWNS, breakdown_allowed, breakdown_figures
 from resolvers.exports import RECORD_KINDS, Cell, RecordKind, audit_export, record_chunks
 from resolvers.labels import (
     ORGANIZATION_KIND,
@@ -225,7 +225,10 @@ async def _record_export(
     return Export(kind.name, kind.header, chunks, kind.record_type, region, reads=reads)
 
 
-async def _breakdown_export(services_: Services, caller: Caller, params: QueryParams) -> Export:
+async def _breakdown_export(
+    services_: Services, caller: Caller, params: QueryParams, *, dry: bool = False
+) -> Export:
+    """The breakdown asked for; `dry`: its parameters and region checked, no figures read."""
     _check_names(params, BREAKDOWN_PARAMETERS)
     by = _choice(params, "by", BREAKDOWNS)
     if by is None:
@@ -243,6 +246,11 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
             )
         code = caller.grants[0].code
     check_region_code(code, "under")
+    if dry:
+        await breakdown_allowed(
+            services_.pool, caller, code, by, Period(start, end), dt.datetime.now(dt.UTC)
+        )
+        return Export("breakdown", BREAKDOWN_HEADER, _no_rows(), "Breakdown", code)
     figures = await breakdown_figures(
         services_.pool,
         caller,
@@ -309,18 +317,36 @@ class ExportResponse(StreamingResponse):
                 await self._finish()
 
 
+NO_SUCH_EXPORT = (
+    "No such export: try /exports/{service-requests|organizations|"
+    "participation-events|breakdown}.{csv|xlsx}"
+)
+
+
+def export_file(name: str) -> tuple[str, str]:
+    """The export and format a path's last part (`service-requests.csv`) names; else 404."""
+    export, _, form = name.rpartition(".")
+    if form not in MEDIA_TYPES or (export not in RECORD_KINDS and export != "breakdown"):
+        raise NotFound(NO_SUCH_EXPORT, reason="EXPORT_NOT_FOUND")
+    return export, form
+
+
+async def check_export(services_: Services, caller: Caller, name: str, params: QueryParams) -> None:
+    """Whether `caller` could download this export now: its parameters parsed as the export
+    parses them, its region checked, and nothing read (a one-time link's target)."""
+    export, _ = export_file(name)
+    if export == "breakdown":
+        await _breakdown_export(services_, caller, params, dry=True)
+    else:
+        await _record_export(services_, caller, RECORD_KINDS[export], params)
+
+
 async def export_endpoint(request: Request) -> Response:
     services_: Services = request.app.state.services
-    name, _, form = request.path_params["name"].rpartition(".")
-    if form not in MEDIA_TYPES or (name not in RECORD_KINDS and name != "breakdown"):
-        return error_response(
-            404,
-            NotFound(
-                "No such export: try /exports/{service-requests|organizations|"
-                "participation-events|breakdown}.{csv|xlsx}",
-                reason="EXPORT_NOT_FOUND",
-            ),
-        )
+    try:
+        name, form = export_file(request.path_params["name"])
+    except NotFound as error:
+        return error_response(404, error)
     seen = observation(request.scope)
     credentials = Credentials.of(request.headers, request.client.host if request.client else None)
     try:
@@ -328,7 +354,23 @@ async def export_endpoint(request: Request) -> Response:
     except Refused as refused:
         return refused_response(seen, refused)
     seen.subject = caller.subject
-    params = request.query_params
+    return await export_response(
+        services_, caller, name, form, request.query_params, head=request.method == "HEAD"
+    )
+
+
+async def export_response(
+    services_: Services,
+    caller: Caller,
+    name: str,
+    form: str,
+    params: QueryParams,
+    *,
+    head: bool = False,
+    via: str | None = None,
+) -> Response:
+    """The export streamed to an admitted caller, and audited; `via` says how it was asked
+    for besides the bearer token (`link`: a one-time link), and is written in the audit."""
     try:
         if name == "breakdown":
             export = await _breakdown_export(services_, caller, params)
@@ -338,7 +380,7 @@ async def export_endpoint(request: Request) -> Response:
         return error_response(403, error)
     except HubError as error:
         return error_response(400, error)
-    if request.method == "HEAD":
+    if head:
         return Response(media_type=MEDIA_TYPES[form])  # checked, and nothing read
     export.parameters = {key: ",".join(params.getlist(key)) for key in params}
     tally = Tally()
@@ -352,13 +394,15 @@ async def export_endpoint(request: Request) -> Response:
     async def finish() -> None:
         if export.region_code is None:
             return  # a caller who can read nothing has exported nothing
-        details = {
+        details: dict[str, Any] = {
             "format": form,
             "export": export.name,
             "parameters": export.parameters,
             "rows": tally.rows,
             "complete": tally.complete,
         }
+        if via is not None:
+            details["via"] = via
         await audit_export(
             services_.pool, caller, export.region_code, export.record_type, details, export.reads
         )

@@ -84,6 +84,9 @@ class Settings:
     jwt_roles_claim: str = "roles"
     jwt_grants_claim: str = "grants"
     require_jti: bool = True
+    # One-time links (issue 19): how long a link lives; the hub's address in the links made.
+    link_ttl_seconds: int = 300
+    public_url: str | None = None
 
     @property
     def production(self) -> bool:
@@ -279,6 +282,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_roles_claim=_claim(config, "HUB_JWT_ROLES_CLAIM", "roles"),
         jwt_grants_claim=_claim(config, "HUB_JWT_GRANTS_CLAIM", "grants"),
         require_jti=flag("HUB_REQUIRE_JTI", True),
+        # One-time links (issue 19).
+        link_ttl_seconds=integer("HUB_LINK_TTL_SECONDS", 300, 1, 86_400),
+        public_url=_public_url(text("HUB_PUBLIC_URL")),
     )
 
 
@@ -348,3 +354,23 @@ def _redis_url(value: str | None) -> str | None:
             f"like redis://127.0.0.1:6379/0, not {value!r}"
         )
     return value
+
+
+# --- one-time links (issue 19) ---
+def _public_url(value: str | None) -> str | None:
+    """`HUB_PUBLIC_URL`: the hub's address as browsers reach it, for the links it makes."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise SettingsError(
+            "HUB_PUBLIC_URL is the hub's address as browsers reach it, like "
+            f"https://hub.example.org or https://example.org/hub, not {value!r}"
+        )
+    return value.rstrip("/")
