@@ -26,7 +26,7 @@ NONCE_BYTES = 32
 NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 # name: create-one-time-link — store a link by its nonce's hash.
-CREATE = "select create_one_time_link($1, $2, $3, $4, $5::jsonb, $6, $7)"
+CREATE = "select create_one_time_link($1, $2, $3, $4, $5::text::jsonb, $6, $7)"
 # name: redeem-one-time-link — mark a link used once; says why not otherwise.
 REDEEM = "select * from redeem_one_time_link($1, $2)"
 
