@@ -27,8 +27,8 @@ NONCE = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 # name: create-one-time-link — store a link by its nonce's hash.
 CREATE = "select create_one_time_link($1, $2, $3, $4, $5::text::jsonb, $6, $7)"
-# name: redeem-one-time-link — mark a link used once; says why not otherwise.
-REDEEM = "select * from redeem_one_time_link($1, $2)"
+# name: redeem-one-time-link — mark a link used once (or only look); says why not otherwise.
+REDEEM = "select * from redeem_one_time_link($1, $2, $3)"
 
 
 @dataclass(frozen=True)
@@ -94,12 +94,13 @@ class LinkStore:
         async with self._pool.acquire() as conn:
             return await store(conn, kind, subject, jti, claims, target, expires_at)
 
-    async def redeem(self, nonce: str, kind: Kind) -> Redemption:
-        """Redeems `nonce` once; a nonce of the wrong shape is simply unknown."""
+    async def redeem(self, nonce: str, kind: Kind, *, use: bool = True) -> Redemption:
+        """Redeems `nonce` once (`use=False`: only looks whether it could be); a nonce of the
+        wrong shape is simply unknown."""
         if not NONCE.match(nonce):
             return Redemption("unknown")
         async with self._pool.acquire() as conn:
-            row: asyncpg.Record = await conn.fetchrow(REDEEM, nonce_hash(nonce), kind)
+            row: asyncpg.Record = await conn.fetchrow(REDEEM, nonce_hash(nonce), kind, use)
         if row["outcome"] == "unknown":
             return Redemption("unknown")
         claims = row["claims"]

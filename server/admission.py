@@ -243,18 +243,10 @@ async def admit_link(
     Unknown nonces are counted by client address, as bad bearers are (429 wins over 401);
     used, expired or revoked ones are 401. The stored claims then pass the bearer's rows —
     revocation, known jurisdictions, the role rules, the allow-list and the rate limit —
-    so the link admits exactly as its token would now."""
-    try:
-        with database_reachable():
-            redemption = await links.redeem(nonce, kind)
-    except ServiceUnavailable as error:
-        raise _unavailable(error) from None
-    if redemption.outcome == "unknown" or redemption.claims is None:
-        unknown = Unauthenticated(LINK_UNKNOWN, reason="LINK_UNKNOWN")
-        raise _by_address(services, Credentials(None, None, address), unknown)
-    if redemption.outcome in LINK_REFUSALS:
-        message, reason = LINK_REFUSALS[redemption.outcome]
-        raise Refused(401, Unauthenticated(message, reason=reason))
+    so the link admits exactly as its token would now; only then is it spent (a link refused
+    for the rate limit can be opened again)."""
+    redemption = await _redeemed(services, links, nonce, kind, address, use=False)
+    assert redemption.claims is not None
     try:
         caller = await caller_of(
             redemption.claims, services.settings, services.directory, services.revocations
@@ -266,7 +258,24 @@ async def admit_link(
     if not caller.read:
         raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
     await _within_limits(services, caller, ask)
-    return caller, redemption
+    return caller, await _redeemed(services, links, nonce, kind, address, use=True)
+
+
+async def _redeemed(
+    services: Gatekeeping, links: LinkStore, nonce: str, kind: Kind, address: str, *, use: bool
+) -> Redemption:
+    try:
+        with database_reachable():
+            redemption = await links.redeem(nonce, kind, use=use)
+    except ServiceUnavailable as error:
+        raise _unavailable(error) from None
+    if redemption.outcome == "unknown" or redemption.claims is None:
+        unknown = Unauthenticated(LINK_UNKNOWN, reason="LINK_UNKNOWN")
+        raise _by_address(services, Credentials(None, None, address), unknown)
+    if redemption.outcome in LINK_REFUSALS:
+        message, reason = LINK_REFUSALS[redemption.outcome]
+        raise Refused(401, Unauthenticated(message, reason=reason))
+    return redemption
 
 
 async def _within_limits(services: Gatekeeping, caller: Caller, ask: Ask) -> None:

@@ -317,60 +317,54 @@ class ExportResponse(StreamingResponse):
                 await self._finish()
 
 
-NO_SUCH_EXPORT = (
-    "No such export: try /exports/{service-requests|organizations|"
-    "participation-events|breakdown}.{csv|xlsx}"
-)
-
-
-def export_file(name: str) -> tuple[str, str]:
-    """The export and format a path's last part (`service-requests.csv`) names; else 404."""
-    export, _, form = name.rpartition(".")
-    if form not in MEDIA_TYPES or (export not in RECORD_KINDS and export != "breakdown"):
-        raise NotFound(NO_SUCH_EXPORT, reason="EXPORT_NOT_FOUND")
-    return export, form
-
-
-async def check_export(services_: Services, caller: Caller, name: str, params: QueryParams) -> None:
-    """Whether `caller` could download this export now: its parameters parsed as the export
-    parses them, its region checked, and nothing read (a one-time link's target)."""
-    export, _ = export_file(name)
-    if export == "breakdown":
-        await _breakdown_export(services_, caller, params, dry=True)
-    else:
-        await _record_export(services_, caller, RECORD_KINDS[export], params)
-
-
-async def export_endpoint(request: Request) -> Response:
-    services_: Services = request.app.state.services
-    try:
-        name, form = export_file(request.path_params["name"])
-    except NotFound as error:
-        return error_response(404, error)
-    seen = observation(request.scope)
-    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
-    try:
-        caller = await admit(services_, credentials)
-    except Refused as refused:
-        return refused_response(seen, refused)
-    seen.subject = caller.subject
-    return await export_response(
-        services_, caller, name, form, request.query_params, head=request.method == "HEAD"
+def _unknown_file() -> Response:
+    return error_response(
+        404,
+        NotFound(
+            "No such export: try /exports/{service-requests|organizations|"
+            "participation-events|breakdown}.{csv|xlsx}",
+            reason="EXPORT_NOT_FOUND",
+        ),
     )
 
 
-async def export_response(
+def known_export(file: str) -> bool:
+    """Whether `file` (`service-requests.csv`, …) names an export."""
+    name, _, form = file.rpartition(".")
+    return form in MEDIA_TYPES and (name in RECORD_KINDS or name == "breakdown")
+
+
+async def check_export(services_: Services, caller: Caller, file: str, params: QueryParams) -> None:
+    """Whether `caller` could download the export `file` now: its parameters parsed as the
+    export parses them, its region checked, nothing read (a one-time link's target)."""
+    if not known_export(file):
+        raise NotFound(
+            "No such export: try /exports/{service-requests|organizations|"
+            "participation-events|breakdown}.{csv|xlsx}",
+            reason="EXPORT_NOT_FOUND",
+        )
+    name = file.rpartition(".")[0]
+    if name == "breakdown":
+        await _breakdown_export(services_, caller, params, dry=True)
+    else:
+        export = await _record_export(services_, caller, RECORD_KINDS[name], params)
+        await export.chunks.aclose()
+
+
+async def export_file(
     services_: Services,
     caller: Caller,
-    name: str,
-    form: str,
+    file: str,
     params: QueryParams,
-    *,
     head: bool = False,
     via: str | None = None,
 ) -> Response:
-    """The export streamed to an admitted caller, and audited; `via` says how it was asked
-    for besides the bearer token (`link`: a one-time link), and is written in the audit."""
+    """The export `file` (`breakdown.xlsx`, …) with `params`, streamed, for a caller already
+    admitted (GET /exports, and one-time links): refusals before the first byte, one audit
+    entry however the stream ends; `via` (`link`) is written in it."""
+    if not known_export(file):
+        return _unknown_file()
+    name, _, form = file.rpartition(".")
     try:
         if name == "breakdown":
             export = await _breakdown_export(services_, caller, params)
@@ -381,6 +375,7 @@ async def export_response(
     except HubError as error:
         return error_response(400, error)
     if head:
+        await export.chunks.aclose()
         return Response(media_type=MEDIA_TYPES[form])  # checked, and nothing read
     export.parameters = {key: ",".join(params.getlist(key)) for key in params}
     tally = Tally()
@@ -411,3 +406,20 @@ async def export_response(
     scope = export.region_code or "none"
     filename = f"{export.name}-{scope}-{stamp:%Y%m%d-%H%M%S}.{form}"
     return ExportResponse(body, MEDIA_TYPES[form], filename, finish)
+
+
+async def export_endpoint(request: Request) -> Response:
+    services_: Services = request.app.state.services
+    file = request.path_params["name"]
+    if not known_export(file):
+        return _unknown_file()
+    seen = observation(request.scope)
+    credentials = Credentials.of(request.headers, request.client.host if request.client else None)
+    try:
+        caller = await admit(services_, credentials)
+    except Refused as refused:
+        return refused_response(seen, refused)
+    seen.subject = caller.subject
+    return await export_file(
+        services_, caller, file, request.query_params, head=request.method == "HEAD"
+    )

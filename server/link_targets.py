@@ -67,10 +67,9 @@ class Door:
 
 
 async def _serve_export(
-    services: Services, caller: Caller, name: str, params: QueryParams
+    services: Services, caller: Caller, file: str, params: QueryParams
 ) -> Response:
-    export, form = exports.export_file(name)
-    return await exports.export_response(services, caller, export, form, params, via="link")
+    return await exports.export_file(services, caller, file, params, via="link")
 
 
 DOORS = (Door("/exports/", exports.check_export, _serve_export),)

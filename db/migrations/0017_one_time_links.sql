@@ -43,10 +43,11 @@ revoke all on function create_one_time_link(bytea, text, text, text, jsonb, text
 grant execute on function create_one_time_link(bytea, text, text, text, jsonb, text, timestamptz)
     to hub_runtime;
 
--- Redeems a link of `p_kind` once. `outcome`: 'ok' (the row is marked used by this call),
--- 'unknown' (no such link of this kind), 'revoked' (its jti is revoked), 'used', 'expired'.
--- Two concurrent redemptions: the conditional UPDATE lets exactly one of them through.
-create function redeem_one_time_link(p_nonce_hash bytea, p_kind text)
+-- Redeems a link of `p_kind` once (`p_use`; else only says whether it could be). `outcome`:
+-- 'ok' (with `p_use`, the row is marked used by this call), 'unknown' (no such link of this
+-- kind), 'revoked' (its jti is revoked), 'used', 'expired'. Two concurrent redemptions: the
+-- conditional UPDATE lets exactly one of them through.
+create function redeem_one_time_link(p_nonce_hash bytea, p_kind text, p_use boolean)
     returns table (outcome text, subject text, jti text, claims jsonb, target text,
                    expires_at timestamptz)
     language plpgsql volatile security definer set search_path = public, pg_temp
@@ -67,6 +68,8 @@ begin
         outcome := 'used';
     elsif r.expires_at <= now() then
         outcome := 'expired';
+    elsif not p_use then
+        outcome := 'ok';
     else
         update one_time_link l set used_at = now()
         where l.nonce_hash = p_nonce_hash and l.used_at is null and l.expires_at > now();
@@ -75,5 +78,5 @@ begin
     return query select outcome, r.subject, r.jti, r.claims, r.target, r.expires_at;
 end
 $$;
-revoke all on function redeem_one_time_link(bytea, text) from public;
-grant execute on function redeem_one_time_link(bytea, text) to hub_runtime;
+revoke all on function redeem_one_time_link(bytea, text, boolean) from public;
+grant execute on function redeem_one_time_link(bytea, text, boolean) to hub_runtime;

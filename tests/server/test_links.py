@@ -21,7 +21,7 @@ import httpx
 import jwt
 
 from db.setup import Database
-from server.settings import Settings
+from server.settings import RateLimits, Settings
 from tests.conftest import SECRET, Hub, running
 from tests.server.test_cli import grassroots
 
@@ -179,10 +179,23 @@ async def test_a_head_request_does_not_spend_the_link(hub: Hub) -> None:
 
 
 async def test_tokens_without_jti_get_no_link_and_the_ttl_setting_holds(
-    database: Database, settings: Settings
+    database: Database, settings: Settings, owner: asyncpg.Connection
 ) -> None:
-    quick = dataclasses.replace(settings, require_jti=False, link_ttl_seconds=1)
+    quick = dataclasses.replace(
+        settings,
+        require_jti=False,
+        link_ttl_seconds=1,
+        rate_limits=RateLimits(township=2),
+    )
     async with running(database, quick) as hub:
+        # The rate limit refuses a link's caller as it would the token, without spending it.
+        limited = hub.token(TOWNSHIP, sub="link-limited")
+        url = await _url(hub, limited, "/exports/organizations.csv")
+        await _url(hub, limited, "/exports/organizations.csv")
+        assert _refusal(await hub.client.get(url))[:2] == (429, "RATE_LIMITED")
+        spent = "select count(*) from one_time_link where subject = $1 and used_at is not null"
+        assert await owner.fetchval(spent, "link-limited") == 0
+
         now = int(time.time())
         claims: dict[str, Any] = {"sub": "no-jti", "exp": now + 600, "iat": now}
         claims |= {"jurisdictions": ["341126"], "roles": ["viewer"]}
