@@ -271,7 +271,7 @@ async def _redeemed(
         raise _unavailable(error) from None
     if redemption.outcome == "unknown" or redemption.claims is None:
         unknown = Unauthenticated(LINK_UNKNOWN, reason="LINK_UNKNOWN")
-        raise _by_address(services, Credentials(None, None, address), unknown)
+        raise await _by_address(services, Credentials(None, None, address), unknown)
     if redemption.outcome in LINK_REFUSALS:
         message, reason = LINK_REFUSALS[redemption.outcome]
         raise Refused(401, Unauthenticated(message, reason=reason))
