@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import httpx
 import jwt
+import pytest
 
 from db.setup import Database
 from server.settings import RateLimits, Settings
@@ -111,7 +112,7 @@ async def test_two_redemptions_at_once_stream_once(hub: Hub) -> None:
 
 
 async def test_expired_unknown_and_revoked_links_are_refused_at_the_door(
-    hub: Hub, owner: asyncpg.Connection
+    hub: Hub, owner: asyncpg.Connection, caplog: pytest.LogCaptureFixture
 ) -> None:
     token = hub.token("341126", sub="link-refusals")
     expired = await _url(hub, token, "/exports/organizations.csv")
@@ -125,6 +126,10 @@ async def test_expired_unknown_and_revoked_links_are_refused_at_the_door(
         unknown = await hub.client.get(f"/exports/links/{nonce}")
         assert _refusal(unknown) == (401, "UNAUTHENTICATED", "LINK_UNKNOWN")
         _private(unknown)
+    # The access log names the route, never a nonce.
+    logged = [getattr(r, "path", "") for r in caplog.records if r.name == "hub.access"]
+    assert "/exports/links/…" in logged
+    assert not any(p.startswith("/exports/links/") and p != "/exports/links/…" for p in logged)
 
     revoked = await _url(hub, token, "/exports/organizations.csv")
     await owner.execute("select revoke_token($1, null, 'test')", _jti(token))
@@ -178,16 +183,20 @@ async def test_a_head_request_does_not_spend_the_link(hub: Hub) -> None:
     assert opened.status_code == 200 and "合计" in opened.content.decode("utf-8-sig")
 
 
-async def test_tokens_without_jti_get_no_link_and_the_ttl_setting_holds(
+async def test_no_link_without_jti_the_ttl_and_rate_limit_hold_and_production_signs_in_none(
     database: Database, settings: Settings, owner: asyncpg.Connection
 ) -> None:
     quick = dataclasses.replace(
         settings,
+        env="production",
         require_jti=False,
         link_ttl_seconds=1,
         rate_limits=RateLimits(township=2),
     )
     async with running(database, quick) as hub:
+        # Production has no sign-in links.
+        off = await hub.client.post("/auth/link", json={"nonce": secrets.token_urlsafe(32)})
+        assert _refusal(off) == (404, "NOT_FOUND", "SIGN_IN_LINKS_OFF")
         # The rate limit refuses a link's caller as it would the token, without spending it.
         limited = hub.token(TOWNSHIP, sub="link-limited")
         url = await _url(hub, limited, "/exports/organizations.csv")
