@@ -22,7 +22,7 @@ import jwt
 import pytest
 
 from db.setup import Database
-from server.settings import RateLimits, Settings
+from server.settings import RateLimits, Settings, SettingsError, load_settings
 from tests.conftest import SECRET, Hub, running
 from tests.server.test_cli import grassroots
 
@@ -192,6 +192,7 @@ async def test_no_link_without_jti_the_ttl_and_rate_limit_hold_and_production_si
         require_jti=False,
         link_ttl_seconds=1,
         rate_limits=RateLimits(township=2),
+        public_url="https://hub.example.org/hub",
     )
     async with running(database, quick) as hub:
         # Production has no sign-in links.
@@ -200,8 +201,10 @@ async def test_no_link_without_jti_the_ttl_and_rate_limit_hold_and_production_si
         # The rate limit refuses a link's caller as it would the token, without spending it.
         limited = hub.token(TOWNSHIP, sub="link-limited")
         url = await _url(hub, limited, "/exports/organizations.csv")
+        assert url.startswith("https://hub.example.org/hub/exports/links/")  # HUB_PUBLIC_URL
         await _url(hub, limited, "/exports/organizations.csv")
-        assert _refusal(await hub.client.get(url))[:2] == (429, "RATE_LIMITED")
+        served = url.removeprefix("https://hub.example.org/hub")
+        assert _refusal(await hub.client.get(served))[:2] == (429, "RATE_LIMITED")
         spent = "select count(*) from one_time_link where subject = $1 and used_at is not null"
         assert await owner.fetchval(spent, "link-limited") == 0
 
@@ -216,7 +219,8 @@ async def test_no_link_without_jti_the_ttl_and_rate_limit_hold_and_production_si
         )
         url = await _url(hub, hub.token("341126"), "/exports/organizations.csv")
         await asyncio.sleep(1.1)
-        assert _refusal(await hub.client.get(url))[2] == "LINK_EXPIRED"
+        served = url.removeprefix("https://hub.example.org/hub")
+        assert _refusal(await hub.client.get(served))[2] == "LINK_EXPIRED"
 
 
 async def test_the_dashboard_sign_in_link_is_redeemed_once_for_a_short_lived_token(
@@ -261,3 +265,24 @@ async def test_production_refuses_dashboard_sign_in_links() -> None:
     out, err = await process.communicate()
     assert process.returncode == 2 and out == b""
     assert b"development only" in err
+
+
+@pytest.mark.parametrize(
+    ("given", "public_url", "ttl"),
+    [
+        ({}, None, 300),
+        ({"HUB_PUBLIC_URL": "https://hub.example.org/", "HUB_LINK_TTL_SECONDS": "60"},
+         "https://hub.example.org", 60),
+        ({"HUB_PUBLIC_URL": "ftp://hub.example.org"}, "HUB_PUBLIC_URL", None),
+        ({"HUB_PUBLIC_URL": "https://hub.example.org/?a=1"}, "HUB_PUBLIC_URL", None),
+        ({"HUB_LINK_TTL_SECONDS": "0"}, "HUB_LINK_TTL_SECONDS", None),
+    ],
+)  # fmt: skip
+def test_link_settings(given: dict[str, str], public_url: str | None, ttl: int | None) -> None:
+    environ = {"HUB_ENV": "development", "HUB_JWT_SECRET": SECRET, **given}
+    if ttl is None:
+        with pytest.raises(SettingsError, match=str(public_url)):
+            load_settings(environ)
+        return
+    loaded = load_settings(environ)
+    assert (loaded.public_url, loaded.link_ttl_seconds) == (public_url, ttl)
