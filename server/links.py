@@ -60,13 +60,19 @@ def _base(services: Services, request: Request) -> str:
 
 
 async def _json(request: Request) -> dict[str, Any]:
-    body = await request.body()
+    body = b""
+    async for chunk in request.stream():  # read no further than the limit
+        body += chunk
+        if len(body) > MAX_BODY:
+            break
     try:
         parsed = json.loads(body) if len(body) <= MAX_BODY else None
     except ValueError:
         parsed = None
     if not isinstance(parsed, dict):
-        raise BadUserInput("Send a JSON object", reason="REQUEST_MALFORMED")
+        raise BadUserInput(
+            f"Send a JSON object of at most {MAX_BODY} bytes", reason="REQUEST_MALFORMED"
+        )
     return parsed
 
 

@@ -174,6 +174,8 @@ async def test_only_export_files_with_good_parameters_get_links(hub: Hub) -> Non
         "/exports/links", content=b"[]", headers={"authorization": f"Bearer {token}"}
     )
     assert _refusal(malformed)[2] == "REQUEST_MALFORMED"
+    huge = await _link(hub, token, REQUESTS, "text=" + "x" * 20_000)
+    assert _refusal(huge) == (400, "BAD_USER_INPUT", "REQUEST_MALFORMED")
 
 
 async def test_a_head_request_does_not_spend_the_link(hub: Hub) -> None:
