@@ -236,15 +236,16 @@ async def admit_link(
     nonce: str,
     kind: Kind,
     address: str = "unknown",
-    ask: Ask = NOTHING_BUT_RECORDS,
+    ask: Ask | Callable[[Redemption], Ask] = NOTHING_BUT_RECORDS,
 ) -> tuple[Caller, Redemption]:
     """The caller a one-time link stands for, the link redeemed (marked used) by this call.
 
     Unknown nonces are counted by client address, as bad bearers are (429 wins over 401);
     used, expired or revoked ones are 401. The stored claims then pass the bearer's rows —
     revocation, known jurisdictions, the role rules, the allow-list and the rate limit —
-    so the link admits exactly as its token would now; only then is it spent (a link refused
-    for the rate limit can be opened again)."""
+    so the link admits exactly as its token would now, for `ask` (or what `ask` makes of the
+    link: its target's door); only then is it spent (a link refused for the rate limit can
+    be opened again)."""
     redemption = await _redeemed(services, links, nonce, kind, address, use=False)
     assert redemption.claims is not None
     try:
@@ -257,7 +258,7 @@ async def admit_link(
         raise Refused(401, error) from None
     if not caller.read:
         raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
-    await _within_limits(services, caller, ask)
+    await _within_limits(services, caller, ask if isinstance(ask, Ask) else ask(redemption))
     return caller, await _redeemed(services, links, nonce, kind, address, use=True)
 
 

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from resolvers.errors import BadUserInput
 from resolvers.scope import Caller
 from server import exports
+from server.admission import NOTHING_BUT_RECORDS, Ask
 from server.services import Services
 
 MAX_TARGET = 4000
@@ -64,6 +65,8 @@ class Door:
     prefix: str
     check: Check
     serve: Serve
+    # what the door admits its GET for (report files: `Ask(reports_only=True)`)
+    ask: Ask = NOTHING_BUT_RECORDS
 
 
 async def _serve_export(

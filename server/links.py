@@ -20,12 +20,19 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from db.links import LinkStore
+from db.links import LinkStore, Redemption
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound, Unauthenticated
-from server.admission import Credentials, Refused, admit_claims, admit_link
+from server.admission import (
+    NOTHING_BUT_RECORDS,
+    Ask,
+    Credentials,
+    Refused,
+    admit_claims,
+    admit_link,
+)
 from server.auth import issue
 from server.graphql import error_response, refused_response
-from server.link_targets import Target, door_of, target
+from server.link_targets import Door, Target, door_of, target
 from server.observe import Observation, observation
 from server.services import Services
 
@@ -84,20 +91,27 @@ async def create_link_endpoint(request: Request) -> Response:
     """POST /exports/links: a one-time link to a file the caller could download now."""
     services: Services = request.app.state.services
     seen = observation(request.scope)
+    asked: tuple[Target, Door] | HubError
     try:
-        caller, claims = await admit_claims(
-            services, Credentials.of(request.headers, _address(request))
-        )
+        body = await _json(request)
+        asked = target(body.get("path"), body.get("query"))
+    except HubError as error:
+        asked = error  # answered once the caller is admitted
+    ask = asked[1].ask if isinstance(asked, tuple) else NOTHING_BUT_RECORDS
+    credentials = Credentials.of(request.headers, _address(request))
+    try:
+        caller, claims = await admit_claims(services, credentials, ask)
     except Refused as refused:
         return _refused(seen, refused)
     seen.subject = caller.subject
     jti = claims.get("jti")
     if not isinstance(jti, str) or not jti:
         return _error(Forbidden(NEEDS_JTI, reason="LINK_NEEDS_JTI"))
+    if isinstance(asked, HubError):
+        return _error(asked)
+    wanted, door = asked
     try:
-        body = await _json(request)
-        asked, door = target(body.get("path"), body.get("query"))
-        await door.check(services, caller, door_of(asked)[1], asked.params)
+        await door.check(services, caller, door_of(wanted)[1], wanted.params)
     except HubError as error:
         return _error(error)
     now = dt.datetime.now(dt.UTC)
@@ -110,12 +124,17 @@ async def create_link_endpoint(request: Request) -> Response:
         return _private(error_response(401, expired))
     try:
         nonce = await LinkStore(services.pool).create(
-            "download", caller.subject, jti, claims, asked.text, expires
+            "download", caller.subject, jti, claims, wanted.text, expires
         )
     except HubError as error:
         return _error(error)
     url = f"{_base(services, request)}/exports/links/{nonce}"
     return _private(JSONResponse({"url": url, "expiresAt": _china(expires)}))
+
+
+def _door_ask(redemption: Redemption) -> Ask:
+    """What the link's target's door admits its GET for."""
+    return door_of(Target.stored(redemption.target or ""))[0].ask
 
 
 async def redeem_link_endpoint(request: Request) -> Response:
@@ -128,7 +147,9 @@ async def redeem_link_endpoint(request: Request) -> Response:
     links = LinkStore(services.pool)
     nonce = request.path_params["nonce"]
     try:
-        caller, redemption = await admit_link(services, links, nonce, "download", _address(request))
+        caller, redemption = await admit_link(
+            services, links, nonce, "download", _address(request), ask=_door_ask
+        )
     except Refused as refused:
         return _refused(seen, refused)
     seen.subject = caller.subject
