@@ -121,3 +121,22 @@ async def _notes(
         first = notes.keyed(split if child else whole, key)
         found[row.key] = notes.sections_notes(first, until, row.sections, only)
     return found
+async def breakdown_allowed(
+    pool: asyncpg.Pool,
+    caller: Caller,
+    code: str,
+    by: str,
+    period: stats.Period,
+    now: dt.datetime,
+) -> None:
+    """What `breakdown_figures` refuses, checked without reading a figure (a one-time link's
+    target): the period's limits, and a region above the caller's scope. A region the caller
+    cannot see passes: its export is an empty file, as `breakdown_figures` gives."""
+    checked_period(period.start, period.end, Clock(now).today, by)
+    session = RequestSession(pool, caller, readonly=True)
+    try:
+        found = await regions.by_codes(session, [code])
+        if found and not found[0]["full"]:
+            raise Forbidden(ABOVE_JURISDICTION, reason="ABOVE_JURISDICTION")
+    finally:
+        await session.close(commit=False)

@@ -2,7 +2,9 @@
 
 GraphQL over HTTP (single and batched), `/exports/…`, `/reports`, WebSocket
 `connection_init` and every `subscribe`, and the CLI commands acting as a token's caller
-call `admit`; none decides on a credential itself. It decides as one table, in this order:
+call `admit`; one-time links (`/exports/links/…`, `POST /auth/link`) call `admit_link`,
+which passes their stored claims through the same rows; none decides on a credential
+itself. It decides as one table, in this order:
 
 1. a gateway header present is checked first: a wrong one is refused, even beside a valid
    token; a valid one with no bearer is a service-only caller (`_service` and nothing else);
@@ -23,8 +25,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from db.links import Kind, LinkStore, Redemption
 from db.revocations import RevocationList
 from resolvers.allowlist import AllowList
 from resolvers.errors import (
@@ -36,7 +39,13 @@ from resolvers.errors import (
 )
 from resolvers.regions import RegionDirectory
 from resolvers.scope import Caller
-from server.auth import GATEWAY_HEADER, KeySet, authenticate, gateway_credential
+from server.auth import (
+    GATEWAY_HEADER,
+    KeySet,
+    authenticate_claims,
+    caller_of,
+    gateway_credential,
+)
 from server.ratelimit import RateLimiter
 from server.settings import Settings
 
@@ -176,6 +185,14 @@ async def admit(
     services: Gatekeeping, credentials: Credentials, ask: Ask = NOTHING_BUT_RECORDS
 ) -> Caller:
     """The caller behind `credentials`, admitted for `ask`; else `Refused`."""
+    caller, _ = await admit_claims(services, credentials, ask)
+    return caller
+
+
+async def admit_claims(
+    services: Gatekeeping, credentials: Credentials, ask: Ask = NOTHING_BUT_RECORDS
+) -> tuple[Caller, dict[str, Any]]:
+    """`admit`, with the bearer's verified claims (none for a gateway alone)."""
     gateway = gateway_credential(credentials.gateway, services.settings)
     if gateway is False:
         error = Unauthenticated("The gateway credential is not valid", reason="GATEWAY_INVALID")
@@ -183,9 +200,9 @@ async def admit(
     if credentials.authorization is None and gateway:
         if not ask.service_only:
             raise Refused(401, Unauthenticated(SERVICE_ONLY, reason="SERVICE_ONLY"))
-        return Caller.gateway()
+        return Caller.gateway(), {}
     try:
-        caller = await authenticate(
+        caller, claims = await authenticate_claims(
             credentials.authorization,
             services.settings,
             services.directory,
@@ -201,7 +218,65 @@ async def admit(
     if not caller.read:
         raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
     await _within_limits(services, caller, ask)
-    return caller
+    return caller, claims
+
+
+# --- one-time links (issue 19, DESIGN.md §8): the door's row for a nonce ---
+LINK_REFUSALS = {
+    "used": ("This link has been used; ask for a new one", "LINK_USED"),
+    "expired": ("This link has expired; ask for a new one", "LINK_EXPIRED"),
+    "revoked": ("The token has been revoked; get a new one", "TOKEN_REVOKED"),
+}
+LINK_UNKNOWN = "No such link; ask for a new one"
+
+
+async def admit_link(
+    services: Gatekeeping,
+    links: LinkStore,
+    nonce: str,
+    kind: Kind,
+    address: str = "unknown",
+    ask: Ask | Callable[[Redemption], Ask] = NOTHING_BUT_RECORDS,
+) -> tuple[Caller, Redemption]:
+    """The caller a one-time link stands for, the link redeemed (marked used) by this call.
+
+    Unknown nonces are counted by client address, as bad bearers are (429 wins over 401);
+    used, expired or revoked ones are 401. The stored claims then pass the bearer's rows —
+    revocation, known jurisdictions, the role rules, the allow-list and the rate limit —
+    so the link admits exactly as its token would now, for `ask` (or what `ask` makes of the
+    link: its target's door); only then is it spent (a link refused for the rate limit can
+    be opened again)."""
+    redemption = await _redeemed(services, links, nonce, kind, address, use=False)
+    assert redemption.claims is not None
+    try:
+        caller = await caller_of(
+            redemption.claims, services.settings, services.directory, services.revocations
+        )
+    except ServiceUnavailable as error:
+        raise _unavailable(error) from None
+    except HubError as error:
+        raise Refused(401, error) from None
+    if not caller.read:
+        raise Refused(403, Forbidden(NO_READING_ROLE, reason="NO_READING_ROLE"))
+    await _within_limits(services, caller, ask if isinstance(ask, Ask) else ask(redemption))
+    return caller, await _redeemed(services, links, nonce, kind, address, use=True)
+
+
+async def _redeemed(
+    services: Gatekeeping, links: LinkStore, nonce: str, kind: Kind, address: str, *, use: bool
+) -> Redemption:
+    try:
+        with database_reachable():
+            redemption = await links.redeem(nonce, kind, use=use)
+    except ServiceUnavailable as error:
+        raise _unavailable(error) from None
+    if redemption.outcome == "unknown" or redemption.claims is None:
+        unknown = Unauthenticated(LINK_UNKNOWN, reason="LINK_UNKNOWN")
+        raise await _by_address(services, Credentials(None, None, address), unknown)
+    if redemption.outcome in LINK_REFUSALS:
+        message, reason = LINK_REFUSALS[redemption.outcome]
+        raise Refused(401, Unauthenticated(message, reason=reason))
+    return redemption
 
 
 async def _within_limits(services: Gatekeeping, caller: Caller, ask: Ask) -> None:

@@ -40,6 +40,7 @@ from server.graphql import error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
 from server.lane import HeavyLane
 from server.limitstore import LimitStore
+from server.links import create_link_endpoint, redeem_link_endpoint, sign_in_endpoint
 from server.metrics import Metrics, RollupAge, metrics_endpoint
 from server.observe import ObserveMiddleware, configure_access_log
 from server.persisted import Registered
@@ -281,6 +282,10 @@ def create_app(
             WebSocketRoute("/graphql", graphql_socket_route),
             Route("/reports", reports_endpoint, methods=["GET"]),
             Route("/reports/{file}", report_file_endpoint, methods=["GET"]),
+            # One-time links (issue 19), before /exports/{name}.
+            Route("/exports/links", create_link_endpoint, methods=["POST"]),
+            Route("/exports/links/{nonce}", redeem_link_endpoint, methods=["GET"]),
+            Route("/auth/link", sign_in_endpoint, methods=["POST"]),
             Route("/exports/{name}", export_endpoint, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

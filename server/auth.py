@@ -173,7 +173,30 @@ async def authenticate(
     keys: KeySet | None = None,
     revocations: RevocationList | None = None,
 ) -> Caller:
+    caller, _ = await authenticate_claims(header, settings, directory, keys, revocations)
+    return caller
+
+
+async def authenticate_claims(
+    header: str | None,
+    settings: Settings,
+    directory: RegionDirectory,
+    keys: KeySet | None = None,
+    revocations: RevocationList | None = None,
+) -> tuple[Caller, dict[str, Any]]:
+    """`authenticate`, with the token's verified claims (what a one-time link stores)."""
     claims = await decode(bearer(header), settings, keys)
+    return await caller_of(claims, settings, directory, revocations), claims
+
+
+async def caller_of(
+    claims: Mapping[str, Any],
+    settings: Settings,
+    directory: RegionDirectory,
+    revocations: RevocationList | None = None,
+) -> Caller:
+    """The caller verified claims grant: revocation, then known jurisdictions. A one-time
+    link's stored claims pass here exactly as the token's did."""
     # Without a `jti` (HUB_REQUIRE_JTI=false) a token can be cut off only by its expiry.
     jti = claims.get("jti")
     if revocations is not None and jti is not None and revocations.revoked(str(jti)):
@@ -212,15 +235,16 @@ def issue(
     roles: Iterable[str],
     ttl: int = 3600,
     client: str | None = None,
+    jti: str | None = None,
 ) -> str:
-    """A development token signed with the configured secret."""
+    """A development token signed with the configured secret (`jti`: a new one unless given)."""
     role_list = sorted(set(roles))
     now = int(time.time())
     claims: dict[str, Any] = {
         "sub": subject,
         "iat": now,
         "exp": now + ttl,
-        "jti": str(uuid.uuid4()),
+        "jti": jti or str(uuid.uuid4()),
         "jurisdictions": list(jurisdictions),
         "roles": role_list,
         "scope": " ".join(role_list),

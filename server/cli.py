@@ -46,6 +46,10 @@ def _token(settings: Settings, args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.dashboard:  # a one-time sign-in link instead of a token (issue 19)
+        from server.link_cli import dashboard_link
+
+        return asyncio.run(dashboard_link(settings, args))
     print(issue(settings, args.sub, args.jurisdiction, args.role, ttl=args.ttl, client=args.client))
     return 0
 
@@ -373,6 +377,11 @@ def parser() -> argparse.ArgumentParser:
     token.add_argument("--role", action="append", choices=["viewer", "editor", "pii", "auditor"])
     token.add_argument("--ttl", type=int, default=3600, metavar="SECONDS")
     token.add_argument("--client")
+    token.add_argument(
+        "--dashboard",
+        action="store_true",
+        help="development: print a one-time sign-in link for /dashboard instead of a token",
+    )
     revoke.add_parser(token)
 
     printed = commands.add_parser("schema", help="print the SDL (or --write schema/schema.graphql)")

@@ -28,7 +28,7 @@ from starlette.types import Receive, Scope, Send
 from db import clock
 from resolvers import organizations, participation, services
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
-from resolvers.export_figures import BREAKDOWNS, Figures, breakdown_figures
+from resolvers.export_figures import BREAKDOWNS, Figures, breakdown_allowed, breakdown_figures
 from resolvers.exports import (
     RECORD_KINDS,
     Cell,
@@ -290,7 +290,10 @@ async def _full_names(
     return tuple(full_name(names[code] for code in path.split(".")) for path in paths)
 
 
-async def _breakdown_export(services_: Services, caller: Caller, params: QueryParams) -> Export:
+async def _breakdown_export(
+    services_: Services, caller: Caller, params: QueryParams, *, dry: bool = False
+) -> Export:
+    """The breakdown asked for; `dry`: its parameters and region checked, no figures read."""
     _check_names(params, BREAKDOWN_PARAMETERS)
     by = _choice(params, "by", BREAKDOWNS)
     if by is None:
@@ -308,6 +311,11 @@ async def _breakdown_export(services_: Services, caller: Caller, params: QueryPa
             )
         code = caller.grants[0].code
     check_region_code(code, "under")
+    if dry:
+        await breakdown_allowed(
+            services_.pool, caller, code, by, Period(start, end), dt.datetime.now(dt.UTC)
+        )
+        return Export("breakdown", BREAKDOWN_HEADER, _no_rows(), "Breakdown", code)
     figures = await breakdown_figures(
         services_.pool,
         caller,
@@ -433,8 +441,26 @@ def _sheet(services_: Services, caller: Caller, export: Export, lang: Lang) -> S
     heading = Heading(
         title, export.regions, *export.period, caller.subject, legend=export.by is not None
     )
-    now = dt.datetime.now(dt.UTC)
+    now = clock.now()
     return sheet_of(export.name, columns, heading, lang, services_.schema._schema, now)
+
+
+async def check_export(services_: Services, caller: Caller, file: str, params: QueryParams) -> None:
+    """Whether `caller` could download the export `file` now: its parameters parsed as the
+    export parses them, its region checked, nothing read (a one-time link's target)."""
+    if not known_export(file):
+        raise NotFound(
+            "No such export: try /exports/{service-requests|organizations|"
+            "participation-events|breakdown}.{csv|xlsx}",
+            reason="EXPORT_NOT_FOUND",
+        )
+    name = file.rpartition(".")[0]
+    lang_of(params)
+    if name == "breakdown":
+        await _breakdown_export(services_, caller, params, dry=True)
+    else:
+        export = await _record_export(services_, caller, RECORD_KINDS[name], params)
+        await export.chunks.aclose()
 
 
 async def export_file(

@@ -58,6 +58,14 @@ def request_id(given: str | None) -> str:
     return uuid.uuid4().hex
 
 
+# A one-time link's nonce opens a file until it is spent: the log names the route only.
+LINK_PATH = "/exports/links/"
+
+
+def _log_path(path: str) -> str:
+    return LINK_PATH + "…" if path.startswith(LINK_PATH) else path
+
+
 def observation(scope: Scope) -> Observation:
     """The request's observation (a fresh one outside the middleware)."""
     found = scope.get("state", {}).get("observation")
@@ -135,7 +143,7 @@ class ObserveMiddleware:
                 extra={
                     "requestId": seen.request_id,
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": _log_path(scope["path"]),
                     "status": status,
                     "durationMs": round(seconds * 1000, 2),
                     "subject": seen.subject,

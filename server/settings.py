@@ -97,6 +97,9 @@ class Settings:
     # Issue 15: connections' edges completed without graphql-core's per-field work
     # (schema/compiled.py); HUB_COMPILED_LISTS=false sends every list through graphql-core.
     compiled_lists: bool = True
+    # One-time links (issue 19): how long a link lives; the hub's address in the links made.
+    link_ttl_seconds: int = 300
+    public_url: str | None = None
 
     @property
     def production(self) -> bool:
@@ -297,6 +300,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         heavy_workers=integer("HUB_HEAVY_WORKERS", 1, 0, 16),
         heavy_niceness=integer("HUB_HEAVY_NICENESS", 10, 0, 19),
         compiled_lists=flag("HUB_COMPILED_LISTS", True),
+        # One-time links (issue 19).
+        link_ttl_seconds=integer("HUB_LINK_TTL_SECONDS", 300, 1, 86_400),
+        public_url=_public_url(text("HUB_PUBLIC_URL")),
     )
 
 
@@ -380,3 +386,23 @@ def _redis_url(value: str | None) -> str | None:
             f"like redis://127.0.0.1:6379/0, not {value!r}"
         )
     return value
+
+
+# --- one-time links (issue 19) ---
+def _public_url(value: str | None) -> str | None:
+    """`HUB_PUBLIC_URL`: the hub's address as browsers reach it, for the links it makes."""
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise SettingsError(
+            "HUB_PUBLIC_URL is the hub's address as browsers reach it, like "
+            f"https://hub.example.org or https://example.org/hub, not {value!r}"
+        )
+    return value.rstrip("/")
