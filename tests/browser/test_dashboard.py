@@ -139,6 +139,22 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     shown(browser, f"{COUNTY}:", containing="-Q")
     assert tiles(browser) == api_rates(hub, settings, COUNTY, period_of(browser))
 
+    # Sorted by a column from the keyboard: Enter on its header, largest first.
+    from selenium.webdriver.common.keys import Keys
+
+    browser.driver.find_element("css selector", '#children th[data-column="total"] button').send_keys(
+        Keys.ENTER
+    )
+    header = browser.driver.find_element("css selector", '#children th[data-column="total"]')
+    assert header.get_attribute("aria-sort") == "descending"
+    totals = [
+        int(cell.text.replace(",", ""))
+        for cell in browser.driver.find_elements(
+            "css selector", '#children tbody tr:not(.own) td[data-column="total"]'
+        )
+    ]
+    assert len(totals) > 3 and totals == sorted(totals, reverse=True)
+
     # The planted name is text: shown as typed, no image requested, no script run.
     row = browser.driver.find_element("css selector", f'#children button[data-code="{planted}"]')
     assert row.text == PLANTED
@@ -146,7 +162,13 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     assert browser.driver.find_elements("css selector", "#children img") == []
     assert left_origin(browser, hub) == []
 
+    # Readable at a phone's width: nothing wider than the screen.
+    browser.driver.set_window_size(390, 844)
+    browser.driver.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.3)
+    overflow = browser.driver.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
     if SCREENSHOTS:
-        browser.driver.set_window_size(390, 844)
-        browser.driver.execute_script("window.dispatchEvent(new Event('resize'))")
         browser.driver.save_screenshot(str(Path(SCREENSHOTS) / "dashboard-390.png"))
