@@ -142,9 +142,9 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     # Sorted by a column from the keyboard: Enter on its header, largest first.
     from selenium.webdriver.common.keys import Keys
 
-    browser.driver.find_element("css selector", '#children th[data-column="total"] button').send_keys(
-        Keys.ENTER
-    )
+    browser.driver.find_element(
+        "css selector", '#children th[data-column="total"] button'
+    ).send_keys(Keys.ENTER)
     header = browser.driver.find_element("css selector", '#children th[data-column="total"]')
     assert header.get_attribute("aria-sort") == "descending"
     totals = [
