@@ -172,3 +172,8 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     assert overflow <= 0
     if SCREENSHOTS:
         browser.driver.save_screenshot(str(Path(SCREENSHOTS) / "dashboard-390.png"))
+
+    # Signing out forgets the token.
+    browser.click("#sign-out")
+    assert browser.driver.find_element("id", "sign-in").is_displayed()
+    assert browser.driver.execute_script("return sessionStorage.length") == 0

@@ -102,7 +102,15 @@ async function open(code, jurisdiction = state.jurisdiction) {
   const trend = periods.trendRange(period);
   showError("board-error", null);
   $("period-title").textContent = `${period.label}（${period.from} 至 ${period.to}）`;
-  const failed = (error) => current() && showError("board-error", error);
+  const failed = (error) => {
+    if (!current()) return;
+    if (error instanceof ApiError && error.status === 401) {
+      state.generation++;
+      signOut();
+      return showSignIn("令牌无效或已过期，请重新登录。");
+    }
+    showError("board-error", error);
+  };
 
   const figures = query("DashboardRegion", {
     code, from: period.from, to: period.to, previousFrom: previous.from, previousTo: previous.to,
