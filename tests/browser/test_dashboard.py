@@ -19,6 +19,7 @@ from server.app import create_app
 from server.auth import issue
 from server.settings import Settings
 from tests.browser.harness import WAIT_SECONDS, Browser, served
+from tests.conftest import FOREIGN_COUNTY
 
 COUNTY = "341126"
 PLANTED = '<img src=x onerror="window.__planted=1">'
@@ -180,3 +181,23 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     browser.click("#sign-out")
     assert browser.driver.find_element("id", "sign-in").is_displayed()
     assert browser.driver.execute_script("return sessionStorage.length") == 0
+
+
+def test_a_caller_with_two_jurisdictions_picks_one(
+    browser: Browser, hub: str, settings: Settings
+) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    browser.driver.set_window_size(1366, 768)
+    browser.open(f"{hub}/dashboard")
+    both = issue(settings, "two-counties", [COUNTY, FOREIGN_COUNTY], ("viewer",))
+    browser.driver.execute_script("sessionStorage.clear()")
+    browser.driver.find_element("id", "token").send_keys(both)
+    browser.click("#sign-in-form button[type=submit]")
+    shown(browser, f"{COUNTY}:")
+    picker = Select(browser.driver.find_element("id", "jurisdiction"))
+    assert [o.get_attribute("value") for o in picker.options] == [COUNTY, FOREIGN_COUNTY]
+    picker.select_by_value(FOREIGN_COUNTY)
+    shown(browser, f"{FOREIGN_COUNTY}:")
+    assert len(browser.driver.find_elements("css selector", "#crumbs li")) == 1
+    assert left_origin(browser, hub) == []
