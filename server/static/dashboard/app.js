@@ -189,16 +189,27 @@ function wire() {
   }
 }
 
+// A one-time link in the fragment: redeemed, whether the tab opened with it or it was
+// pasted into an open tab (a fragment change does not reload the page).
+async function signInByLink() {
+  const nonce = takeLinkNonce();
+  if (nonce === null) return false;
+  state.generation++;
+  signOut();
+  try {
+    await redeem(nonce);
+  } catch (error) {
+    showSignIn(error.message);
+    return true;
+  }
+  await start();
+  return true;
+}
+
 async function boot() {
   wire();
-  const nonce = takeLinkNonce();
-  if (nonce !== null) {
-    try {
-      await redeem(nonce);
-    } catch (error) {
-      return showSignIn(error.message);
-    }
-  }
+  window.addEventListener("hashchange", signInByLink);
+  if (await signInByLink()) return;
   if (token()) return start();
   showSignIn(null);
 }
