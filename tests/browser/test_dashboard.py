@@ -41,6 +41,14 @@ async def planted(database: Database) -> str:
             COUNTY + "%",
         )
         await owner.execute("update region set name = $1 where code = $2", PLANTED, code)
+        # A village set up today under the first township: it has never reported anything.
+        await owner.execute(
+            "insert into region (code, parent_code, level, name, full_name, path) "
+            "select code || '999', code, 'VILLAGE', '新设村', full_name || '新设村', "
+            "path || (code || '999') from region "
+            "where code like $1 and length(code) = 9 order by code limit 1",
+            COUNTY + "%",
+        )
     finally:
         await owner.close()
     return code

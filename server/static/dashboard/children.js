@@ -90,7 +90,7 @@ export class ChildrenTable {
       el("th", { scope: "row" }, name),
       ...COLUMNS.map((c) => {
         const note = noteOn(row.stats, c.note);
-        if (note) return el("td", { className: "nodata", "data-note": note.kind, text: note.label });
+        if (note) return el("td", { className: "nodata", "data-column": c.id, "data-note": note.kind, text: note.label });
         return el("td", { "data-column": c.id, text: c.show(c.get(row.stats)) });
       }));
   }
