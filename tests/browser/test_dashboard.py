@@ -209,3 +209,26 @@ def test_a_caller_with_two_jurisdictions_picks_one(
     shown(browser, f"{FOREIGN_COUNTY}:")
     assert len(browser.driver.find_elements("css selector", "#crumbs li")) == 1
     assert left_origin(browser, hub) == []
+
+
+def test_periods_and_their_previous_ones(browser: Browser, hub: str) -> None:
+    browser.open(f"{hub}/dashboard")
+    script = """
+        const done = arguments[0];
+        import('/static/dashboard/period.js').then((p) => done([
+          p.previous(p.month(2026, 1)),
+          p.previous(p.quarter(2026, 1)),
+          p.previous(p.year(2024)),
+          p.previous(p.custom('2026-03-01', '2026-03-10')),
+          p.trendRange(p.quarter(2026, 4)),
+          p.defaultPeriod('2026-01-06'),
+        ].map((x) => [x.from, x.to])));
+    """
+    assert browser.driver.execute_async_script(script) == [
+        ["2025-12-01", "2025-12-31"],
+        ["2025-10-01", "2025-12-31"],
+        ["2023-01-01", "2023-12-31"],
+        ["2026-02-19", "2026-02-28"],
+        ["2025-01-01", "2026-12-31"],
+        ["2025-12-01", "2025-12-31"],
+    ]
