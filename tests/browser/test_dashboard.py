@@ -4,6 +4,8 @@ switching the period, names shown as text, and no request leaving the hub's orig
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import os
 import time
 from collections.abc import Iterator
@@ -14,9 +16,11 @@ import asyncpg
 import httpx
 import pytest
 
+from db.links import store
 from db.setup import Database
 from server.app import create_app
 from server.auth import issue
+from server.link_cli import sign_in_claims
 from server.settings import Settings
 from tests.browser.harness import WAIT_SECONDS, Browser, served
 from tests.conftest import FOREIGN_COUNTY
@@ -27,7 +31,8 @@ SCREENSHOTS = os.environ.get("HUB_TEST_SCREENSHOTS")  # a folder: save the READM
 RATES = ("responseRate", "resolutionRate", "satisfactionRate")
 FIGURES = """query Figures($code: String!, $from: Date, $to: Date) {
   region(code: $code) { stats(from: $from, to: $to) {
-    serviceRequests { responseRate resolutionRate satisfactionRate } } } }"""
+    serviceRequests { responseRate resolutionRate satisfactionRate }
+    previous { stats { serviceRequests { responseRate resolutionRate satisfactionRate } } } } } }"""
 
 
 @pytest.fixture(scope="module")
@@ -60,14 +65,29 @@ def hub(database: Database, settings: Settings, planted: str) -> Iterator[str]:
         yield origin
 
 
+@pytest.fixture(scope="module")
+async def sign_in_links(database: Database, settings: Settings) -> list[str]:
+    """Two one-time sign-in links' nonces for the county office, minted as
+    `grassroots token --dashboard --sub county-office --jurisdiction 341126 --role viewer`."""
+    args = argparse.Namespace(
+        sub="county-office", jurisdiction=[COUNTY], role=["viewer"], ttl=600, client=None
+    )
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=settings.link_ttl_seconds)
+    owner = await asyncpg.connect(database.owner_dsn)
+    try:
+        nonces = []
+        for _ in range(2):
+            claims = sign_in_claims(args)
+            nonces.append(
+                await store(owner, "sign_in", "county-office", claims["jti"], claims, None, expires)
+            )
+        return nonces
+    finally:
+        await owner.close()
+
+
 def token(settings: Settings) -> str:
     return issue(settings, "county-office", [COUNTY], ("viewer",))
-
-
-def sign_in(browser: Browser, hub: str, settings: Settings) -> None:
-    browser.open(f"{hub}/dashboard")
-    browser.driver.find_element("id", "token").send_keys(token(settings))
-    browser.click("#sign-in-form button[type=submit]")
 
 
 def shown(browser: Browser, prefix: str, containing: str = "") -> str:
@@ -84,9 +104,11 @@ def shown(browser: Browser, prefix: str, containing: str = "") -> str:
 
 
 def tiles(browser: Browser) -> dict[str, str]:
+    """Each tile's rate and, after a space, the previous period's."""
     found: dict[str, str] = browser.driver.execute_script(
         "const out = {}; for (const t of document.querySelectorAll('#tiles [data-rate]'))"
-        " out[t.dataset.rate] = t.querySelector('.value').textContent; return out;"
+        " out[t.dataset.rate] = t.querySelector('.value').textContent + ' '"
+        " + t.querySelector('.compare').textContent.replace('上期 ', ''); return out;"
     )
     return found
 
@@ -97,8 +119,42 @@ def api_rates(hub: str, settings: Settings, code: str, period: dict[str, str]) -
         json={"query": FIGURES, "variables": {"code": code, **period}},
         headers={"authorization": f"Bearer {token(settings)}"},
     ).json()
-    service: dict[str, Any] = answer["data"]["region"]["stats"]["serviceRequests"]
-    return {r: "—" if service[r] is None else f"{service[r] * 100:.1f}%" for r in RATES}
+    stats: dict[str, Any] = answer["data"]["region"]["stats"]
+    now, then = stats["serviceRequests"], stats["previous"]["stats"]["serviceRequests"]
+
+    def shown(value: float | None) -> str:
+        return "—" if value is None else f"{value * 100:.1f}%"
+
+    return {r: f"{shown(now[r])} {shown(then[r])}" for r in RATES}
+
+
+NOTES = """query Notes($code: String!, $from: Date, $to: Date) {
+  region(code: $code) { breakdown(by: CHILD, from: $from, to: $to) {
+    key stats { notes { path kind } } } } }"""
+
+
+def api_noted(hub: str, settings: Settings, code: str, period: dict[str, str]) -> set[str]:
+    """The children whose requests carry a NO_DATA note, by the API."""
+    answer = httpx.post(
+        f"{hub}/graphql",
+        json={"query": NOTES, "variables": {"code": code, **period}},
+        headers={"authorization": f"Bearer {token(settings)}"},
+    ).json()
+    rows = answer["data"]["region"]["breakdown"]
+    return {
+        row["key"]
+        for row in rows
+        if {"path": "serviceRequests.total", "kind": "NO_DATA"} in row["stats"]["notes"]
+    }
+
+
+def noted(browser: Browser) -> set[str]:
+    found: list[str] = browser.driver.execute_script(
+        "return [...document.querySelectorAll('#children tbody tr')]"
+        ".filter((r) => r.querySelector('td[data-column=total][data-note=NO_DATA]'))"
+        ".map((r) => r.dataset.key)"
+    )
+    return set(found)
 
 
 def period_of(browser: Browser) -> dict[str, str]:
@@ -112,12 +168,13 @@ def left_origin(browser: Browser, hub: str) -> list[str]:
 
 
 def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
-    browser: Browser, hub: str, settings: Settings, planted: str
+    browser: Browser, hub: str, settings: Settings, planted: str, sign_in_links: list[str]
 ) -> None:
     browser.driver.set_window_size(1366, 768)
-    sign_in(browser, hub, settings)
+    browser.open(f"{hub}/dashboard#link={sign_in_links[0]}")
     first = shown(browser, f"{COUNTY}:")
-    assert "#" not in browser.driver.current_url
+    assert browser.driver.current_url == f"{hub}/dashboard"  # the nonce left the address bar
+    assert browser.driver.find_element("id", "subject").text == "county-office"
     # Time to first figures, signed in: the page opened again in the same tab.
     browser.driver.refresh()
     shown(browser, f"{COUNTY}:")
@@ -127,6 +184,10 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     print(f"first figures on screen {took:.0f} ms after navigation")
     assert took < 5000
     assert tiles(browser) == api_rates(hub, settings, COUNTY, period_of(browser))
+    # The county's own records (本级) first, then its children.
+    own = browser.driver.find_element("css selector", "#children tbody tr")
+    assert (own.get_attribute("data-key"), own.get_attribute("class")) == (COUNTY, "own")
+    assert own.find_element("css selector", "th").text == "本级"
     if SCREENSHOTS:
         browser.driver.save_screenshot(str(Path(SCREENSHOTS) / "dashboard-1366.png"))
 
@@ -135,6 +196,9 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     code = township[0].get_attribute("data-code")
     township[0].click()
     shown(browser, f"{code}:")
+    # Children that never reported are told apart from 0, as the API's notes say.
+    never = noted(browser)
+    assert f"{code}999" in never and never == api_noted(hub, settings, code, period_of(browser))
     village = browser.driver.find_elements("css selector", "#children tbody button[data-code]")
     village_code = village[0].get_attribute("data-code")
     village[0].click()
@@ -185,10 +249,33 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     if SCREENSHOTS:
         browser.driver.save_screenshot(str(Path(SCREENSHOTS) / "dashboard-390.png"))
 
+    # The same figures as a file, through a one-time link on the hub's origin.
+    browser.click("#export-csv")
+    deadline = time.monotonic() + WAIT_SECONDS
+    asked: list[str] = []
+    while not any("/exports/links/" in u for u in asked) and time.monotonic() < deadline:
+        asked += browser.requested()
+        time.sleep(0.1)
+    assert any(u.startswith(f"{hub}/exports/links/") for u in asked), asked
+    assert browser.driver.find_element("id", "board-error").text == ""
+
     # Signing out forgets the token.
     browser.click("#sign-out")
     assert browser.driver.find_element("id", "sign-in").is_displayed()
     assert browser.driver.execute_script("return sessionStorage.length") == 0
+
+
+def test_a_sign_in_link_works_once(
+    browser: Browser, hub: str, settings: Settings, sign_in_links: list[str]
+) -> None:
+    browser.open(f"{hub}/dashboard")
+    browser.driver.execute_script("sessionStorage.clear()")
+    browser.open(f"{hub}/dashboard#link={sign_in_links[1]}")
+    shown(browser, f"{COUNTY}:")
+    browser.click("#sign-out")
+    browser.open(f"{hub}/dashboard#link={sign_in_links[1]}")
+    assert "LINK_USED" in browser.text_of("#sign-in-error", "LINK_USED")
+    assert browser.driver.current_url == f"{hub}/dashboard"
 
 
 def test_a_caller_with_two_jurisdictions_picks_one(
@@ -200,6 +287,7 @@ def test_a_caller_with_two_jurisdictions_picks_one(
     browser.open(f"{hub}/dashboard")
     both = issue(settings, "two-counties", [COUNTY, FOREIGN_COUNTY], ("viewer",))
     browser.driver.execute_script("sessionStorage.clear()")
+    browser.driver.refresh()
     browser.driver.find_element("id", "token").send_keys(both)
     browser.click("#sign-in-form button[type=submit]")
     shown(browser, f"{COUNTY}:")
@@ -211,24 +299,20 @@ def test_a_caller_with_two_jurisdictions_picks_one(
     assert left_origin(browser, hub) == []
 
 
-def test_periods_and_their_previous_ones(browser: Browser, hub: str) -> None:
+def test_periods_are_whole_and_the_trend_spans_24_months(browser: Browser, hub: str) -> None:
     browser.open(f"{hub}/dashboard")
     script = """
         const done = arguments[0];
         import('/static/dashboard/period.js').then((p) => done([
-          p.previous(p.month(2026, 1)),
-          p.previous(p.quarter(2026, 1)),
-          p.previous(p.year(2024)),
-          p.previous(p.custom('2026-03-01', '2026-03-10')),
+          p.quarter(2026, 1),
+          p.year(2024),
           p.trendRange(p.quarter(2026, 4)),
           p.defaultPeriod('2026-01-06'),
         ].map((x) => [x.from, x.to])));
     """
     assert browser.driver.execute_async_script(script) == [
-        ["2025-12-01", "2025-12-31"],
-        ["2025-10-01", "2025-12-31"],
-        ["2023-01-01", "2023-12-31"],
-        ["2026-02-19", "2026-02-28"],
+        ["2026-01-01", "2026-03-31"],
+        ["2024-01-01", "2024-12-31"],
         ["2025-01-01", "2026-12-31"],
         ["2025-12-01", "2025-12-31"],
     ]

@@ -98,7 +98,6 @@ async function open(code, jurisdiction = state.jurisdiction) {
   const generation = ++state.generation;
   const current = () => generation === state.generation;
   const period = state.period;
-  const previous = periods.previous(period);
   const trend = periods.trendRange(period);
   showError("board-error", null);
   $("period-title").textContent = `${period.label}（${period.from} 至 ${period.to}）`;
@@ -112,14 +111,12 @@ async function open(code, jurisdiction = state.jurisdiction) {
     showError("board-error", error);
   };
 
-  const figures = query("DashboardRegion", {
-    code, from: period.from, to: period.to, previousFrom: previous.from, previousTo: previous.to,
-  }).then(({ region }) => {
+  const figures = query("DashboardRegion", { code, from: period.from, to: period.to }).then(({ region }) => {
     if (!current()) return;
     if (!region) throw new Error("无法查看该区划。");
     $("region-title").textContent = region.fullName;
     renderCrumbs(region);
-    const before = compared(region, previous);
+    const before = compared(region.stats);
     renderTiles($("tiles"), region.stats, before);
     renderCounts($("counts"), region.stats, before);
     if (!firstFigures) {

@@ -1,13 +1,11 @@
 // Periods as days in China Standard Time (DESIGN.md §8): whole months, quarters and years,
-// or custom days; the previous period and the 24 months of the trend.
-const DAY = 86400000;
+// or custom days, and the 24 months of the trend (the previous period is the hub's).
 
 export function chinaToday(now = new Date()) {
   return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(now);
 }
 
 const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
-const parse = (day) => Date.UTC(+day.slice(0, 4), +day.slice(5, 7) - 1, +day.slice(8, 10));
 const pad = (n) => String(n).padStart(2, "0");
 const first = (y, m) => iso(Date.UTC(y, m - 1, 1));
 const last = (y, m) => iso(Date.UTC(y, m, 0));
@@ -57,20 +55,6 @@ export function choices(kind, today) {
 // The default: the last whole month that has ended.
 export function defaultPeriod(today) {
   return month(...shiftMonth(+today.slice(0, 4), +today.slice(5, 7), -1));
-}
-
-// The previous whole month, quarter or year; for custom days the same number of days before.
-export function previous(period) {
-  const y = +period.from.slice(0, 4);
-  const m = +period.from.slice(5, 7);
-  if (period.kind === "month") return month(...shiftMonth(y, m, -1));
-  if (period.kind === "quarter") {
-    const q = Math.floor((m - 1) / 3) + 1;
-    return q === 1 ? quarter(y - 1, 4) : quarter(y, q - 1);
-  }
-  if (period.kind === "year") return year(y - 1);
-  const days = (parse(period.to) - parse(period.from)) / DAY + 1;
-  return custom(iso(parse(period.from) - days * DAY), iso(parse(period.from) - DAY));
 }
 
 // The 24 months of the trend, ending with the period's last month.

@@ -29,7 +29,8 @@ export function renderTiles(root, stats, previous) {
     if (previous) {
       const change = previous.change[rate.name];
       tile.append(
-        el("p", { className: "compare", text: `上期 ${percent(previous.serviceRequests[rate.name])}` }),
+        el("p", { className: "compare", title: `上期：${previous.from} 至 ${previous.to}`,
+          text: `上期 ${percent(previous.serviceRequests[rate.name])}` }),
         el("p", { className: `compare ${trend(change) ?? ""}`, text: `变化 ${points(change)}` }),
       );
     }
