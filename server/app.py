@@ -35,6 +35,7 @@ from schema.reports import Reports
 from server.assets import static_mount
 from server.auth import KeySet
 from server.cors import CorsMiddleware
+from server.dashboard import dashboard_routes
 from server.exports import export_endpoint
 from server.graphql import error_response, graphql_endpoint
 from server.health import DatabaseProbe, Readiness, healthz, readyz
@@ -290,6 +291,7 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
+            *dashboard_routes(settings),
             static_mount(),
         ],
         middleware=[

@@ -23,7 +23,9 @@ def test_every_static_file_is_listed_with_its_hash() -> None:
         for p in STATIC_DIR.rglob("*")
         if p.is_file() and p != HASHES
     }
-    assert present == _listed(), "server/static changed: run scripts/build-ide and commit"
+    assert present == _listed(), (
+        "server/static changed: run scripts/build-ide or scripts/build-dashboard and commit"
+    )
 
 
 def test_the_ide_ships_the_licences_of_what_it_bundles() -> None:
