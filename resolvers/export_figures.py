@@ -121,6 +121,8 @@ async def _notes(
         first = notes.keyed(split if child else whole, key)
         found[row.key] = notes.sections_notes(first, until, row.sections, only)
     return found
+
+
 async def breakdown_allowed(
     pool: asyncpg.Pool,
     caller: Caller,

@@ -194,6 +194,7 @@ def test_signs_in_reads_the_rates_drills_down_and_back_and_switches_the_period(
     # Down to a township, then a village, then back to the county by the breadcrumb.
     township = browser.driver.find_elements("css selector", "#children tbody button[data-code]")
     code = township[0].get_attribute("data-code")
+    assert code is not None
     township[0].click()
     shown(browser, f"{code}:")
     # Children that never reported are told apart from 0, as the API's notes say.
