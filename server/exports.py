@@ -218,12 +218,12 @@ async def _rows(rows: list[list[Cell]]) -> Chunks:
     yield rows
 
 
-def _check_names(params: QueryParams, allowed: tuple[str, ...]) -> None:
-    unknown = sorted(set(params.keys()) - {"under", "lang", *allowed})
+def check_parameters(params: QueryParams, allowed: list[str], what: str) -> None:
+    """Refuse parameters not in `allowed`, and values longer than MAX_PARAMETER."""
+    unknown = sorted(set(params.keys()) - set(allowed))
     if unknown:
         raise BadUserInput(
-            f"Unknown parameter {', '.join(unknown)}; "
-            f"this export takes under, lang, {', '.join(allowed)}",
+            f"Unknown parameter {', '.join(unknown)}; this {what} takes {', '.join(allowed)}",
             reason="UNKNOWN_PARAMETER",
         )
     if any(len(v) > MAX_PARAMETER for v in params.values()):
@@ -242,7 +242,7 @@ async def _record_export(
     services_: Services, caller: Caller, kind: RecordKind, params: QueryParams
 ) -> Export:
     wanted = LISTS[kind.name]
-    _check_names(params, wanted.names)
+    check_parameters(params, ["under", "lang", *wanted.names], "export")
     now = clock.now()
     filters = wanted.filters(params, now)
     order = _choice(params, "orderBy", tuple(kind.spec.orders)) if wanted.ordered else None
@@ -294,7 +294,7 @@ async def _breakdown_export(
     services_: Services, caller: Caller, params: QueryParams, *, dry: bool = False
 ) -> Export:
     """The breakdown asked for; `dry`: its parameters and region checked, no figures read."""
-    _check_names(params, BREAKDOWN_PARAMETERS)
+    check_parameters(params, ["under", "lang", *BREAKDOWN_PARAMETERS], "export")
     by = _choice(params, "by", BREAKDOWNS)
     if by is None:
         raise BadUserInput(

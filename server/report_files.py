@@ -41,7 +41,6 @@ from resolvers.session import RequestSession
 from schema.reports import Report, Reports
 from server.admission import Ask, Credentials, Refused, admit
 from server.exports import (
-    MAX_PARAMETER,
     MEDIA_TYPES,
     ExportResponse,
     Tally,
@@ -52,6 +51,7 @@ from server.exports import (
     _one,
     _rows,
     _values,
+    check_parameters,
 )
 from server.graphql import AnswerResponse, _execute, error_response, refused_response
 from server.observe import observation
@@ -105,17 +105,7 @@ def _scalar(text: str, name: str, type_: Any) -> Any:
 def report_variables(report: Report, schema: GraphQLSchema, params: QueryParams) -> dict[str, Any]:
     """The report's variables from the URL's parameters, parsed by their declared types."""
     declared = {v.name: v for v in report.variables}
-    unknown = sorted(set(params.keys()) - {*declared, "lang"})
-    if unknown:
-        raise BadUserInput(
-            f"Unknown parameter {', '.join(unknown)}; this report takes "
-            f"{', '.join(['lang', *declared])}",
-            reason="UNKNOWN_PARAMETER",
-        )
-    if any(len(v) > MAX_PARAMETER for v in params.values()):
-        raise BadUserInput(
-            f"A parameter takes at most {MAX_PARAMETER} characters", reason="PARAMETER_TOO_LONG"
-        )
+    check_parameters(params, ["lang", *declared], "report")
     variables: dict[str, Any] = {}
     for name, variable in declared.items():
         type_ = type_from_ast(schema, parse_type(variable.type))
