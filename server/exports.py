@@ -512,7 +512,7 @@ async def export_file(
             services_.pool, caller, export.region_code, export.record_type, details, export.reads
         )
 
-    stamp = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    stamp = clock.now().astimezone(clock.CST)  # the one clock, as the sheet's "generated at"
     scope = export.region_code or "none"
     filename = f"{export.name}-{scope}-{stamp:%Y%m%d-%H%M%S}.{form}"
     return ExportResponse(body, MEDIA_TYPES[form], filename, finish)

@@ -20,6 +20,7 @@ import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from db import clock
 from db.links import LinkStore, Redemption
 from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound, Unauthenticated
 from server.admission import (
@@ -36,7 +37,6 @@ from server.link_targets import Door, Target, door_of, target
 from server.observe import Observation, observation
 from server.services import Services
 
-CHINA = dt.timezone(dt.timedelta(hours=8))
 SIGN_IN_TTL_MAX = 3600
 MAX_BODY = 10_000
 NEEDS_JTI = "This token has no `jti`, so it cannot be bound to a link (it could not be revoked)"
@@ -84,7 +84,7 @@ async def _json(request: Request) -> dict[str, Any]:
 
 
 def _china(at: dt.datetime) -> str:
-    return at.astimezone(CHINA).isoformat(timespec="seconds")
+    return at.astimezone(clock.CST).isoformat(timespec="seconds")
 
 
 async def create_link_endpoint(request: Request) -> Response:

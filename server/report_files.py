@@ -33,6 +33,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
+from db import clock
 from resolvers.context import Context
 from resolvers.errors import BadUserInput, HubError, NotFound
 from resolvers.exports import audit_export
@@ -273,7 +274,7 @@ async def report_file(
             done = details | {"rows": tally.rows, "complete": tally.complete}
             await audit_export(services.pool, caller, audited_at, "Report", done)
 
-    stamp = dt.datetime.now(dt.UTC).astimezone(dt.timezone(dt.timedelta(hours=8)))
+    stamp = clock.now().astimezone(clock.CST)  # the one clock, as the sheet's "generated at"
     filename = (
         f"{report.name}.v{report.version}-{audited_at or 'none'}-{stamp:%Y%m%d-%H%M%S}.{form}"
     )
